@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, vet and cross-builds for every supported
+# platform, native tests (with and without assembly), and the arm64 tests
+# under qemu-user at three CPU tiers (every feature; dotprod without i8mm;
+# plain NEON). Needs Go and qemu-user-static (apt-get install qemu-user-static).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CGO_ENABLED=0
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+bad=$(gofmt -l .)
+if [[ -n "$bad" ]]; then echo "gofmt needed on:"; echo "$bad"; exit 1; fi
+
+for target in linux/amd64 linux/arm64 darwin/arm64; do
+	step "vet + build $target"
+	GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
+	GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./...
+done
+step "vet + build -tags purego"
+go vet -tags purego ./...
+GOARCH=arm64 go vet -tags purego ./...
+
+step "go test (linux/amd64)"
+go test -count=1 ./...
+
+step "go test -tags purego (generic kernels only)"
+go test -count=1 -tags purego ./quant/... ./kernels/...
+
+# arm64 under qemu-user: the packages with architecture-specific code, at
+# three CPU tiers. qemu reports the CPU's features through HWCAP, so
+# golang.org/x/sys/cpu sees what a real core of that kind has.
+wrapdir=$(mktemp -d)
+trap 'rm -rf "$wrapdir"' EXIT
+cat >"$wrapdir/go_linux_arm64_exec" <<'WRAP'
+#!/bin/sh
+exec qemu-aarch64-static -cpu "${QEMU_CPU:-max}" "$@"
+WRAP
+chmod +x "$wrapdir/go_linux_arm64_exec"
+arm_pkgs=$(go list ./quant/... ./kernels/... ./gguf/...)
+for cpu in max neoverse-n1 cortex-a72; do
+	step "go test (linux/arm64 under qemu, -cpu $cpu)"
+	PATH="$wrapdir:$PATH" QEMU_CPU=$cpu GOARCH=arm64 go test -count=1 $arm_pkgs
+done
+step "all tests passed"
