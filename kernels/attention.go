@@ -1,0 +1,159 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// AttnParams describes one attention call.
+type AttnParams struct {
+	NHead   int     // query heads
+	NHeadKV int     // key/value heads; NHead must be a multiple (grouped-query attention)
+	HeadDim int     // elements per head
+	Scale   float32 // multiplies q·k before the softmax, usually 1/sqrt(HeadDim)
+	// Causal: query row i sits at KV index QPos0+i and sees KV rows
+	// 0..QPos0+i. Otherwise every query sees every KV row.
+	Causal bool
+	QPos0  int
+}
+
+const (
+	attnQBlock  = 16 // query rows per task
+	attnKVBlock = 32 // KV rows per inner tile
+)
+
+// attnJob is one attention call; a task is one head × one block of queries.
+type attnJob struct {
+	out, q []float32
+	nq     int
+	kf, vf []float32
+	kh, vh []uint16
+	nkv    int
+	ap     AttnParams
+	nqb    int
+	p      *Pool
+}
+
+// AttentionF32 computes softmax(Scale·q·kᵀ)·v per head with a float32 KV
+// cache. q and out are nq rows of NHead*HeadDim; k and v are nkv rows of
+// NHeadKV*HeadDim. It works tile by tile with an online softmax and never
+// holds an nq×nkv matrix. Work is split over heads and blocks of queries.
+func (p *Pool) AttentionF32(out, q []float32, nq int, k, v []float32, nkv int, ap AttnParams) {
+	checkAttn(len(out), len(q), nq, len(k), len(v), nkv, ap)
+	p.attention(attnJob{out: out, q: q, nq: nq, kf: k, vf: v, nkv: nkv, ap: ap})
+}
+
+// AttentionF16 is AttentionF32 over a float16 KV cache (IEEE half bits).
+func (p *Pool) AttentionF16(out, q []float32, nq int, k, v []uint16, nkv int, ap AttnParams) {
+	checkAttn(len(out), len(q), nq, len(k), len(v), nkv, ap)
+	p.attention(attnJob{out: out, q: q, nq: nq, kh: k, vh: v, nkv: nkv, ap: ap})
+}
+
+func checkAttn(lout, lq, nq, lk, lv, nkv int, ap AttnParams) {
+	if ap.NHead <= 0 || ap.NHeadKV <= 0 || ap.HeadDim <= 0 || ap.NHead%ap.NHeadKV != 0 || nq < 0 || nkv < 0 || ap.QPos0 < 0 {
+		panic(fmt.Sprintf("kernels: attention: bad parameters %+v nq=%d nkv=%d", ap, nq, nkv))
+	}
+	qw, kw := ap.NHead*ap.HeadDim, ap.NHeadKV*ap.HeadDim
+	if lout < nq*qw || lq < nq*qw || lk < nkv*kw || lv < nkv*kw {
+		panic(fmt.Sprintf("kernels: attention: short slice: out %d q %d (want %d), k %d v %d (want %d)",
+			lout, lq, nq*qw, lk, lv, nkv*kw))
+	}
+}
+
+func (p *Pool) attention(j attnJob) {
+	if j.nq == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	j.p = p
+	j.nqb = (j.nq + attnQBlock - 1) / attnQBlock
+	p.attn = j
+	p.parallel(&p.attn, j.ap.NHead*j.nqb)
+	p.attn = attnJob{}
+}
+
+func (j *attnJob) run(w, t int) {
+	ap := j.ap
+	hd := ap.HeadDim
+	h := t / j.nqb
+	i0 := (t % j.nqb) * attnQBlock
+	i1 := min(i0+attnQBlock, j.nq)
+	nqr := i1 - i0
+	kvh := h / (ap.NHead / ap.NHeadKV)
+	qw, kw := ap.NHead*hd, ap.NHeadKV*hd
+
+	buf := j.p.scratch(w, nqr*hd+2*nqr+attnKVBlock)
+	acc := buf[:nqr*hd]
+	mx := buf[nqr*hd : nqr*hd+nqr]
+	l := buf[nqr*hd+nqr : nqr*hd+2*nqr]
+	s := buf[nqr*hd+2*nqr:]
+	clear(acc)
+	for r := range mx {
+		mx[r] = float32(math.Inf(-1))
+		l[r] = 0
+	}
+	// KV rows any query of this block may see.
+	end := j.nkv
+	if ap.Causal {
+		end = min(end, ap.QPos0+i1)
+	}
+	for t0 := 0; t0 < end; t0 += attnKVBlock {
+		t1 := min(t0+attnKVBlock, end)
+		for r := 0; r < nqr; r++ {
+			te := t1
+			if ap.Causal {
+				te = min(te, ap.QPos0+i0+r+1)
+			}
+			if te <= t0 {
+				continue
+			}
+			qi := j.q[(i0+r)*qw+h*hd : (i0+r)*qw+h*hd+hd]
+			tm := float32(math.Inf(-1))
+			for tt := t0; tt < te; tt++ {
+				var d float32
+				if j.kh != nil {
+					d = impl.dotF16(j.kh[tt*kw+kvh*hd:tt*kw+kvh*hd+hd], qi)
+				} else {
+					d = impl.dotF32(qi, j.kf[tt*kw+kvh*hd:tt*kw+kvh*hd+hd])
+				}
+				d *= ap.Scale
+				s[tt-t0] = d
+				if d > tm {
+					tm = d
+				}
+			}
+			ar := acc[r*hd : r*hd+hd]
+			if tm > mx[r] {
+				c := expf(mx[r] - tm)
+				Scale(ar, c)
+				l[r] *= c
+				mx[r] = tm
+			}
+			m := mx[r]
+			for tt := t0; tt < te; tt++ {
+				pr := expf(s[tt-t0] - m)
+				l[r] += pr
+				if j.vh != nil {
+					impl.axpyF16(ar, pr, j.vh[tt*kw+kvh*hd:tt*kw+kvh*hd+hd])
+				} else {
+					impl.axpyF32(ar, pr, j.vf[tt*kw+kvh*hd:tt*kw+kvh*hd+hd])
+				}
+			}
+		}
+	}
+	for r := 0; r < nqr; r++ {
+		o := j.out[(i0+r)*qw+h*hd : (i0+r)*qw+h*hd+hd]
+		if l[r] == 0 {
+			clear(o)
+			continue
+		}
+		inv := 1 / l[r]
+		for e, v := range acc[r*hd : r*hd+hd] {
+			o[e] = v * inv
+		}
+	}
+}
+
+// expf is e^x in float32 precision.
+func expf(x float32) float32 { return float32(math.Exp(float64(x))) }

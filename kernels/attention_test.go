@@ -1,0 +1,98 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cogedge/cogedge/quant"
+)
+
+// naiveAttention is softmax(scale·q·kᵀ)·v per head in float64 with the
+// whole score matrix: the oracle for the tiled kernels.
+func naiveAttention(q []float32, nq int, k, v []float64, nkv int, ap AttnParams) []float64 {
+	hd := ap.HeadDim
+	qw, kw := ap.NHead*hd, ap.NHeadKV*hd
+	out := make([]float64, nq*qw)
+	for h := 0; h < ap.NHead; h++ {
+		kh := h / (ap.NHead / ap.NHeadKV)
+		for i := 0; i < nq; i++ {
+			end := nkv
+			if ap.Causal {
+				end = min(nkv, ap.QPos0+i+1)
+			}
+			s := make([]float64, end)
+			m := math.Inf(-1)
+			for t := 0; t < end; t++ {
+				var d float64
+				for e := 0; e < hd; e++ {
+					d += float64(q[i*qw+h*hd+e]) * k[t*kw+kh*hd+e]
+				}
+				s[t] = d * float64(ap.Scale)
+				m = math.Max(m, s[t])
+			}
+			var z float64
+			for t := range s {
+				s[t] = math.Exp(s[t] - m)
+				z += s[t]
+			}
+			for t := range s {
+				for e := 0; e < hd; e++ {
+					out[i*qw+h*hd+e] += s[t] / z * v[t*kw+kh*hd+e]
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestAttention(t *testing.T) {
+	withFeatures(t, func(t *testing.T) {
+		for _, threads := range []int{1, 2} {
+			p := NewPool(threads)
+			defer p.Close()
+			r := rand.New(rand.NewPCG(11, uint64(threads)))
+			for _, c := range []struct {
+				nq, nkv int
+				ap      AttnParams
+			}{
+				{1, 1, AttnParams{NHead: 1, NHeadKV: 1, HeadDim: 8, Causal: true}},
+				{1, 100, AttnParams{NHead: 4, NHeadKV: 4, HeadDim: 128, Causal: true, QPos0: 99}}, // decode
+				{37, 37, AttnParams{NHead: 2, NHeadKV: 2, HeadDim: 112}},                          // ViT-like, bidirectional
+				{20, 50, AttnParams{NHead: 4, NHeadKV: 2, HeadDim: 16, Causal: true, QPos0: 30}},  // GQA, prefill after a cache
+				{5, 70, AttnParams{NHead: 2, NHeadKV: 1, HeadDim: 33, Causal: false}},             // odd head dim
+				{17, 17, AttnParams{NHead: 3, NHeadKV: 3, HeadDim: 64, Causal: true}},             // causal from 0
+			} {
+				ap := c.ap
+				ap.Scale = float32(1 / math.Sqrt(float64(ap.HeadDim)))
+				qw, kw := ap.NHead*ap.HeadDim, ap.NHeadKV*ap.HeadDim
+				q := randFloats(r, c.nq*qw, false)
+				k := randFloats(r, c.nkv*kw, false)
+				v := randFloats(r, c.nkv*kw, false)
+				for i := range k {
+					k[i] *= 2 // peakier softmax
+				}
+				kh, vh := make([]uint16, len(k)), make([]uint16, len(v))
+				k64, v64, kh64, vh64 := make([]float64, len(k)), make([]float64, len(v)), make([]float64, len(k)), make([]float64, len(v))
+				for i := range k {
+					kh[i], vh[i] = quant.FP32ToFP16(k[i]), quant.FP32ToFP16(v[i])
+					k64[i], v64[i] = float64(k[i]), float64(v[i])
+					kh64[i], vh64[i] = float64(quant.FP16ToFP32(kh[i])), float64(quant.FP16ToFP32(vh[i]))
+				}
+				out := make([]float32, c.nq*qw)
+				out16 := make([]float32, c.nq*qw)
+				p.AttentionF32(out, q, c.nq, k, v, c.nkv, ap)
+				p.AttentionF16(out16, q, c.nq, kh, vh, c.nkv, ap)
+				want := naiveAttention(q, c.nq, k64, v64, c.nkv, ap)
+				want16 := naiveAttention(q, c.nq, kh64, vh64, c.nkv, ap)
+				// Outputs are convex combinations of v (|v| ≲ 5): float32
+				// scores and weights give ~1e-6 relative error.
+				for i := range out {
+					if math.Abs(float64(out[i])-want[i]) > 2e-5 || math.Abs(float64(out16[i])-want16[i]) > 2e-5 {
+						t.Fatalf("t%d %+v nq=%d nkv=%d: out[%d] f32 %g f16 %g want %g / %g", threads, ap, c.nq, c.nkv, i, out[i], out16[i], want[i], want16[i])
+					}
+				}
+			}
+		}
+	})
+}

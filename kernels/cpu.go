@@ -1,0 +1,90 @@
+package kernels
+
+import (
+	"sync"
+
+	"golang.org/x/sys/cpu"
+)
+
+// Features lists the CPU features the kernels may use. The package reads
+// them once from golang.org/x/sys/cpu; tests switch them off with
+// SetFeatures so that every implementation runs under the same test.
+type Features struct {
+	// AVX2 means AVX2, FMA and F16C together (amd64): the amd64 assembly
+	// needs all three.
+	AVX2 bool
+	// ASIMD, DotProd and I8MM are the arm64 features kernels/neon uses.
+	ASIMD, DotProd, I8MM bool
+}
+
+// detected is what the CPU offers; it never changes after start-up.
+var detected = Features{
+	AVX2:    cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C,
+	ASIMD:   cpu.ARM64.HasASIMD,
+	DotProd: cpu.ARM64.HasASIMDDP,
+	I8MM:    cpu.ARM64.HasI8MM,
+}
+
+var (
+	featMu sync.Mutex
+	active Features
+)
+
+func init() { SetFeatures(detected) }
+
+// Detected returns the features the CPU offers.
+func Detected() Features { return detected }
+
+// Active returns the features the kernels currently use.
+func Active() Features {
+	featMu.Lock()
+	defer featMu.Unlock()
+	return active
+}
+
+// SetFeatures restricts the kernels to the features in f that the CPU also
+// offers, rebuilds the dispatch table and returns the previous setting.
+// It is meant for tests and benchmarks; it must not run while another
+// goroutine is inside a kernel.
+func SetFeatures(f Features) (previous Features) {
+	featMu.Lock()
+	defer featMu.Unlock()
+	previous = active
+	active = Features{
+		AVX2:    f.AVX2 && detected.AVX2,
+		ASIMD:   f.ASIMD && detected.ASIMD,
+		DotProd: f.DotProd && detected.DotProd,
+		I8MM:    f.I8MM && detected.I8MM,
+	}
+	t := genericImpl()
+	archImpl(&t, active)
+	impl = t
+	return previous
+}
+
+// Implementations returns the named feature sets worth testing on this
+// machine: "generic" first, then each accelerated tier the CPU supports.
+func Implementations() []struct {
+	Name     string
+	Features Features
+} {
+	type named = struct {
+		Name     string
+		Features Features
+	}
+	out := []named{{"generic", Features{}}}
+	d := detected
+	if d.AVX2 {
+		out = append(out, named{"avx2", Features{AVX2: true}})
+	}
+	if d.ASIMD {
+		out = append(out, named{"neon", Features{ASIMD: true}})
+	}
+	if d.ASIMD && d.DotProd {
+		out = append(out, named{"dotprod", Features{ASIMD: true, DotProd: true}})
+	}
+	if d.ASIMD && d.DotProd && d.I8MM {
+		out = append(out, named{"i8mm", Features{ASIMD: true, DotProd: true, I8MM: true}})
+	}
+	return out
+}

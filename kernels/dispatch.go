@@ -1,0 +1,90 @@
+package kernels
+
+import "github.com/cogedge/cogedge/quant"
+
+// qdotFn computes the dot product of nb weight blocks with nb activation
+// blocks in the partner format.
+type qdotFn func(w, x []byte, nb int) float32
+
+// qdot4Fn computes four weight rows (w, w+ws, w+2ws, w+3ws) against one
+// activation row: out[r] = dot(row r, x). Optional per type.
+type qdot4Fn func(out *[4]float32, w []byte, ws int, x []byte, nb int)
+
+// table is the dispatch table: one function per op, filled with the generic
+// code and then overridden by the architecture's fast paths.
+type table struct {
+	qdot      [quant.MXFP4 + 1]qdotFn
+	qdot4     [quant.MXFP4 + 1]qdot4Fn
+	quantQ8_0 func(dst []byte, src []float32)
+	quantQ8_1 func(dst []byte, src []float32)
+	quantQ8_K func(dst []byte, src []float32)
+	dotF32    func(a, b []float32) float32
+	dotF16    func(w []uint16, x []float32) float32
+	dotBF16   func(w []uint16, x []float32) float32
+	axpyF32   func(y []float32, a float32, x []float32)
+	axpyF16   func(y []float32, a float32, x []uint16)
+}
+
+// impl is the table in use; SetFeatures rebuilds it.
+var impl table
+
+func genericImpl() table {
+	var t table
+	t.qdot[quant.Q4_0] = dotQ4_0Q8_0Generic
+	t.qdot[quant.Q4_1] = dotQ4_1Q8_1Generic
+	t.qdot[quant.Q5_0] = dotQ5_0Q8_0Generic
+	t.qdot[quant.Q5_1] = dotQ5_1Q8_1Generic
+	t.qdot[quant.Q8_0] = dotQ8_0Q8_0Generic
+	t.qdot[quant.IQ4_NL] = dotIQ4_NLQ8_0Generic
+	t.qdot[quant.Q4_K] = dotQ4_KQ8_KGeneric
+	t.qdot[quant.Q5_K] = dotQ5_KQ8_KGeneric
+	t.qdot[quant.Q6_K] = dotQ6_KQ8_KGeneric
+	t.quantQ8_0 = quantizeQ8_0Generic
+	t.quantQ8_1 = quantizeQ8_1Generic
+	t.quantQ8_K = quantizeQ8_KGeneric
+	t.dotF32 = dotF32Generic
+	t.dotF16 = dotF16Generic
+	t.dotBF16 = dotBF16Generic
+	t.axpyF32 = axpyF32Generic
+	t.axpyF16 = axpyF16Generic
+	return t
+}
+
+// partner returns the activation format a quantized weight type is
+// multiplied with, and false for types without a matmul kernel.
+func partner(wt quant.Type) (quant.Type, bool) {
+	switch wt {
+	case quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL:
+		return quant.Q8_0, true
+	case quant.Q4_1, quant.Q5_1:
+		return quant.Q8_1, true
+	case quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		return quant.Q8_K, true
+	case quant.F32, quant.F16, quant.BF16:
+		return quant.F32, true
+	}
+	return 0, false
+}
+
+// Supported reports whether MatMul has a kernel for weight type wt.
+func Supported(wt quant.Type) bool {
+	_, ok := partner(wt)
+	return ok
+}
+
+// QuantizeActivations quantizes src to the partner format act (Q8_0, Q8_1
+// or Q8_K) with the kernels' rounding (ties to even) using the active
+// implementation. len(src) must be a multiple of the block size and dst
+// hold the whole row.
+func QuantizeActivations(act quant.Type, dst []byte, src []float32) {
+	switch act {
+	case quant.Q8_0:
+		impl.quantQ8_0(dst, src)
+	case quant.Q8_1:
+		impl.quantQ8_1(dst, src)
+	case quant.Q8_K:
+		impl.quantQ8_K(dst, src)
+	default:
+		panic("kernels: QuantizeActivations: unsupported activation type " + act.String())
+	}
+}

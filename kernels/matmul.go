@@ -1,0 +1,185 @@
+package kernels
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/cogedge/cogedge/quant"
+)
+
+// matmulJob is one MatMul call: the quantize phase (phase 0) converts
+// activation rows, the compute phase (phase 1) fills tiles of y.
+type matmulJob struct {
+	phase int
+	y     []float32
+	w     []byte
+	wt    quant.Type
+	act   quant.Type
+	rows  int
+	k     int
+	x     []float32
+	n     int
+	a     []byte // quantized activations, n rows of arow bytes
+	wrow  int    // bytes per weight row
+	arow  int    // bytes per activation row
+	nb    int    // blocks per row
+	rb    int    // weight rows per tile
+	cb    int    // activation rows per tile
+	nrb   int    // number of row blocks
+	qrows int    // activation rows per quantize task
+}
+
+// MatMul computes y[j*rows+i] = dot(W row i, x row j) for j < n, i < rows.
+// w holds rows rows of k elements of type wt in ggml layout (a GGUF tensor
+// with Shape {k, rows}); x is n×k float32, row-major; y is n×rows.
+// Quantized weights multiply activations quantized on the fly to their
+// partner format (see the package doc). MatMul panics if wt has no kernel
+// or a slice is too short for the sizes given: both are programming errors.
+func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []float32, n int) {
+	act, ok := partner(wt)
+	if !ok {
+		panic(fmt.Sprintf("kernels: MatMul: no kernel for weight type %v", wt))
+	}
+	if rows < 0 || k < 0 || n < 0 {
+		panic(fmt.Sprintf("kernels: MatMul: negative size rows=%d k=%d n=%d", rows, k, n))
+	}
+	wrow, err := wt.RowSize(int64(k))
+	if err != nil {
+		panic(fmt.Sprintf("kernels: MatMul: %v", err))
+	}
+	if int64(len(w)) < int64(rows)*wrow || len(x) < n*k || len(y) < n*rows {
+		panic(fmt.Sprintf("kernels: MatMul: short slice: len(w)=%d want %d, len(x)=%d want %d, len(y)=%d want %d",
+			len(w), int64(rows)*wrow, len(x), n*k, len(y), n*rows))
+	}
+	if rows == 0 || n == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	j := &p.mm
+	*j = matmulJob{y: y, w: w, wt: wt, act: act, rows: rows, k: k, x: x, n: n, wrow: int(wrow)}
+	if act != quant.F32 {
+		arow, _ := act.RowSize(int64(k))
+		j.arow = int(arow)
+		j.nb = k / act.BlockSize()
+		need := n * j.arow
+		if cap(p.act) < need {
+			p.act = make([]byte, need)
+		}
+		j.a = p.act[:need]
+		j.phase = 0
+		j.qrows = 1
+		if n > 4*p.threads {
+			j.qrows = 4
+		}
+		p.parallel(j, (n+j.qrows-1)/j.qrows)
+	}
+	j.phase = 1
+	j.plan(p.threads)
+	p.parallel(j, j.nrb*((n+j.cb-1)/j.cb))
+	j.y, j.w, j.x, j.a = nil, nil, nil, nil
+}
+
+// plan picks the tile shape: decode (n = 1) splits the weight rows in
+// chunks; prefill uses row-block × activation-block tiles so a block of
+// weight rows is read once per block of activation rows.
+func (j *matmulJob) plan(threads int) {
+	if j.n == 1 {
+		j.cb = 1
+		rb := j.rows / (8 * threads)
+		rb = max(16, min(256, rb&^3))
+		j.rb = rb
+	} else {
+		j.cb = min(j.n, 64)
+		j.rb = 64
+		for j.rb > 8 && ((j.rows+j.rb-1)/j.rb)*((j.n+j.cb-1)/j.cb) < 4*threads {
+			j.rb /= 2
+		}
+	}
+	j.nrb = (j.rows + j.rb - 1) / j.rb
+}
+
+func (j *matmulJob) run(_, t int) {
+	if j.phase == 0 {
+		r0 := t * j.qrows
+		r1 := min(r0+j.qrows, j.n)
+		for r := r0; r < r1; r++ {
+			QuantizeActivations(j.act, j.a[r*j.arow:(r+1)*j.arow], j.x[r*j.k:(r+1)*j.k])
+		}
+		return
+	}
+	i0 := (t % j.nrb) * j.rb
+	i1 := min(i0+j.rb, j.rows)
+	c0 := (t / j.nrb) * j.cb
+	c1 := min(c0+j.cb, j.n)
+	switch j.act {
+	case quant.F32:
+		j.tileFloat(i0, i1, c0, c1)
+	default:
+		j.tileQuant(i0, i1, c0, c1)
+	}
+}
+
+func (j *matmulJob) tileQuant(i0, i1, c0, c1 int) {
+	dot := impl.qdot[j.wt]
+	dot4 := impl.qdot4[j.wt]
+	wrow, arow, nb, rows := j.wrow, j.arow, j.nb, j.rows
+	i := i0
+	if dot4 != nil {
+		var out [4]float32
+		for ; i+4 <= i1; i += 4 {
+			wr := j.w[i*wrow : (i+4)*wrow]
+			for c := c0; c < c1; c++ {
+				dot4(&out, wr, wrow, j.a[c*arow:(c+1)*arow], nb)
+				yr := j.y[c*rows+i : c*rows+i+4]
+				yr[0], yr[1], yr[2], yr[3] = out[0], out[1], out[2], out[3]
+			}
+		}
+	}
+	for ; i < i1; i++ {
+		wr := j.w[i*wrow : (i+1)*wrow]
+		for c := c0; c < c1; c++ {
+			j.y[c*rows+i] = dot(wr, j.a[c*arow:(c+1)*arow], nb)
+		}
+	}
+}
+
+func (j *matmulJob) tileFloat(i0, i1, c0, c1 int) {
+	k, rows := j.k, j.rows
+	for i := i0; i < i1; i++ {
+		wr := j.w[i*j.wrow : (i+1)*j.wrow]
+		switch j.wt {
+		case quant.F32:
+			wf := bytesAsF32(wr)
+			for c := c0; c < c1; c++ {
+				j.y[c*rows+i] = impl.dotF32(wf, j.x[c*k:(c+1)*k])
+			}
+		case quant.F16:
+			wh := bytesAsU16(wr)
+			for c := c0; c < c1; c++ {
+				j.y[c*rows+i] = impl.dotF16(wh, j.x[c*k:(c+1)*k])
+			}
+		case quant.BF16:
+			wh := bytesAsU16(wr)
+			for c := c0; c < c1; c++ {
+				j.y[c*rows+i] = impl.dotBF16(wh, j.x[c*k:(c+1)*k])
+			}
+		}
+	}
+}
+
+// bytesAsF32 views little-endian float32 data in place (all supported
+// targets are little-endian; unaligned access is allowed on amd64 and arm64).
+func bytesAsF32(b []byte) []float32 {
+	if len(b) < 4 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+func bytesAsU16(b []byte) []uint16 {
+	if len(b) < 2 {
+		return nil
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2)
+}

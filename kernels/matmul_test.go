@@ -1,0 +1,146 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cogedge/cogedge/quant"
+)
+
+var floatTypes = []quant.Type{quant.F32, quant.F16, quant.BF16}
+
+// matmulShapes: odd row counts, rows not a multiple of the 4-row kernel or
+// the tile, n = 1 (decode) and n above one activation tile.
+var matmulShapes = []struct{ rows, kBlocks, n int }{
+	{1, 1, 1}, {3, 2, 1}, {5, 3, 2}, {33, 2, 1}, {67, 1, 3}, {130, 2, 7}, {9, 1, 70}, {300, 1, 1},
+}
+
+// TestMatMulQuant compares MatMul with per-element generic dots over the
+// generic-quantized activations, for every quantized type, thread count
+// and implementation.
+func TestMatMulQuant(t *testing.T) {
+	gen := genericImpl()
+	withFeatures(t, func(t *testing.T) {
+		for _, threads := range []int{1, 2, 3} {
+			p := NewPool(threads)
+			defer p.Close()
+			for _, wt := range quantTypes {
+				act := actOf(wt)
+				r := rand.New(rand.NewPCG(uint64(wt), uint64(threads)))
+				for _, sh := range matmulShapes {
+					k := sh.kBlocks * wt.BlockSize()
+					nb := k / wt.BlockSize()
+					rs := nb * wt.TypeSize()
+					w := randWeights(r, wt, sh.rows*nb, scaleMixed)
+					x := randFloats(r, sh.n*k, true)
+					y := make([]float32, sh.n*sh.rows+1)
+					y[len(y)-1] = 42
+					p.MatMul(y[:sh.n*sh.rows], unaligned(w, 1), wt, sh.rows, k, x, sh.n)
+					if y[len(y)-1] != 42 {
+						t.Fatalf("%v: wrote past y", wt)
+					}
+					for j := 0; j < sh.n; j++ {
+						xa := actBytes(act, x[j*k:(j+1)*k])
+						for i := 0; i < sh.rows; i++ {
+							wi := w[i*rs : (i+1)*rs]
+							want := gen.qdot[wt](wi, xa, nb)
+							got := y[j*sh.rows+i]
+							if tol := dotTolerance(wt, wi, xa, nb); math.Abs(float64(got)-float64(want)) > tol {
+								t.Fatalf("t%d %v %dx%d n=%d: y[%d,%d]=%g want %g (tol %g)", threads, wt, sh.rows, k, sh.n, j, i, got, want, tol)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestMatMulFloat checks F32/F16/BF16 weights against float64 products.
+func TestMatMulFloat(t *testing.T) {
+	withFeatures(t, func(t *testing.T) {
+		p := NewPool(2)
+		defer p.Close()
+		for _, wt := range floatTypes {
+			r := rand.New(rand.NewPCG(uint64(wt), 5))
+			for _, sh := range []struct{ rows, k, n int }{{1, 1, 1}, {3, 7, 2}, {17, 33, 5}, {70, 128, 3}, {5, 4096, 1}} {
+				wf := randFloats(r, sh.rows*sh.k, false)
+				w := make([]byte, 0, len(wf)*4)
+				for i, v := range wf {
+					switch wt {
+					case quant.F32:
+						w = binary.LittleEndian.AppendUint32(w, math.Float32bits(v))
+					case quant.F16:
+						h := quant.FP32ToFP16(v)
+						w = binary.LittleEndian.AppendUint16(w, h)
+						wf[i] = quant.FP16ToFP32(h)
+					case quant.BF16:
+						h := quant.FP32ToBF16(v)
+						w = binary.LittleEndian.AppendUint16(w, h)
+						wf[i] = quant.BF16ToFP32(h)
+					}
+				}
+				x := randFloats(r, sh.n*sh.k, true)
+				y := make([]float32, sh.n*sh.rows)
+				p.MatMul(y, unaligned(w, 2), wt, sh.rows, sh.k, x, sh.n)
+				for j := 0; j < sh.n; j++ {
+					for i := 0; i < sh.rows; i++ {
+						var want, mag float64
+						for e := 0; e < sh.k; e++ {
+							pr := float64(wf[i*sh.k+e]) * float64(x[j*sh.k+e])
+							want += pr
+							mag += math.Abs(pr)
+						}
+						if got := y[j*sh.rows+i]; math.Abs(float64(got)-want) > 2*float64(sh.k+1)*0x1p-24*mag+1e-30 {
+							t.Fatalf("%v %dx%d n=%d: y[%d,%d]=%g want %g", wt, sh.rows, sh.k, sh.n, j, i, got, want)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestMatMulPanics: unsupported types and short slices are programming
+// errors reported with a panic naming the problem.
+func TestMatMulPanics(t *testing.T) {
+	p := NewPool(1)
+	defer p.Close()
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"type without kernel", func() { p.MatMul(make([]float32, 1), make([]byte, 84), quant.Q2_K, 1, 256, make([]float32, 256), 1) }},
+		{"k not a block multiple", func() { p.MatMul(make([]float32, 1), make([]byte, 18), quant.Q4_0, 1, 31, make([]float32, 31), 1) }},
+		{"short weights", func() { p.MatMul(make([]float32, 2), make([]byte, 18), quant.Q4_0, 2, 32, make([]float32, 32), 1) }},
+		{"short x", func() { p.MatMul(make([]float32, 2), make([]byte, 36), quant.Q4_0, 2, 32, make([]float32, 31), 1) }},
+		{"short y", func() { p.MatMul(make([]float32, 1), make([]byte, 36), quant.Q4_0, 2, 32, make([]float32, 32), 1) }},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			c.f()
+		}()
+	}
+}
+
+// TestMatMulNoAllocs: steady-state calls allocate nothing.
+func TestMatMulNoAllocs(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	r := rand.New(rand.NewPCG(3, 3))
+	w := randWeights(r, quant.Q4_0, 64*4, scaleNormal)
+	x := randFloats(r, 8*128, false)
+	y := make([]float32, 8*64)
+	for _, n := range []int{1, 8} {
+		p.MatMul(y, w, quant.Q4_0, 64, 128, x, n)
+		if a := testing.AllocsPerRun(20, func() { p.MatMul(y, w, quant.Q4_0, 64, 128, x, n) }); a != 0 {
+			t.Errorf("n=%d: %v allocations per call", n, a)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// RMSNorm writes x·rsqrt(mean(x²)+eps)·weight to dst (one row), in the
+// order of Hugging Face's LlamaRMSNorm: normalise in float32, then multiply
+// by the weight. The sum of squares is accumulated in float64 (as ggml's
+// ggml_float). dst may alias x.
+func RMSNorm(dst, x, weight []float32, eps float32) {
+	n := len(x)
+	dst, weight = dst[:n], weight[:n]
+	var ss float64
+	for _, v := range x {
+		ss += float64(v) * float64(v)
+	}
+	mean := float32(ss / float64(n))
+	scale := float32(1 / math.Sqrt(float64(mean+eps)))
+	for i, v := range x {
+		dst[i] = (v * scale) * weight[i]
+	}
+}
+
+// LayerNorm writes (x-mean)/sqrt(var+eps)·weight + bias to dst (one row),
+// with mean and variance accumulated in float64. dst may alias x.
+func LayerNorm(dst, x, weight, bias []float32, eps float32) {
+	n := len(x)
+	dst, weight, bias = dst[:n], weight[:n], bias[:n]
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	mean := s / float64(n)
+	var ss float64
+	for _, v := range x {
+		d := float64(v) - mean
+		ss += d * d
+	}
+	m := float32(mean)
+	scale := float32(1 / math.Sqrt(float64(float32(ss/float64(n))+eps)))
+	for i, v := range x {
+		dst[i] = (v-m)*scale*weight[i] + bias[i]
+	}
+}
+
+// RoPENeoX rotates one token row of nHeads heads of headDim elements in
+// place with the NeoX "rotate-half" pairing: element i pairs with
+// i+headDim/2, theta_i = pos·base^(-2i/headDim). inv_freq, the angle, cos
+// and sin are float32 values as the PyTorch reference computes them.
+func RoPENeoX(x []float32, nHeads, headDim int, pos float32, freqBase float32) {
+	if headDim%2 != 0 {
+		panic(fmt.Sprintf("kernels: RoPENeoX: odd head dim %d", headDim))
+	}
+	half := headDim / 2
+	x = x[:nHeads*headDim]
+	for i := 0; i < half; i++ {
+		exp := float32(2*i) / float32(headDim)
+		invFreq := 1 / float32(math.Pow(float64(freqBase), float64(exp)))
+		theta := pos * invFreq
+		c := float32(math.Cos(float64(theta)))
+		s := float32(math.Sin(float64(theta)))
+		for h := 0; h < nHeads; h++ {
+			a := x[h*headDim+i]
+			b := x[h*headDim+i+half]
+			x[h*headDim+i] = a*c - b*s
+			x[h*headDim+i+half] = b*c + a*s
+		}
+	}
+}
+
+// Softmax replaces x with softmax(x), subtracting the maximum first; the
+// normaliser is accumulated in float64. An empty row is left alone.
+func Softmax(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	m := x[0]
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	var sum float64
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - m)))
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// GELU writes the exact (erf) GELU of x to dst: 0.5·x·(1+erf(x/√2)).
+func GELU(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)*(1/math.Sqrt2))))
+	}
+}
+
+// SiLU writes x·sigmoid(x) to dst.
+func SiLU(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = silu(v)
+	}
+}
+
+func silu(v float32) float32 { return float32(float64(v) / (1 + math.Exp(-float64(v)))) }
+
+// SwiGLU writes silu(gate)·up to dst.
+func SwiGLU(dst, gate, up []float32) {
+	dst, up = dst[:len(gate)], up[:len(gate)]
+	for i, g := range gate {
+		dst[i] = silu(g) * up[i]
+	}
+}
+
+// Add writes a+b to dst element-wise.
+func Add(dst, a, b []float32) {
+	dst, b = dst[:len(a)], b[:len(a)]
+	for i := range a {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// Mul writes a·b to dst element-wise.
+func Mul(dst, a, b []float32) {
+	dst, b = dst[:len(a)], b[:len(a)]
+	for i := range a {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+// Scale multiplies x by s in place.
+func Scale(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
