@@ -1,0 +1,273 @@
+package quant
+
+// Shared search routines of the K-quants, ported from ggml-quants.c with the
+// same float32 operation order (see the notes in codec.go).
+
+// makeQXQuants is ggml's make_qx_quants for the case qw == nil: symmetric
+// quantization of x to L[i] in [0, 2·nmax) around nmax, searching 19 scales
+// around -nmax/max for the best weighted least-squares fit. rmseType selects
+// the weights (1: x², 2: 1, 3: |x|, other: sqrt|x|); a negative rmseType
+// returns after the first fit. It returns the scale.
+func makeQXQuants(n, nmax int, x []float32, L []int8, rmseType int) float32 {
+	x = x[:n]
+	L = L[:n]
+	var max, amax float32
+	for _, v := range x {
+		if ax := absf(v); ax > amax {
+			amax = ax
+			max = v
+		}
+	}
+	if amax < groupMaxEps {
+		clear(L)
+		return 0
+	}
+	fnmax := float32(nmax)
+	iscale := float32(-nmax) / max
+	if rmseType == 0 {
+		for i, v := range x {
+			l := nearestInt(float32(iscale * v))
+			L[i] = int8(int32(nmax) + max32(int32(-nmax), min(int32(nmax-1), l)))
+		}
+		return 1 / iscale
+	}
+	returnEarly := false
+	if rmseType < 0 {
+		rmseType = -rmseType
+		returnEarly = true
+	}
+	weight := func(v float32) float32 {
+		switch rmseType {
+		case 1:
+			return v * v
+		case 2:
+			return 1
+		case 3:
+			return absf(v)
+		default:
+			return sqrtf(absf(v))
+		}
+	}
+	var sumlx, suml2 float32
+	for i, v := range x {
+		l := nearestInt(float32(iscale * v))
+		l = max32(int32(-nmax), min(int32(nmax-1), l))
+		L[i] = int8(l + int32(nmax))
+		w := weight(v)
+		fl := float32(l)
+		sumlx += float32(w * v * fl)
+		suml2 += float32(w * fl * fl)
+	}
+	var scale float32
+	if suml2 != 0 {
+		scale = sumlx / suml2
+	}
+	if returnEarly {
+		if suml2 > 0 {
+			return float32(0.5 * (scale + 1/iscale))
+		}
+		return 1 / iscale
+	}
+	best := scale * sumlx
+	for is := -9; is <= 9; is++ {
+		if is == 0 {
+			continue
+		}
+		iscale = -(fnmax + float32(0.1*float32(is))) / max
+		sumlx, suml2 = 0, 0
+		for _, v := range x {
+			l := nearestInt(float32(iscale * v))
+			l = max32(int32(-nmax), min(int32(nmax-1), l))
+			w := weight(v)
+			fl := float32(l)
+			sumlx += float32(w * v * fl)
+			suml2 += float32(w * fl * fl)
+		}
+		if suml2 > 0 && float32(sumlx*sumlx) > float32(best*suml2) {
+			for i, v := range x {
+				l := nearestInt(float32(iscale * v))
+				L[i] = int8(int32(nmax) + max32(int32(-nmax), min(int32(nmax-1), l)))
+			}
+			scale = sumlx / suml2
+			best = scale * sumlx
+		}
+	}
+	return scale
+}
+
+func max32(a, b int32) int32 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// makeQKX2Quants is ggml's make_qkx2_quants: asymmetric quantization of x to
+// L[i] in [0, nmax] with a scale and a min, searching nstep+1 scales
+// (rmin + rdelta·is + nmax)/(max-min) and solving the weighted 2×2 least
+// squares for each. It returns the scale and -min (>= 0 in practice).
+func makeQKX2Quants(n, nmax int, x, weights []float32, L, Laux []uint8, rmin, rdelta float32, nstep int, useMad bool) (scale, theMin float32) {
+	x = x[:n]
+	weights = weights[:n]
+	L = L[:n]
+	Laux = Laux[:n]
+	mn, mx := x[0], x[0]
+	sumW := weights[0]
+	sumX := float32(sumW * x[0])
+	for i := 1; i < n; i++ {
+		if x[i] < mn {
+			mn = x[i]
+		}
+		if x[i] > mx {
+			mx = x[i]
+		}
+		w := weights[i]
+		sumW += w
+		sumX += float32(w * x[i])
+	}
+	if mn > 0 {
+		mn = 0
+	}
+	if mx == mn {
+		clear(L)
+		return 0, -mn
+	}
+	fnmax := float32(nmax)
+	iscale := fnmax / (mx - mn)
+	scale = 1 / iscale
+	var bestError float32
+	for i, v := range x {
+		l := nearestInt(float32(iscale * (v - mn)))
+		L[i] = uint8(max32(0, min(int32(nmax), l)))
+		diff := float32(scale*float32(L[i])) + mn - v
+		if useMad {
+			diff = absf(diff)
+		} else {
+			diff = diff * diff
+		}
+		bestError += float32(weights[i] * diff)
+	}
+	if nstep < 1 {
+		return scale, -mn
+	}
+	for is := 0; is <= nstep; is++ {
+		iscale = (rmin + float32(rdelta*float32(is)) + fnmax) / (mx - mn)
+		var sumL, sumL2, sumXL float32
+		for i, v := range x {
+			l := max32(0, min(int32(nmax), nearestInt(float32(iscale*(v-mn)))))
+			Laux[i] = uint8(l)
+			w := weights[i]
+			fl := float32(l)
+			sumL += float32(w * fl)
+			sumL2 += float32(w * fl * fl)
+			sumXL += float32(w * fl * v)
+		}
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
+		if D > 0 {
+			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
+			if thisMin > 0 {
+				thisMin = 0
+				thisScale = sumXL / sumL2
+			}
+			var curError float32
+			for i, v := range x {
+				diff := float32(thisScale*float32(Laux[i])) + thisMin - v
+				if useMad {
+					diff = absf(diff)
+				} else {
+					diff = diff * diff
+				}
+				curError += float32(weights[i] * diff)
+			}
+			if curError < bestError {
+				copy(L, Laux)
+				bestError = curError
+				scale = thisScale
+				mn = thisMin
+			}
+		}
+	}
+	return scale, -mn
+}
+
+// getScaleMinK4 is ggml's get_scale_min_k4: the 6-bit scale and min of
+// sub-block j from the 12 packed bytes q.
+func getScaleMinK4(j int, q []byte) (d, m uint8) {
+	if j < 4 {
+		return q[j] & 63, q[j+4] & 63
+	}
+	return q[j+4]&0xF | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
+}
+
+// packScalesK4 stores the eight 6-bit scales ls and mins lm into q[0:12] as
+// quantize_row_q4_K_ref does.
+func packScalesK4(q []byte, ls, lm *[8]uint8) {
+	for j := 0; j < 8; j++ {
+		if j < 4 {
+			q[j] = ls[j]
+			q[j+4] = lm[j]
+		} else {
+			q[j+4] = ls[j]&0xF | (lm[j]&0xF)<<4
+			q[j-4] |= (ls[j] >> 4) << 6
+			q[j] |= (lm[j] >> 4) << 6
+		}
+	}
+}
+
+// kScalesMins runs the per-sub-block search shared by Q4_K and Q5_K over one
+// super-block x, writes the packed scales to scalesOut and returns the fp16
+// bits of d and dmin, leaving the final levels in L (re-quantized with the
+// decoded scales, as ggml does).
+func kScalesMins(x []float32, L *[QK_K]uint8, nmax int, rmin, rdelta float32, nstep int, scalesOut []byte) (d16, dmin16 uint16) {
+	var weights [32]float32
+	var laux [32]uint8
+	var scales, mins [QK_K / 32]float32
+	var maxScale, maxMin float32
+	for j := 0; j < QK_K/32; j++ {
+		xb := x[32*j : 32*j+32]
+		var sumX2 float32
+		for _, v := range xb {
+			sumX2 += float32(v * v)
+		}
+		avX := sqrtf(sumX2 / 32)
+		for l, v := range xb {
+			weights[l] = avX + absf(v)
+		}
+		scales[j], mins[j] = makeQKX2Quants(32, nmax, xb, weights[:], L[32*j:32*j+32], laux[:], rmin, rdelta, nstep, false)
+		if scales[j] > maxScale {
+			maxScale = scales[j]
+		}
+		if mins[j] > maxMin {
+			maxMin = mins[j]
+		}
+	}
+	var invScale, invMin float32
+	if maxScale > 0 {
+		invScale = 63 / maxScale
+	}
+	if maxMin > 0 {
+		invMin = 63 / maxMin
+	}
+	var ls, lm [8]uint8
+	for j := 0; j < QK_K/32; j++ {
+		ls[j] = min(63, uint8(nearestInt(float32(invScale*scales[j]))))
+		lm[j] = min(63, uint8(nearestInt(float32(invMin*mins[j]))))
+	}
+	packScalesK4(scalesOut, &ls, &lm)
+	d16, dmin16 = FP32ToFP16(maxScale/63), FP32ToFP16(maxMin/63)
+	dd, dm := FP16ToFP32(d16), FP16ToFP32(dmin16)
+	for j := 0; j < QK_K/32; j++ {
+		sc, m := getScaleMinK4(j, scalesOut)
+		ds := dd * float32(sc)
+		if ds == 0 {
+			continue
+		}
+		dms := float32(dm * float32(m))
+		for ii := 0; ii < 32; ii++ {
+			l := nearestInt((x[32*j+ii] + dms) / ds)
+			L[32*j+ii] = uint8(max32(0, min(int32(nmax), l)))
+		}
+	}
+	return d16, dmin16
+}
