@@ -1,0 +1,390 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/cogedge/cogedge/kernels"
+	"github.com/cogedge/cogedge/quant"
+)
+
+// KVType selects the element type of the KV cache.
+type KVType int
+
+// KV cache element types.
+const (
+	KVF16 KVType = iota // half precision (the default; half the memory)
+	KVF32               // single precision
+)
+
+// ContextOptions configures a Context.
+type ContextOptions struct {
+	// Size is the number of sequence slots the KV cache holds (image rows
+	// included). 0 means 2048.
+	Size int
+	// KV is the cache element type (KVF16 by default).
+	KV KVType
+	// Threads for the kernels pool; 0 means the pool's default.
+	Threads int
+	// Batch is the largest number of slots processed per decoder pass
+	// (a longer Forward is split into chunks of this size). 0 means 512.
+	Batch int
+	// Pool, when not nil, is used instead of a new pool (Threads is then
+	// ignored and Close leaves the pool open).
+	Pool *kernels.Pool
+}
+
+// Context is one conversation: the KV cache, the token types seen so far
+// and scratch buffers, all allocated once. A Context is not safe for
+// concurrent use.
+type Context struct {
+	m        *Model
+	pool     *kernels.Pool
+	ownPool  bool
+	size     int
+	batch    int
+	kvType   KVType
+	kvDim    int
+	k16, v16 [][]uint16 // per layer, size*kvDim
+	k32, v32 [][]float32
+	types    []TokenType // every slot so far
+	nPast    int
+
+	// decoder scratch, batch rows each
+	x, xn, q, att, o []float32
+	qkv              []float32 // batch * (H + 2*kvDim)
+	kr, vr           []float32 // batch * kvDim
+	gate, up         []float32 // batch * max FFN
+	emb              []float32 // one embedding row
+	mask             []bool
+
+	vs *visionScratch // allocated on the first image
+}
+
+// NewContext allocates a context for m.
+func (m *Model) NewContext(o ContextOptions) (*Context, error) {
+	c := &Context{m: m, size: o.Size, batch: o.Batch, kvType: o.KV}
+	if c.size == 0 {
+		c.size = 2048
+	}
+	if c.batch == 0 {
+		c.batch = 512
+	}
+	if c.size < 1 || c.size > maxDim || c.batch < 1 {
+		return nil, fmt.Errorf("model: context size %d / batch %d out of range", c.size, c.batch)
+	}
+	if c.batch > c.size {
+		c.batch = c.size
+	}
+	if o.KV != KVF16 && o.KV != KVF32 {
+		return nil, fmt.Errorf("model: unknown KV cache type %d", o.KV)
+	}
+	t := &m.Text
+	H := t.Hidden
+	c.kvDim = t.HeadsKV * t.HeadDim
+	n := c.size * c.kvDim
+	for i := 0; i < t.Layers; i++ {
+		if o.KV == KVF16 {
+			c.k16 = append(c.k16, make([]uint16, n))
+			c.v16 = append(c.v16, make([]uint16, n))
+		} else {
+			c.k32 = append(c.k32, make([]float32, n))
+			c.v32 = append(c.v32, make([]float32, n))
+		}
+	}
+	B := c.batch
+	ff := t.FFN
+	for _, L := range m.layers {
+		if L.visGate.Rows > ff {
+			ff = L.visGate.Rows
+		}
+	}
+	c.x = make([]float32, B*H)
+	c.xn = make([]float32, B*H)
+	c.q = make([]float32, B*H)
+	c.att = make([]float32, B*H)
+	c.o = make([]float32, B*H)
+	c.qkv = make([]float32, B*(H+2*c.kvDim))
+	c.kr = make([]float32, B*c.kvDim)
+	c.vr = make([]float32, B*c.kvDim)
+	c.gate = make([]float32, B*ff)
+	c.up = make([]float32, B*ff)
+	c.emb = make([]float32, H)
+	c.types = make([]TokenType, 0, c.size)
+	if o.Pool != nil {
+		c.pool = o.Pool
+	} else {
+		c.pool = kernels.NewPool(o.Threads)
+		c.ownPool = true
+	}
+	return c, nil
+}
+
+// Close releases the context's thread pool (if it made one).
+func (c *Context) Close() {
+	if c.ownPool && c.pool != nil {
+		c.pool.Close()
+	}
+	c.pool = nil
+}
+
+// Model returns the model c runs.
+func (c *Context) Model() *Model { return c.m }
+
+// Len returns the number of slots in the KV cache.
+func (c *Context) Len() int { return c.nPast }
+
+// Size returns the capacity of the KV cache in slots.
+func (c *Context) Size() int { return c.size }
+
+// Reset empties the KV cache (the buffers are kept).
+func (c *Context) Reset() {
+	c.nPast = 0
+	c.types = c.types[:0]
+}
+
+// Batch is the input of one forward call.
+type Batch struct {
+	// Tokens holds one id per slot; the ids of Vision slots are ignored.
+	Tokens []int32
+	// Types gives each slot's type; nil means all Lang.
+	Types []TokenType
+	// Embeds holds one row of Hidden floats per Vision slot, in order
+	// (e.g. the output of EncodeImage).
+	Embeds []float32
+}
+
+// Output says what a forward call returns. Nil slices are not computed.
+type Output struct {
+	// Logits receives Vocab floats for the last slot (len == Vocab) or
+	// for every slot (len == n*Vocab).
+	Logits []float32
+	// Hidden, when len == n*Hidden, receives every slot's hidden state
+	// after the final RMSNorm.
+	Hidden []float32
+}
+
+// ErrContextFull is returned (wrapped) when a forward call would exceed the
+// KV cache.
+var ErrContextFull = errors.New("context full")
+
+// Forward runs the decoder over the new slots of b, appending them to the
+// KV cache. The expert of each slot is chosen over the whole call (boi and
+// patches vision, everything else language) and RoPE positions continue the
+// sequence so far (PositionIDs over all slots).
+func (c *Context) Forward(b Batch, out Output) error {
+	t := &c.m.Text
+	n := len(b.Tokens)
+	H, V := t.Hidden, t.Vocab
+	if n == 0 {
+		return errors.New("model: empty batch")
+	}
+	if b.Types != nil && len(b.Types) != n {
+		return fmt.Errorf("model: batch has %d tokens but %d types", n, len(b.Types))
+	}
+	if c.nPast+n > c.size {
+		return fmt.Errorf("model: %w: %d slots in use + %d new exceed the context size %d (raise -c)", ErrContextFull, c.nPast, n, c.size)
+	}
+	types := b.Types
+	if types == nil {
+		types = make([]TokenType, n)
+	}
+	nVis := 0
+	for i, ty := range types {
+		switch ty {
+		case Vision:
+			nVis++
+		case Lang:
+			if id := b.Tokens[i]; id < 0 || int(id) >= V {
+				return fmt.Errorf("model: token %d at slot %d outside the vocabulary of %d", id, i, V)
+			}
+		default:
+			return fmt.Errorf("model: slot %d: unknown token type %d", i, ty)
+		}
+	}
+	if nVis > 0 && !t.Experts {
+		return errors.New("model: image slots given to a model without visual experts")
+	}
+	if len(b.Embeds) != nVis*H {
+		return fmt.Errorf("model: %d vision slots need %d embedding floats, got %d", nVis, nVis*H, len(b.Embeds))
+	}
+	allLogits := false
+	switch len(out.Logits) {
+	case 0, V:
+	case n * V:
+		allLogits = true
+	default:
+		return fmt.Errorf("model: logits buffer of %d floats: want %d (last slot) or %d (all slots)", len(out.Logits), V, n*V)
+	}
+	if out.Hidden != nil && len(out.Hidden) != n*H {
+		return fmt.Errorf("model: hidden buffer of %d floats: want %d", len(out.Hidden), n*H)
+	}
+
+	mask := VisionExpertMask(types)
+	if !t.Experts {
+		for i := range mask {
+			mask[i] = false
+		}
+	}
+	c.types = append(c.types, types...)
+	pos := PositionIDs(c.types)[c.nPast:]
+	vis := 0
+	for s := 0; s < n; s += c.batch {
+		e := min(s+c.batch, n)
+		m := e - s
+		// embeddings
+		for i := s; i < e; i++ {
+			row := c.x[(i-s)*H : (i-s+1)*H]
+			if types[i] == Vision {
+				copy(row, b.Embeds[vis*H:(vis+1)*H])
+				vis++
+				continue
+			}
+			if err := c.m.embd.Row(row, int(b.Tokens[i])); err != nil {
+				c.types = c.types[:c.nPast]
+				return err
+			}
+		}
+		runs := expertRuns(mask, s, e)
+		for l := range c.m.layers {
+			c.layer(l, m, runs, pos[s:e])
+		}
+		c.nPast += m
+		// head
+		lo := 0
+		if !allLogits && out.Hidden == nil {
+			if e < n || len(out.Logits) == 0 {
+				continue
+			}
+			lo = m - 1
+		}
+		for i := lo; i < m; i++ {
+			kernels.RMSNorm(c.xn[i*H:(i+1)*H], c.x[i*H:(i+1)*H], c.m.outNorm, t.RMSEps)
+		}
+		if out.Hidden != nil {
+			copy(out.Hidden[s*H:e*H], c.xn[:m*H])
+		}
+		switch {
+		case allLogits:
+			c.matmul(out.Logits[s*V:e*V], &c.m.output, c.xn, m)
+		case len(out.Logits) == V && e == n:
+			c.matmul(out.Logits, &c.m.output, c.xn[(m-1)*H:m*H], 1)
+		}
+	}
+	return nil
+}
+
+func (c *Context) matmul(y []float32, w *Matrix, x []float32, n int) {
+	c.pool.MatMul(y, w.Data, w.Type, w.Rows, w.K, x, n)
+}
+
+// layer runs decoder layer l over the m rows in c.x, whose slots start at
+// KV index c.nPast and have RoPE positions pos.
+func (c *Context) layer(l, m int, runs []run, pos []int32) {
+	t := &c.m.Text
+	L := &c.m.layers[l]
+	H, kvd := t.Hidden, c.kvDim
+	for i := 0; i < m; i++ {
+		kernels.RMSNorm(c.xn[i*H:(i+1)*H], c.x[i*H:(i+1)*H], L.attnNorm, t.RMSEps)
+	}
+	// Q, K, V by expert run
+	qd := H + 2*kvd
+	for _, r := range runs {
+		nr := r.end - r.start
+		xr := c.xn[r.start*H:]
+		switch {
+		case r.vision:
+			c.matmul(c.qkv[r.start*qd:], &L.visQKV, xr, nr)
+		case t.FusedQKV:
+			c.matmul(c.qkv[r.start*qd:], &L.qkv, xr, nr)
+		default:
+			c.matmul(c.q[r.start*H:], &L.q, xr, nr)
+			c.matmul(c.kr[r.start*kvd:], &L.k, xr, nr)
+			c.matmul(c.vr[r.start*kvd:], &L.v, xr, nr)
+			continue
+		}
+		for i := r.start; i < r.end; i++ {
+			row := c.qkv[i*qd : (i+1)*qd]
+			copy(c.q[i*H:(i+1)*H], row[:H])
+			copy(c.kr[i*kvd:(i+1)*kvd], row[H:H+kvd])
+			copy(c.vr[i*kvd:(i+1)*kvd], row[H+kvd:])
+		}
+	}
+	for i := 0; i < m; i++ {
+		p := float32(pos[i])
+		q := c.q[i*H : (i+1)*H]
+		k := c.kr[i*kvd : (i+1)*kvd]
+		if t.RopeNeoX {
+			kernels.RoPENeoX(q, t.Heads, t.HeadDim, p, t.RopeBase)
+			kernels.RoPENeoX(k, t.HeadsKV, t.HeadDim, p, t.RopeBase)
+		} else {
+			ropeAdjacent(q, t.Heads, t.HeadDim, p, t.RopeBase)
+			ropeAdjacent(k, t.HeadsKV, t.HeadDim, p, t.RopeBase)
+		}
+	}
+	// append to the cache
+	base := c.nPast * kvd
+	if c.kvType == KVF16 {
+		kc, vc := c.k16[l][base:base+m*kvd], c.v16[l][base:base+m*kvd]
+		for j := range kc {
+			kc[j] = quant.FP32ToFP16(c.kr[j])
+			vc[j] = quant.FP32ToFP16(c.vr[j])
+		}
+	} else {
+		copy(c.k32[l][base:base+m*kvd], c.kr[:m*kvd])
+		copy(c.v32[l][base:base+m*kvd], c.vr[:m*kvd])
+	}
+	nkv := c.nPast + m
+	ap := kernels.AttnParams{NHead: t.Heads, NHeadKV: t.HeadsKV, HeadDim: t.HeadDim,
+		Scale: float32(1 / math.Sqrt(float64(t.HeadDim))), Causal: true, QPos0: c.nPast}
+	if c.kvType == KVF16 {
+		c.pool.AttentionF16(c.att[:m*H], c.q[:m*H], m, c.k16[l][:nkv*kvd], c.v16[l][:nkv*kvd], nkv, ap)
+	} else {
+		c.pool.AttentionF32(c.att[:m*H], c.q[:m*H], m, c.k32[l][:nkv*kvd], c.v32[l][:nkv*kvd], nkv, ap)
+	}
+	for _, r := range runs {
+		w := &L.o
+		if r.vision {
+			w = &L.visO
+		}
+		c.matmul(c.o[r.start*H:], w, c.att[r.start*H:], r.end-r.start)
+	}
+	kernels.Add(c.x[:m*H], c.x[:m*H], c.o[:m*H])
+	for i := 0; i < m; i++ {
+		kernels.RMSNorm(c.xn[i*H:(i+1)*H], c.x[i*H:(i+1)*H], L.ffnNorm, t.RMSEps)
+	}
+	for _, r := range runs {
+		gw, uw, dw := &L.gate, &L.up, &L.down
+		if r.vision {
+			gw, uw, dw = &L.visGate, &L.visUp, &L.visDown
+		}
+		nr := r.end - r.start
+		ff := gw.Rows
+		g, u := c.gate[:nr*ff], c.up[:nr*ff]
+		c.matmul(g, gw, c.xn[r.start*H:], nr)
+		c.matmul(u, uw, c.xn[r.start*H:], nr)
+		kernels.SwiGLU(g, g, u)
+		c.matmul(c.o[r.start*H:], dw, g, nr)
+	}
+	kernels.Add(c.x[:m*H], c.x[:m*H], c.o[:m*H])
+}
+
+// ropeAdjacent rotates adjacent pairs (x[2i], x[2i+1]) of every head by
+// theta_i = pos * base^(-2i/headDim): llama.cpp's "normal" RoPE, which
+// matches HF's rotate-half once Q and K rows are permuted as llama.cpp's
+// converter does for arch llama.
+func ropeAdjacent(x []float32, nHeads, headDim int, pos, base float32) {
+	half := headDim / 2
+	for i := 0; i < half; i++ {
+		invFreq := float32(math.Pow(float64(base), -2*float64(i)/float64(headDim)))
+		ang := pos * invFreq
+		cos, sin := float32(math.Cos(float64(ang))), float32(math.Sin(float64(ang)))
+		for h := 0; h < nHeads; h++ {
+			j := h*headDim + 2*i
+			a, b := x[j], x[j+1]
+			x[j] = a*cos - b*sin
+			x[j+1] = a*sin + b*cos
+		}
+	}
+}

@@ -1,0 +1,207 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/cogedge/cogedge/kernels"
+)
+
+// visionScratch holds the vision tower's activations, allocated on the
+// first image and reused.
+type visionScratch struct {
+	patches         []float32 // P x C*ps*ps
+	x, xn, att, o   []float32 // T x Hv (T = P+1)
+	qkv             []float32 // T x 3Hv
+	q, k, v         []float32 // T x Hv
+	mlp             []float32 // T x FFN
+	h, hn, gate, up []float32 // adapter: P x H, P x AdapterFFN
+}
+
+func (c *Context) visionScratch() *visionScratch {
+	if c.vs != nil {
+		return c.vs
+	}
+	vc := c.m.Vision
+	P, T, Hv := vc.Patches, vc.Patches+1, vc.Hidden
+	H := c.m.Text.Hidden
+	c.vs = &visionScratch{
+		patches: make([]float32, P*vc.Channels*vc.PatchSize*vc.PatchSize),
+		x:       make([]float32, T*Hv),
+		xn:      make([]float32, T*Hv),
+		att:     make([]float32, T*Hv),
+		o:       make([]float32, T*Hv),
+		qkv:     make([]float32, T*3*Hv),
+		q:       make([]float32, T*Hv),
+		k:       make([]float32, T*Hv),
+		v:       make([]float32, T*Hv),
+		mlp:     make([]float32, T*vc.FFN),
+		h:       make([]float32, P*H),
+		hn:      make([]float32, P*H),
+		gate:    make([]float32, P*vc.AdapterFFN),
+		up:      make([]float32, P*vc.AdapterFFN),
+	}
+	return c.vs
+}
+
+// ErrNoVision is returned when an image is given to a model without a
+// vision tower.
+var ErrNoVision = errors.New("model: the model has no vision tower")
+
+// PixelCount returns the number of floats EncodeImage expects: 3 x S x S
+// for the model's image side S.
+func (m *Model) PixelCount() int {
+	if m.Vision == nil {
+		return 0
+	}
+	s := m.Vision.ImageSize
+	return m.Vision.Channels * s * s
+}
+
+// ViT runs the vision tower on preprocessed pixels (CHW float32, 3 x S x
+// S) and writes the output rows without CLS (Patches x Hv) to dst.
+func (c *Context) ViT(dst, pixels []float32) error {
+	vc := c.m.Vision
+	if vc == nil {
+		return ErrNoVision
+	}
+	if len(pixels) != c.m.PixelCount() {
+		return fmt.Errorf("model: %d pixel floats, want %d (3x%dx%d)", len(pixels), c.m.PixelCount(), vc.ImageSize, vc.ImageSize)
+	}
+	P, T, Hv := vc.Patches, vc.Patches+1, vc.Hidden
+	if len(dst) != P*Hv {
+		return fmt.Errorf("model: ViT output buffer of %d floats, want %d", len(dst), P*Hv)
+	}
+	w := c.m.vis
+	s := c.visionScratch()
+	// unfold patches in raster order, each as (c, ky, kx)
+	S, ps, C := vc.ImageSize, vc.PatchSize, vc.Channels
+	g := S / ps
+	kp := C * ps * ps
+	for py := 0; py < g; py++ {
+		for px := 0; px < g; px++ {
+			row := s.patches[(py*g+px)*kp:]
+			j := 0
+			for ch := 0; ch < C; ch++ {
+				for ky := 0; ky < ps; ky++ {
+					src := pixels[ch*S*S+(py*ps+ky)*S+px*ps:]
+					copy(row[j:j+ps], src[:ps])
+					j += ps
+				}
+			}
+		}
+	}
+	// patch embedding into rows 1..P, CLS at row 0, then position embedding
+	c.matmul(s.x[Hv:], &w.patch, s.patches, P)
+	copy(s.x[:Hv], w.cls)
+	for i := 1; i < T; i++ {
+		kernels.Add(s.x[i*Hv:(i+1)*Hv], s.x[i*Hv:(i+1)*Hv], w.patchB)
+	}
+	kernels.Add(s.x[:T*Hv], s.x[:T*Hv], w.pos)
+	hd := Hv / vc.Heads
+	ap := kernels.AttnParams{NHead: vc.Heads, NHeadKV: vc.Heads, HeadDim: hd,
+		Scale: float32(1 / math.Sqrt(float64(hd))), Causal: false}
+	for l := range w.layers {
+		L := &w.layers[l]
+		if L.qkv.Data != nil {
+			c.matmul(s.qkv, &L.qkv, s.x, T)
+			for i := 0; i < T; i++ {
+				row := s.qkv[i*3*Hv : (i+1)*3*Hv]
+				kernels.Add(row, row, L.qkvB)
+				copy(s.q[i*Hv:(i+1)*Hv], row[:Hv])
+				copy(s.k[i*Hv:(i+1)*Hv], row[Hv:2*Hv])
+				copy(s.v[i*Hv:(i+1)*Hv], row[2*Hv:])
+			}
+		} else {
+			c.matmul(s.q, &L.q, s.x, T)
+			c.matmul(s.k, &L.k, s.x, T)
+			c.matmul(s.v, &L.v, s.x, T)
+			for i := 0; i < T; i++ {
+				r := s.q[i*Hv : (i+1)*Hv]
+				kernels.Add(r, r, L.qB)
+				r = s.k[i*Hv : (i+1)*Hv]
+				kernels.Add(r, r, L.kB)
+				r = s.v[i*Hv : (i+1)*Hv]
+				kernels.Add(r, r, L.vB)
+			}
+		}
+		c.pool.AttentionF32(s.att, s.q, T, s.k, s.v, T, ap)
+		c.matmul(s.o, &L.out, s.att, T)
+		for i := 0; i < T; i++ {
+			o := s.o[i*Hv : (i+1)*Hv]
+			kernels.Add(o, o, L.outB)
+			kernels.LayerNorm(s.xn[i*Hv:(i+1)*Hv], o, L.ln1W, L.ln1B, vc.LNEps)
+		}
+		kernels.Add(s.x, s.x, s.xn)
+		c.matmul(s.mlp, &L.fc1, s.x, T)
+		for i := 0; i < T; i++ {
+			r := s.mlp[i*vc.FFN : (i+1)*vc.FFN]
+			kernels.Add(r, r, L.fc1B)
+		}
+		kernels.GELU(s.mlp, s.mlp)
+		c.matmul(s.o, &L.fc2, s.mlp, T)
+		for i := 0; i < T; i++ {
+			o := s.o[i*Hv : (i+1)*Hv]
+			kernels.Add(o, o, L.fc2B)
+			kernels.LayerNorm(s.xn[i*Hv:(i+1)*Hv], o, L.ln2W, L.ln2B, vc.LNEps)
+		}
+		kernels.Add(s.x, s.x, s.xn)
+	}
+	copy(dst, s.x[Hv:])
+	return nil
+}
+
+// Adapter maps ViT output rows (Patches x Hv) to the decoder's image rows
+// [boi, GLU(row)…, eoi] ((Patches+2) x Hidden) in dst.
+func (c *Context) Adapter(dst, vit []float32) error {
+	vc := c.m.Vision
+	if vc == nil {
+		return ErrNoVision
+	}
+	P, Hv, H := vc.Patches, vc.Hidden, c.m.Text.Hidden
+	if len(vit) != P*Hv || len(dst) != (P+2)*H {
+		return fmt.Errorf("model: adapter buffers of %d and %d floats, want %d and %d", len(vit), len(dst), P*Hv, (P+2)*H)
+	}
+	w := c.m.vis
+	s := c.visionScratch()
+	c.matmul(s.h, &w.fc, vit, P)
+	for i := 0; i < P; i++ {
+		kernels.LayerNorm(s.hn[i*H:(i+1)*H], s.h[i*H:(i+1)*H], w.normW, w.normB, vc.AdapterEps)
+	}
+	kernels.GELU(s.hn, s.hn)
+	c.matmul(s.gate, &w.gate, s.hn, P)
+	c.matmul(s.up, &w.up, s.hn, P)
+	kernels.SwiGLU(s.gate, s.gate, s.up)
+	copy(dst[:H], w.boi)
+	c.matmul(dst[H:(P+1)*H], &w.down, s.gate, P)
+	copy(dst[(P+1)*H:], w.eoi)
+	return nil
+}
+
+// ImageEmbeds returns the number of floats EncodeImage writes:
+// (Patches+2) x Hidden.
+func (m *Model) ImageEmbeds() int {
+	if m.Vision == nil {
+		return 0
+	}
+	return m.Vision.ImageTokens * m.Text.Hidden
+}
+
+// EncodeImage runs the vision tower and the adapter on preprocessed pixels
+// and writes the image rows [boi, patches…, eoi] to dst (ImageEmbeds()
+// floats), ready to be the Embeds of a Batch.
+func (c *Context) EncodeImage(dst, pixels []float32) error {
+	vc := c.m.Vision
+	if vc == nil {
+		return ErrNoVision
+	}
+	if len(dst) != c.m.ImageEmbeds() {
+		return fmt.Errorf("model: image embedding buffer of %d floats, want %d", len(dst), c.m.ImageEmbeds())
+	}
+	vit := make([]float32, vc.Patches*vc.Hidden)
+	if err := c.ViT(vit, pixels); err != nil {
+		return err
+	}
+	return c.Adapter(dst, vit)
+}

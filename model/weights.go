@@ -1,0 +1,123 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/cogedge/cogedge/gguf"
+	"github.com/cogedge/cogedge/quant"
+)
+
+// Matrix is a weight matrix used in place from a GGUF mapping: Rows rows of
+// K elements of type Type, ggml layout (a tensor with Shape {K, Rows}).
+type Matrix struct {
+	Name string
+	Data []byte
+	Type quant.Type
+	Rows int
+	K    int
+}
+
+// tensorSource finds tensors in one or more GGUF files (a text file and an
+// optional separate mmproj file).
+type tensorSource struct {
+	files []*gguf.File
+}
+
+func (s *tensorSource) find(name string) (*gguf.File, *gguf.TensorInfo, bool) {
+	for _, f := range s.files {
+		if t, ok := f.Tensor(name); ok {
+			return f, t, true
+		}
+	}
+	return nil, nil, false
+}
+
+func (s *tensorSource) has(name string) bool {
+	_, _, ok := s.find(name)
+	return ok
+}
+
+// dims returns the shape of t with trailing 1s removed (at least one dim).
+func dims(t *gguf.TensorInfo) []uint64 {
+	d := t.Shape
+	for len(d) > 1 && d[len(d)-1] == 1 {
+		d = d[:len(d)-1]
+	}
+	return d
+}
+
+// maxDim bounds every dimension the model accepts, so that products of two
+// dimensions fit in an int on every platform and no buffer size comes from
+// an unchecked field.
+const maxDim = 1 << 24
+
+// matrix returns the 2-D tensor name with K = Shape[0] and Rows = the
+// product of the other dimensions. wantK and wantRows are checked when > 0.
+func (s *tensorSource) matrix(name string, wantK, wantRows int) (Matrix, error) {
+	f, t, ok := s.find(name)
+	if !ok {
+		return Matrix{}, fmt.Errorf("model: tensor %q missing", name)
+	}
+	if len(t.Shape) == 0 {
+		return Matrix{}, fmt.Errorf("model: tensor %q: no dimensions", name)
+	}
+	k := t.Shape[0]
+	rows := uint64(1)
+	for _, d := range t.Shape[1:] {
+		if d == 0 || d > maxDim || rows > maxDim/d {
+			return Matrix{}, fmt.Errorf("model: tensor %q: shape %v too large", name, t.Shape)
+		}
+		rows *= d
+	}
+	if k == 0 || k > maxDim {
+		return Matrix{}, fmt.Errorf("model: tensor %q: shape %v: bad row length", name, t.Shape)
+	}
+	if wantK > 0 && int(k) != wantK {
+		return Matrix{}, fmt.Errorf("model: tensor %q: shape %v: row length %d, want %d", name, t.Shape, k, wantK)
+	}
+	if wantRows > 0 && int(rows) != wantRows {
+		return Matrix{}, fmt.Errorf("model: tensor %q: shape %v: %d rows, want %d", name, t.Shape, rows, wantRows)
+	}
+	if !t.Type.HasCodec() {
+		return Matrix{}, fmt.Errorf("model: tensor %q: type %v is not supported", name, t.Type)
+	}
+	rs, err := t.Type.RowSize(int64(k))
+	if err != nil {
+		return Matrix{}, fmt.Errorf("model: tensor %q: %w", name, err)
+	}
+	data, err := f.TensorData(t)
+	if err != nil {
+		return Matrix{}, fmt.Errorf("model: tensor %q: %w", name, err)
+	}
+	if uint64(len(data)) != uint64(rs)*rows {
+		return Matrix{}, fmt.Errorf("model: tensor %q: %d bytes of data, want %d", name, len(data), uint64(rs)*rows)
+	}
+	return Matrix{Name: name, Data: data, Type: t.Type, Rows: int(rows), K: int(k)}, nil
+}
+
+// vector dequantizes the tensor name (any shape) to float32 and checks its
+// element count when want > 0. Used for norms, biases and small embeddings.
+func (s *tensorSource) vector(name string, want int) ([]float32, error) {
+	m, err := s.matrix(name, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	n := m.Rows * m.K
+	if want > 0 && n != want {
+		return nil, fmt.Errorf("model: tensor %q: %d elements, want %d", name, n, want)
+	}
+	out := make([]float32, n)
+	if err := quant.Dequantize(m.Type, out, m.Data); err != nil {
+		return nil, fmt.Errorf("model: tensor %q: %w", name, err)
+	}
+	return out, nil
+}
+
+// Row dequantizes row i of m into dst (len(dst) == m.K).
+func (m *Matrix) Row(dst []float32, i int) error {
+	if i < 0 || i >= m.Rows {
+		return fmt.Errorf("model: tensor %q: row %d out of range [0,%d)", m.Name, i, m.Rows)
+	}
+	rs := len(m.Data) / m.Rows
+	return quant.Dequantize(m.Type, dst[:m.K], m.Data[i*rs:(i+1)*rs])
+}
