@@ -117,7 +117,7 @@ func TestParseModelProto(t *testing.T) {
 		{"no pieces", pb(nil).bytes(spModelTrainer, bpe), "no pieces"},
 		{"truncated varint", plus(0x80), "truncated varint"},
 		{"long varint", plus(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), "longer than 10 bytes"},
-		{"length past end", plus(pb(nil).key(1, wireBytes).varint(1<<40)...), "beyond the"},
+		{"length past end", plus(pb(nil).key(1, wireBytes).varint(1 << 40)...), "beyond the"},
 		{"group wire type", plus(pb(nil).key(12, 3)...), "unsupported wire type 3"},
 		{"field zero", plus(0x02), "field number 0"},
 		{"piece as varint", plus(pb(nil).uint(1, 7)...), "field 1: wire type 0"},
