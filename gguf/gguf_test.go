@@ -471,7 +471,10 @@ func TestWriterErrors(t *testing.T) {
 		{"nested array", func(w *Writer) error { return w.SetKV("a", [][]uint8{{1}}) }, "nested arrays"},
 		{"alignment u64", func(w *Writer) error { return w.SetKV(KeyAlignment, uint64(64)) }, "must be a u32 power of two"},
 		{"alignment 48", func(w *Writer) error { return w.SetKV(KeyAlignment, uint32(48)) }, "must be a u32 power of two"},
-		{"duplicate tensor", func(w *Writer) error { w.AddTensor("t", quant.F32, []uint64{4}); return w.AddTensor("t", quant.F32, []uint64{4}) }, `duplicate tensor name "t"`},
+		{"duplicate tensor", func(w *Writer) error {
+			w.AddTensor("t", quant.F32, []uint64{4})
+			return w.AddTensor("t", quant.F32, []uint64{4})
+		}, `duplicate tensor name "t"`},
 		{"long name", func(w *Writer) error { return w.AddTensor(strings.Repeat("n", 64), quant.F32, []uint64{4}) }, "names must be 1 to 63 bytes"},
 		{"5 dims", func(w *Writer) error { return w.AddTensor("t", quant.F32, []uint64{1, 1, 1, 1, 1}) }, "5 dimensions"},
 		{"zero dim", func(w *Writer) error { return w.AddTensor("t", quant.F32, []uint64{4, 0}) }, "dimension 1 is 0"},
@@ -485,7 +488,11 @@ func TestWriterErrors(t *testing.T) {
 			return w.WriteTensor("b", f32x4)
 		}, `next is "a"`},
 		{"wrong size", func(w *Writer) error { w.AddTensor("a", quant.F32, []uint64{4}); return w.WriteTensor("a", f32x4[:15]) }, "15 bytes"},
-		{"too many", func(w *Writer) error { w.AddTensor("a", quant.F32, []uint64{4}); w.WriteTensor("a", f32x4); return w.WriteTensor("a", f32x4) }, "all 1 declared tensors"},
+		{"too many", func(w *Writer) error {
+			w.AddTensor("a", quant.F32, []uint64{4})
+			w.WriteTensor("a", f32x4)
+			return w.WriteTensor("a", f32x4)
+		}, "all 1 declared tensors"},
 		{"add after write", func(w *Writer) error {
 			w.AddTensor("a", quant.F32, []uint64{4})
 			w.WriteTensor("a", f32x4)

@@ -37,7 +37,7 @@ const (
 
 // Minimum encoded sizes, used to bound counts by the bytes left.
 const (
-	minKVBytes     = 8 + 4 + 1 // key length, type, 1-byte value
+	minKVBytes     = 8 + 4 + 1     // key length, type, 1-byte value
 	minTensorBytes = 8 + 4 + 4 + 8 // name length, n_dims, type, offset
 )
 
