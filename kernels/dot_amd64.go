@@ -2,9 +2,115 @@
 
 package kernels
 
+import "github.com/cogedge/cogedge/quant"
+
+//go:noescape
+func dotQ4_0Q8_0AVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotIQ4_NLQ8_0AVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ8_0Q8_0AVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ4_KQ8_KAVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ6_KQ8_KAVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func quantQ8_0AVX2(dst *byte, src *float32, nb int)
+
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
+//go:noescape
+func dotF16AVX2(w *uint16, x *float32, n int) float32
+
+//go:noescape
+func axpyF32AVX2(y, x *float32, n int, a float32)
+
+//go:noescape
+func axpyF16AVX2(y *float32, x *uint16, n int, a float32)
+
 // archImpl installs the AVX2 kernels when the CPU has AVX2, FMA and F16C.
 func archImpl(t *table, f Features) {
 	if !f.AVX2 {
 		return
+	}
+	t.qdot[quant.Q4_0] = blockDot(dotQ4_0Q8_0AVX2, 18, q8_0Bytes)
+	t.qdot[quant.IQ4_NL] = blockDot(dotIQ4_NLQ8_0AVX2, 18, q8_0Bytes)
+	t.qdot[quant.Q8_0] = blockDot(dotQ8_0Q8_0AVX2, q8_0Bytes, q8_0Bytes)
+	t.qdot[quant.Q4_K] = blockDot(dotQ4_KQ8_KAVX2, 144, q8_KBytes)
+	t.qdot[quant.Q6_K] = blockDot(dotQ6_KQ8_KAVX2, 210, q8_KBytes)
+	t.quantQ8_0 = func(dst []byte, src []float32) {
+		nb := len(src) / 32
+		if nb == 0 {
+			return
+		}
+		_ = dst[nb*q8_0Bytes-1]
+		quantQ8_0AVX2(&dst[0], &src[0], nb)
+	}
+	t.dotF32 = func(a, b []float32) float32 {
+		n := len(a)
+		b = b[:n]
+		m := n &^ 7
+		var s float32
+		if m > 0 {
+			s = dotF32AVX2(&a[0], &b[0], m)
+		}
+		for i := m; i < n; i++ {
+			s += a[i] * b[i]
+		}
+		return s
+	}
+	t.dotF16 = func(w []uint16, x []float32) float32 {
+		n := len(x)
+		w = w[:n]
+		m := n &^ 7
+		var s float32
+		if m > 0 {
+			s = dotF16AVX2(&w[0], &x[0], m)
+		}
+		for i := m; i < n; i++ {
+			s += quant.FP16ToFP32(w[i]) * x[i]
+		}
+		return s
+	}
+	t.axpyF32 = func(y []float32, a float32, x []float32) {
+		n := len(y)
+		x = x[:n]
+		m := n &^ 7
+		if m > 0 {
+			axpyF32AVX2(&y[0], &x[0], m, a)
+		}
+		for i := m; i < n; i++ {
+			y[i] += a * x[i]
+		}
+	}
+	t.axpyF16 = func(y []float32, a float32, x []uint16) {
+		n := len(y)
+		x = x[:n]
+		m := n &^ 7
+		if m > 0 {
+			axpyF16AVX2(&y[0], &x[0], m, a)
+		}
+		for i := m; i < n; i++ {
+			y[i] += a * quant.FP16ToFP32(x[i])
+		}
+	}
+}
+
+// blockDot wraps a pointer kernel with the slice checks that keep it in
+// bounds: nb blocks of wsz and xsz bytes.
+func blockDot(k func(w, x *byte, nb int) float32, wsz, xsz int) qdotFn {
+	return func(w, x []byte, nb int) float32 {
+		if nb <= 0 {
+			return 0
+		}
+		_ = w[nb*wsz-1]
+		_ = x[nb*xsz-1]
+		return k(&w[0], &x[0], nb)
 	}
 }
