@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cogedge/cogedge/quant"
 )
@@ -41,8 +42,10 @@ const (
 	minTensorBytes = 8 + 4 + 4 + 8 // name length, n_dims, type, offset
 )
 
-// decoder reads little-endian fields from data, tracking the position for
-// error messages. All reads are bounds-checked.
+// decoder reads little-endian fields from data. All reads are
+// bounds-checked. Primitive reads return a *FormatError without a Field;
+// callers name the field (formatting only on the error path, so parsing a
+// 32000-token vocabulary allocates no messages).
 type decoder struct {
 	data []byte
 	pos  int
@@ -50,69 +53,87 @@ type decoder struct {
 
 func (d *decoder) left() int { return len(d.data) - d.pos }
 
-func (d *decoder) fail(field string, at int, format string, args ...any) error {
-	return &FormatError{Field: field, Offset: int64(at), Msg: fmt.Sprintf(format, args...), Err: ErrMalformed}
+// errAt returns an unnamed error at byte offset at.
+func errAt(at int, format string, args ...any) *FormatError {
+	return &FormatError{Offset: int64(at), Msg: fmt.Sprintf(format, args...), Err: ErrMalformed}
+}
+
+// name sets e's field and returns it as an error.
+func name(e *FormatError, format string, args ...any) error {
+	e.Field = fmt.Sprintf(format, args...)
+	return e
 }
 
 // need fails unless n more bytes are available.
-func (d *decoder) need(field string, n int) error {
+func (d *decoder) need(n int) *FormatError {
 	if d.left() < n {
-		return d.fail(field, d.pos, "need %d bytes, only %d left in the %d-byte file", n, d.left(), len(d.data))
+		return errAt(d.pos, "need %d bytes, only %d left in the %d-byte file", n, d.left(), len(d.data))
 	}
 	return nil
 }
 
-func (d *decoder) u8(field string) (uint8, error) {
-	if err := d.need(field, 1); err != nil {
-		return 0, err
+func (d *decoder) u8() (uint8, *FormatError) {
+	if e := d.need(1); e != nil {
+		return 0, e
 	}
 	v := d.data[d.pos]
 	d.pos++
 	return v, nil
 }
 
-func (d *decoder) u16(field string) (uint16, error) {
-	if err := d.need(field, 2); err != nil {
-		return 0, err
+func (d *decoder) u16() (uint16, *FormatError) {
+	if e := d.need(2); e != nil {
+		return 0, e
 	}
 	v := binary.LittleEndian.Uint16(d.data[d.pos:])
 	d.pos += 2
 	return v, nil
 }
 
-func (d *decoder) u32(field string) (uint32, error) {
-	if err := d.need(field, 4); err != nil {
-		return 0, err
+func (d *decoder) u32() (uint32, *FormatError) {
+	if e := d.need(4); e != nil {
+		return 0, e
 	}
 	v := binary.LittleEndian.Uint32(d.data[d.pos:])
 	d.pos += 4
 	return v, nil
 }
 
-func (d *decoder) u64(field string) (uint64, error) {
-	if err := d.need(field, 8); err != nil {
-		return 0, err
+func (d *decoder) u64() (uint64, *FormatError) {
+	if e := d.need(8); e != nil {
+		return 0, e
 	}
 	v := binary.LittleEndian.Uint64(d.data[d.pos:])
 	d.pos += 8
 	return v, nil
 }
 
-// str reads a GGUF string (u64 length + bytes) of at most limit bytes.
-func (d *decoder) str(field string, limit int) (string, error) {
+// strLen reads a string length of at most limit that fits in the file.
+// Errors are about the length field.
+func (d *decoder) strLen(limit int) (int, *FormatError) {
 	at := d.pos
-	n, err := d.u64(field + " length")
-	if err != nil {
-		return "", err
+	n, e := d.u64()
+	if e != nil {
+		return 0, e
 	}
 	if n > uint64(limit) {
-		return "", d.fail(field+" length", at, "string length %d exceeds the limit of %d bytes", n, limit)
+		return 0, errAt(at, "string length %d exceeds the limit of %d bytes", n, limit)
 	}
 	if n > uint64(d.left()) {
-		return "", d.fail(field+" length", at, "string length %d exceeds the %d bytes left in the file", n, d.left())
+		return 0, errAt(at, "string length %d exceeds the %d bytes left in the file", n, d.left())
 	}
-	s := string(d.data[d.pos : d.pos+int(n)])
-	d.pos += int(n)
+	return int(n), nil
+}
+
+// str reads a GGUF string (u64 length + bytes) of at most limit bytes.
+// Errors are about the length field.
+func (d *decoder) str(limit int) (string, *FormatError) {
+	n, e := d.strLen(limit)
+	if e != nil {
+		return "", e
+	}
+	s := string(d.data[d.pos : d.pos+n])
+	d.pos += n
 	return s, nil
 }
 
@@ -135,48 +156,49 @@ func parse(data []byte) (*File, error) {
 
 	// Header.
 	if len(data) < 4 {
-		return nil, d.fail("magic", 0, "file is %d bytes, too short for the magic %q", len(data), Magic)
+		return nil, name(errAt(0, "file is %d bytes, too short for the magic %q", len(data), Magic), "magic")
 	}
 	if string(data[:4]) != Magic {
-		return nil, d.fail("magic", 0, "got %q, want %q", data[:4], Magic)
+		return nil, name(errAt(0, "got %q, want %q", data[:4], Magic), "magic")
 	}
 	d.pos = 4
-	ver, err := d.u32("version")
-	if err != nil {
-		return nil, err
+	ver, e := d.u32()
+	if e != nil {
+		return nil, name(e, "version")
 	}
+	var verr *FormatError
 	switch {
 	case ver == 0:
-		return nil, d.fail("version", 4, "version 0 is invalid")
+		verr = errAt(4, "version 0 is invalid")
 	case ver&0xFFFF == 0:
-		e := d.fail("version", 4, "version %#x looks byte-swapped: big-endian GGUF files are not supported", ver).(*FormatError)
-		e.Err = ErrUnsupported
-		return nil, e
+		verr = errAt(4, "version %#x looks byte-swapped: big-endian GGUF files are not supported", ver)
+		verr.Err = ErrUnsupported
 	case ver == 1:
-		e := d.fail("version", 4, "GGUF v1 is no longer supported (ggml rejects it too); re-convert the model").(*FormatError)
-		e.Err = ErrUnsupported
-		return nil, e
+		verr = errAt(4, "GGUF v1 is no longer supported (ggml rejects it too); re-convert the model")
+		verr.Err = ErrUnsupported
 	case ver > Version:
-		e := d.fail("version", 4, "version %d is newer than the supported %d", ver, Version).(*FormatError)
-		e.Err = ErrUnsupported
-		return nil, e
+		verr = errAt(4, "version %d is newer than the supported %d", ver, Version)
+		verr.Err = ErrUnsupported
+	}
+	if verr != nil {
+		return nil, name(verr, "version")
 	}
 	f.Version = ver
-	nTensors, err := d.u64("tensor count")
-	if err != nil {
-		return nil, err
+	nTensors, e := d.u64()
+	if e != nil {
+		return nil, name(e, "tensor count")
 	}
-	nKV, err := d.u64("kv count")
-	if err != nil {
-		return nil, err
+	nKV, e := d.u64()
+	if e != nil {
+		return nil, name(e, "kv count")
 	}
 	// Each entry takes at least a few bytes, so the counts are bounded by
 	// the bytes left; slices grow only as entries are actually decoded.
 	if nKV > uint64(d.left()/minKVBytes) {
-		return nil, d.fail("kv count", 16, "%d key/value pairs cannot fit in the %d bytes left", nKV, d.left())
+		return nil, name(errAt(16, "%d key/value pairs cannot fit in the %d bytes left", nKV, d.left()), "kv count")
 	}
 	if nTensors > uint64(d.left()/minTensorBytes) {
-		return nil, d.fail("tensor count", 8, "%d tensor infos cannot fit in the %d bytes left", nTensors, d.left())
+		return nil, name(errAt(8, "%d tensor infos cannot fit in the %d bytes left", nTensors, d.left()), "tensor count")
 	}
 
 	// Metadata.
@@ -190,7 +212,7 @@ func parse(data []byte) (*File, error) {
 			return nil, err
 		}
 		if j, dup := f.kvIndex[kv.Key]; dup {
-			return nil, d.fail(fmt.Sprintf("kv %d (%q)", i, kv.Key), at, "duplicate key (first defined by kv %d)", j)
+			return nil, name(errAt(at, "duplicate key (first defined by kv %d)", j), "kv %d (%q)", i, kv.Key)
 		}
 		if kv.Key == KeyAlignment {
 			alignAt = at
@@ -202,13 +224,13 @@ func parse(data []byte) (*File, error) {
 	// Alignment.
 	f.Alignment = DefaultAlignment
 	if v, ok := f.Value(KeyAlignment); ok {
-		field := fmt.Sprintf("kv %d (%q)", f.kvIndex[KeyAlignment], KeyAlignment)
+		i := f.kvIndex[KeyAlignment]
 		if v.Type() != TypeUint32 {
-			return nil, d.fail(field, alignAt, "alignment must be a u32, got %v", v.Type())
+			return nil, name(errAt(alignAt, "alignment must be a u32, got %v", v.Type()), "kv %d (%q)", i, KeyAlignment)
 		}
 		a := v.num
 		if a == 0 || a&(a-1) != 0 {
-			return nil, d.fail(field, alignAt, "alignment %d is not a power of two", a)
+			return nil, name(errAt(alignAt, "alignment %d is not a power of two", a), "kv %d (%q)", i, KeyAlignment)
 		}
 		f.Alignment = a
 	}
@@ -224,7 +246,7 @@ func parse(data []byte) (*File, error) {
 			return nil, err
 		}
 		if j, dup := f.tensorIndex[t.Name]; dup {
-			return nil, d.fail(fmt.Sprintf("tensor info %d (%q)", i, t.Name), at, "duplicate tensor name (first used by tensor info %d)", j)
+			return nil, name(errAt(at, "duplicate tensor name (first used by tensor info %d)", j), "tensor info %d (%q)", i, t.Name)
 		}
 		f.tensorIndex[t.Name] = len(f.Tensors)
 		f.Tensors = append(f.Tensors, t)
@@ -234,23 +256,25 @@ func parse(data []byte) (*File, error) {
 	// Data section: starts at the next multiple of the alignment.
 	dataOff, ok := alignUp(uint64(d.pos), f.Alignment)
 	if !ok {
-		return nil, d.fail("data section", d.pos, "aligning offset %d to %d overflows", d.pos, f.Alignment)
+		return nil, name(errAt(d.pos, "aligning offset %d to %d overflows", d.pos, f.Alignment), "data section")
 	}
 	f.DataOffset = dataOff
 	fileSize := uint64(len(data))
 	for i := range f.Tensors {
 		t := &f.Tensors[i]
-		field := fmt.Sprintf("tensor info %d (%q): offset", i, t.Name)
-		if t.Offset%f.Alignment != 0 {
-			return nil, d.fail(field, fieldAt[i], "offset %d is not a multiple of the alignment %d", t.Offset, f.Alignment)
-		}
+		var e *FormatError
 		start, ok1 := checkedAdd(dataOff, t.Offset)
 		end, ok2 := checkedAdd(start, t.Size)
-		if !ok1 || !ok2 {
-			return nil, d.fail(field, fieldAt[i], "offset %d + size %d overflows", t.Offset, t.Size)
+		switch {
+		case t.Offset%f.Alignment != 0:
+			e = errAt(fieldAt[i], "offset %d is not a multiple of the alignment %d", t.Offset, f.Alignment)
+		case !ok1 || !ok2:
+			e = errAt(fieldAt[i], "offset %d + size %d overflows", t.Offset, t.Size)
+		case end > fileSize:
+			e = errAt(fieldAt[i], "data [%d, %d) (%d bytes) end beyond the file size %d", start, end, t.Size, fileSize)
 		}
-		if end > fileSize {
-			return nil, d.fail(field, fieldAt[i], "data [%d, %d) (%d bytes) end beyond the file size %d", start, end, t.Size, fileSize)
+		if e != nil {
+			return nil, name(e, "tensor info %d (%q): offset", i, t.Name)
 		}
 	}
 	return f, nil
@@ -259,242 +283,275 @@ func parse(data []byte) (*File, error) {
 // kv decodes metadata pair i.
 func (d *decoder) kv(i int) (KV, error) {
 	at := d.pos
-	field := fmt.Sprintf("kv %d", i)
-	key, err := d.str(field+" key", MaxKeyLen)
-	if err != nil {
-		return KV{}, err
+	key, e := d.str(MaxKeyLen)
+	if e != nil {
+		return KV{}, name(e, "kv %d key length", i)
 	}
 	if key == "" {
-		return KV{}, d.fail(field+" key", at, "empty key")
+		return KV{}, name(errAt(at, "empty key"), "kv %d key", i)
 	}
 	if !utf8.ValidString(key) {
-		return KV{}, d.fail(field+" key", at, "key %q is not valid UTF-8", key)
+		return KV{}, name(errAt(at, "key %q is not valid UTF-8", key), "kv %d key", i)
 	}
-	field = fmt.Sprintf("kv %d (%q)", i, key)
-	v, err := d.value(field)
+	v, err := d.value(func(field string, args ...any) string {
+		return fmt.Sprintf("kv %d (%q) ", i, key) + fmt.Sprintf(field, args...)
+	})
 	if err != nil {
 		return KV{}, err
 	}
 	return KV{Key: key, Value: v}, nil
 }
 
-// value decodes a type id and the value that follows.
-func (d *decoder) value(field string) (Value, error) {
+// value decodes a type id and the value that follows; field names the
+// failing part (called only on error).
+func (d *decoder) value(field func(format string, args ...any) string) (Value, error) {
+	fail := func(e *FormatError, format string, args ...any) (Value, error) {
+		e.Field = field(format, args...)
+		return Value{}, e
+	}
 	at := d.pos
-	t, err := d.u32(field + " type")
-	if err != nil {
-		return Value{}, err
+	t, e := d.u32()
+	if e != nil {
+		return fail(e, "type")
 	}
 	vt := ValueType(t)
 	if !vt.valid() {
-		return Value{}, d.fail(field+" type", at, "invalid value type %d", t)
+		return fail(errAt(at, "invalid value type %d", t), "type")
 	}
 	if vt != TypeArray {
-		return d.scalar(field+" value", vt)
+		v, e := d.scalar(vt)
+		if e != nil {
+			return fail(e, "value")
+		}
+		return v, nil
 	}
 	at = d.pos
-	et, err := d.u32(field + " array element type")
-	if err != nil {
-		return Value{}, err
+	et, e := d.u32()
+	if e != nil {
+		return fail(e, "array element type")
 	}
 	elem := ValueType(et)
 	switch {
 	case elem == TypeArray:
-		return Value{}, d.fail(field+" array element type", at, "nested arrays are not supported (ggml rejects them)")
+		return fail(errAt(at, "nested arrays are not supported (ggml rejects them)"), "array element type")
 	case !elem.valid():
-		return Value{}, d.fail(field+" array element type", at, "invalid element type %d", et)
+		return fail(errAt(at, "invalid element type %d", et), "array element type")
 	}
 	at = d.pos
-	n, err := d.u64(field + " array length")
-	if err != nil {
-		return Value{}, err
+	n, e := d.u64()
+	if e != nil {
+		return fail(e, "array length")
 	}
 	if n > MaxArrayLen {
-		return Value{}, d.fail(field+" array length", at, "%d elements exceed the limit of %d", n, MaxArrayLen)
+		return fail(errAt(at, "%d elements exceed the limit of %d", n, MaxArrayLen), "array length")
 	}
 	minSize := elem.size()
 	if elem == TypeString {
 		minSize = 8
 	}
 	if n > uint64(d.left()/minSize) {
-		return Value{}, d.fail(field+" array length", at, "%d %v elements cannot fit in the %d bytes left", n, elem, d.left())
+		return fail(errAt(at, "%d %v elements cannot fit in the %d bytes left", n, elem, d.left()), "array length")
 	}
 	v := Value{typ: TypeArray, elem: elem}
-	field += " array"
 	switch elem {
 	case TypeUint8:
-		v.arr, err = readArray(d, field, int(n), func(b []byte) uint8 { return b[0] }, 1)
+		v.arr = readArray(d, int(n), 1, func(b []byte) uint8 { return b[0] })
 	case TypeInt8:
-		v.arr, err = readArray(d, field, int(n), func(b []byte) int8 { return int8(b[0]) }, 1)
+		v.arr = readArray(d, int(n), 1, func(b []byte) int8 { return int8(b[0]) })
 	case TypeUint16:
-		v.arr, err = readArray(d, field, int(n), binary.LittleEndian.Uint16, 2)
+		v.arr = readArray(d, int(n), 2, binary.LittleEndian.Uint16)
 	case TypeInt16:
-		v.arr, err = readArray(d, field, int(n), func(b []byte) int16 { return int16(binary.LittleEndian.Uint16(b)) }, 2)
+		v.arr = readArray(d, int(n), 2, func(b []byte) int16 { return int16(binary.LittleEndian.Uint16(b)) })
 	case TypeUint32:
-		v.arr, err = readArray(d, field, int(n), binary.LittleEndian.Uint32, 4)
+		v.arr = readArray(d, int(n), 4, binary.LittleEndian.Uint32)
 	case TypeInt32:
-		v.arr, err = readArray(d, field, int(n), func(b []byte) int32 { return int32(binary.LittleEndian.Uint32(b)) }, 4)
+		v.arr = readArray(d, int(n), 4, func(b []byte) int32 { return int32(binary.LittleEndian.Uint32(b)) })
 	case TypeFloat32:
-		v.arr, err = readArray(d, field, int(n), func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }, 4)
+		v.arr = readArray(d, int(n), 4, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })
 	case TypeUint64:
-		v.arr, err = readArray(d, field, int(n), binary.LittleEndian.Uint64, 8)
+		v.arr = readArray(d, int(n), 8, binary.LittleEndian.Uint64)
 	case TypeInt64:
-		v.arr, err = readArray(d, field, int(n), func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) }, 8)
+		v.arr = readArray(d, int(n), 8, func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) })
 	case TypeFloat64:
-		v.arr, err = readArray(d, field, int(n), func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) }, 8)
+		v.arr = readArray(d, int(n), 8, func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) })
 	case TypeBool:
 		a := make([]bool, n)
 		for j := range a {
-			if a[j], err = d.boolean(fmt.Sprintf("%s[%d]", field, j)); err != nil {
-				return Value{}, err
+			var e *FormatError
+			if a[j], e = d.boolean(); e != nil {
+				return fail(e, "array[%d]", j)
 			}
 		}
 		v.arr = a
 	case TypeString:
-		a := make([]string, n)
-		for j := range a {
-			if a[j], err = d.str(fmt.Sprintf("%s[%d]", field, j), MaxStringLen); err != nil {
-				return Value{}, err
-			}
+		a, j, e := d.strings(int(n))
+		if e != nil {
+			return fail(e, "array[%d] length", j)
 		}
 		v.arr = a
-	}
-	if err != nil {
-		return Value{}, err
 	}
 	return v, nil
 }
 
 // readArray decodes n fixed-size elements; the caller has checked that
 // n*size bytes are left.
-func readArray[T any](d *decoder, field string, n int, get func([]byte) T, size int) ([]T, error) {
-	if err := d.need(field, n*size); err != nil {
-		return nil, err
-	}
+func readArray[T any](d *decoder, n, size int, get func([]byte) T) []T {
 	a := make([]T, n)
 	for j := range a {
 		a[j] = get(d.data[d.pos:])
 		d.pos += size
 	}
-	return a, nil
+	return a
+}
+
+// strings decodes n strings into one shared backing buffer (one allocation
+// for a whole vocabulary). On error it returns the failing index.
+func (d *decoder) strings(n int) ([]string, int, *FormatError) {
+	// First pass: validate every length and sum them.
+	start, total := d.pos, 0
+	for j := 0; j < n; j++ {
+		k, e := d.strLen(MaxStringLen)
+		if e != nil {
+			return nil, j, e
+		}
+		d.pos += k
+		total += k // <= len(d.data): every k was inside the file
+	}
+	buf := make([]byte, 0, total)
+	a := make([]string, n)
+	d.pos = start
+	for j := range a {
+		k := int(binary.LittleEndian.Uint64(d.data[d.pos:]))
+		d.pos += 8
+		off := len(buf)
+		buf = append(buf, d.data[d.pos:d.pos+k]...)
+		d.pos += k
+		if k > 0 {
+			// buf never grows past its capacity and is never written again,
+			// so the strings may share it.
+			a[j] = unsafe.String(&buf[off], k)
+		}
+	}
+	return a, 0, nil
 }
 
 // boolean reads a BOOL byte, which must be 0 or 1.
-func (d *decoder) boolean(field string) (bool, error) {
+func (d *decoder) boolean() (bool, *FormatError) {
 	at := d.pos
-	b, err := d.u8(field)
-	if err != nil {
-		return false, err
+	b, e := d.u8()
+	if e != nil {
+		return false, e
 	}
 	if b > 1 {
-		return false, d.fail(field, at, "bool byte is %d, want 0 or 1", b)
+		return false, errAt(at, "bool byte is %d, want 0 or 1", b)
 	}
 	return b == 1, nil
 }
 
 // scalar decodes one non-array value of type vt.
-func (d *decoder) scalar(field string, vt ValueType) (Value, error) {
+func (d *decoder) scalar(vt ValueType) (Value, *FormatError) {
 	v := Value{typ: vt}
-	var err error
+	var e *FormatError
 	switch vt {
 	case TypeUint8, TypeInt8:
 		var b uint8
-		b, err = d.u8(field)
+		b, e = d.u8()
 		v.num = uint64(b)
 	case TypeUint16, TypeInt16:
 		var h uint16
-		h, err = d.u16(field)
+		h, e = d.u16()
 		v.num = uint64(h)
 	case TypeUint32, TypeInt32, TypeFloat32:
 		var w uint32
-		w, err = d.u32(field)
+		w, e = d.u32()
 		v.num = uint64(w)
 	case TypeUint64, TypeInt64, TypeFloat64:
-		v.num, err = d.u64(field)
+		v.num, e = d.u64()
 	case TypeBool:
 		var b bool
-		b, err = d.boolean(field)
+		b, e = d.boolean()
 		if b {
 			v.num = 1
 		}
 	case TypeString:
-		v.str, err = d.str(field, MaxStringLen)
+		v.str, e = d.str(MaxStringLen)
 	}
-	return v, err
+	return v, e
 }
 
 // tensorInfo decodes tensor descriptor i and returns it with the byte
 // offset of its offset field.
 func (d *decoder) tensorInfo(i int) (TensorInfo, int, error) {
 	at := d.pos
-	field := fmt.Sprintf("tensor info %d", i)
-	name, err := d.str(field+" name", MaxNameLen)
-	if err != nil {
-		return TensorInfo{}, 0, err
+	tname, e := d.str(MaxNameLen)
+	if e != nil {
+		return TensorInfo{}, 0, name(e, "tensor info %d name length", i)
 	}
-	if name == "" {
-		return TensorInfo{}, 0, d.fail(field+" name", at, "empty tensor name")
+	if tname == "" {
+		return TensorInfo{}, 0, name(errAt(at, "empty tensor name"), "tensor info %d name", i)
 	}
-	if !utf8.ValidString(name) {
-		return TensorInfo{}, 0, d.fail(field+" name", at, "name %q is not valid UTF-8", name)
+	if !utf8.ValidString(tname) {
+		return TensorInfo{}, 0, name(errAt(at, "name %q is not valid UTF-8", tname), "tensor info %d name", i)
 	}
-	field = fmt.Sprintf("tensor info %d (%q)", i, name)
+	fail := func(e *FormatError, format string, args ...any) (TensorInfo, int, error) {
+		e.Field = fmt.Sprintf("tensor info %d (%q): ", i, tname) + fmt.Sprintf(format, args...)
+		return TensorInfo{}, 0, e
+	}
 	at = d.pos
-	nDims, err := d.u32(field + ": n_dims")
-	if err != nil {
-		return TensorInfo{}, 0, err
+	nDims, e := d.u32()
+	if e != nil {
+		return fail(e, "n_dims")
 	}
 	if nDims > MaxDims {
-		return TensorInfo{}, 0, d.fail(field+": n_dims", at, "%d dimensions, at most %d allowed", nDims, MaxDims)
+		return fail(errAt(at, "%d dimensions, at most %d allowed", nDims, MaxDims), "n_dims")
 	}
 	shape := make([]uint64, nDims)
 	elems := uint64(1)
 	for j := range shape {
 		at = d.pos
-		dimField := fmt.Sprintf("%s: ne[%d]", field, j)
-		ne, err := d.u64(dimField)
-		if err != nil {
-			return TensorInfo{}, 0, err
+		ne, e := d.u64()
+		if e != nil {
+			return fail(e, "ne[%d]", j)
 		}
 		if ne == 0 {
-			return TensorInfo{}, 0, d.fail(dimField, at, "dimension is 0")
+			return fail(errAt(at, "dimension is 0"), "ne[%d]", j)
 		}
 		if ne > math.MaxInt64 {
-			return TensorInfo{}, 0, d.fail(dimField, at, "dimension %d is negative as ggml's int64", ne)
+			return fail(errAt(at, "dimension %d is negative as ggml's int64", ne), "ne[%d]", j)
 		}
 		hi, lo := bits.Mul64(elems, ne)
 		if hi != 0 || lo >= math.MaxInt64 {
-			return TensorInfo{}, 0, d.fail(dimField, at, "element count of shape %v overflows int64", append(shape[:j:j], ne))
+			return fail(errAt(at, "element count of shape %v overflows int64", append(shape[:j:j], ne)), "ne[%d]", j)
 		}
 		elems = lo
 		shape[j] = ne
 	}
 	at = d.pos
-	tid, err := d.u32(field + ": type")
-	if err != nil {
-		return TensorInfo{}, 0, err
+	tid, e := d.u32()
+	if e != nil {
+		return fail(e, "type")
 	}
 	typ := quant.Type(tid)
 	if !typ.Known() {
-		return TensorInfo{}, 0, d.fail(field+": type", at, "unknown or removed ggml type id %d", tid)
+		return fail(errAt(at, "unknown or removed ggml type id %d", tid), "type")
 	}
 	ne0 := uint64(1)
 	if len(shape) > 0 {
 		ne0 = shape[0]
 	}
 	if bs := uint64(typ.BlockSize()); ne0%bs != 0 {
-		return TensorInfo{}, 0, d.fail(field+": type", at, "ne[0] = %d is not a multiple of the %v block size %d", ne0, typ, bs)
+		return fail(errAt(at, "ne[0] = %d is not a multiple of the %v block size %d", ne0, typ, bs), "type")
 	}
 	size, err := typ.RowSize(int64(elems))
 	if err != nil {
-		return TensorInfo{}, 0, d.fail(field+": type", at, "byte size: %v", err)
+		return fail(errAt(at, "byte size: %v", err), "type")
 	}
 	offAt := d.pos
-	off, err := d.u64(field + ": offset")
-	if err != nil {
-		return TensorInfo{}, 0, err
+	off, e := d.u64()
+	if e != nil {
+		return fail(e, "offset")
 	}
-	return TensorInfo{Name: name, Type: typ, Shape: shape, Offset: off, Size: uint64(size)}, offAt, nil
+	return TensorInfo{Name: tname, Type: typ, Shape: shape, Offset: off, Size: uint64(size)}, offAt, nil
 }
 
 // alignUp rounds x up to a multiple of a (a power of two or any positive
