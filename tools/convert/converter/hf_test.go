@@ -23,10 +23,10 @@ type hfTensor struct {
 
 // hfEdit changes a test checkpoint before it is written.
 type hfEdit struct {
-	tensors func([]hfTensor) []hfTensor                  // edit the tensor list
-	index   func(weightMap map[string]string)            // edit the index
-	config  func(raw map[string]any)                     // edit config.json
-	after   func(dir string, shards []string)            // edit files afterwards
+	tensors func([]hfTensor) []hfTensor                   // edit the tensor list
+	index   func(weightMap map[string]string)             // edit the index
+	config  func(raw map[string]any)                      // edit config.json
+	after   func(dir string, shards []string)             // edit files afterwards
 	fill    func(name string, i int64, kind Kind) float32 // element values (default: random)
 }
 
