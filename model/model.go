@@ -358,3 +358,7 @@ func loadVision(ts *tensorSource, c *VisionConfig, H int) (*visionWeights, error
 	}
 	return w, nil
 }
+
+// File returns the model's first (decoder) file, e.g. to read its
+// tokenizer keys.
+func (m *Model) File() *gguf.File { return m.files[0] }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cogedge/cogedge/model"
+	"github.com/spf13/pflag"
+)
+
+func init() {
+	register(command{
+		name:  "eval",
+		short: "teacher-forced forward pass; write the logits of every position",
+		run:   evalCmd,
+	})
+}
+
+func evalCmd(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("eval", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var mf modelFlags
+	mf.register(fs)
+	tokens := fs.String("tokens", "", "comma-separated text token ids (bypasses the tokenizer and the template)")
+	out := fs.String("logits-out", "", "file to write: little-endian float32 logits [positions x vocab] (required)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return errUsage{err}
+	}
+	if fs.NArg() > 0 {
+		return errUsage{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *out == "" {
+		return errUsage{errors.New("--logits-out FILE is required")}
+	}
+	if (mf.prompt == "") == (*tokens == "") {
+		return errUsage{errors.New("give exactly one of -p TEXT and --tokens ID,ID,…")}
+	}
+	s, err := openSession(&mf)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	var ids []int32
+	if *tokens != "" {
+		if ids, err = parseIDs(*tokens, s.m.Text.Vocab); err != nil {
+			return errUsage{err}
+		}
+	} else if ids, err = s.textIDs(mf.template, mf.prompt); err != nil {
+		return err
+	}
+	nImg := 0
+	if mf.image != "" {
+		if s.m.Vision == nil {
+			return errors.New("the model has no vision tower (pass --mmproj, or drop --image)")
+		}
+		nImg = s.m.Vision.ImageTokens
+	}
+	L := 1 + nImg + len(ids)
+	if mf.ctx == 0 {
+		mf.ctx = L
+	}
+	c, err := s.newContext(&mf, L)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var img []float32
+	if mf.image != "" {
+		if img, err = encodeImage(s, c, mf.image); err != nil {
+			return err
+		}
+	}
+	V := s.m.Text.Vocab
+	logits := make([]float32, L*V)
+	if err := c.Forward(s.m.PromptBatch(ids, img), model.Output{Logits: logits}); err != nil {
+		return err
+	}
+	if err := writeFloats(*out, logits); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "positions: %d\nvocab: %d\n", L, V)
+	return nil
+}
+
+// parseIDs reads "1,2,3" as token ids below vocab.
+func parseIDs(s string, vocab int) ([]int32, error) {
+	var out []int32
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.ParseInt(f, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--tokens: %q is not a token id", f)
+		}
+		if v < 0 || v >= int64(vocab) {
+			return nil, fmt.Errorf("--tokens: id %d outside the vocabulary of %d", v, vocab)
+		}
+		out = append(out, int32(v))
+	}
+	return out, nil
+}
+
+// writeFloats writes x as little-endian float32 to path through a temp
+// file in the same folder, renamed into place when complete.
+func writeFloats(path string, x []float32) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(f, 1<<20)
+	var b [4]byte
+	for _, v := range x {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+		if _, err = w.Write(b[:]); err != nil {
+			return fmt.Errorf("write %s: %w", f.Name(), err)
+		}
+	}
+	if err = w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", f.Name(), err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", f.Name(), err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", f.Name(), err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("rename to %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/cogedge/cogedge/model"
+	"github.com/cogedge/cogedge/model/imageproc"
+	"github.com/cogedge/cogedge/model/prompt"
+	"github.com/cogedge/cogedge/model/sample"
+	"github.com/cogedge/cogedge/model/tokenizer"
+	"github.com/spf13/pflag"
+)
+
+func init() {
+	register(command{
+		name:  "run",
+		short: "answer a prompt about an image (or text only), streaming the answer",
+		run:   runCmd,
+	})
+}
+
+// modelFlags are the flags run and eval share.
+type modelFlags struct {
+	model, mmproj, image, template, prompt, kv string
+	ctx, threads                               int
+	verbose                                    bool
+}
+
+func (mf *modelFlags) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&mf.model, "model", "m", "", "GGUF model file (required)")
+	fs.StringVar(&mf.mmproj, "mmproj", "", "separate vision GGUF (llama.cpp-style mmproj), if the model file has no vision tower")
+	fs.StringVar(&mf.image, "image", "", "image file (JPEG, PNG, GIF or WebP)")
+	fs.StringVar(&mf.template, "template", "", "prompt template: chat, vqa or base (default: the file's cogvlm.template)")
+	fs.StringVarP(&mf.prompt, "prompt", "p", "", "the question")
+	fs.StringVar(&mf.kv, "kv-type", "f16", "KV cache type: f16 or f32")
+	fs.IntVarP(&mf.ctx, "ctx-size", "c", 0, "context size in slots, image rows included (default: prompt + image + n, at most 4096)")
+	fs.IntVarP(&mf.threads, "threads", "t", runtime.NumCPU(), "threads")
+	fs.BoolVar(&mf.verbose, "verbose", false, "print timings and memory use to stderr")
+}
+
+// session is a loaded model with its tokenizer.
+type session struct {
+	m   *model.Model
+	tok *tokenizer.Tokenizer // nil when the file has no vocabulary
+	kv  model.KVType
+}
+
+func openSession(mf *modelFlags) (*session, error) {
+	if mf.model == "" {
+		return nil, errUsage{errors.New("-m MODEL is required")}
+	}
+	s := &session{}
+	switch strings.ToLower(mf.kv) {
+	case "f16":
+		s.kv = model.KVF16
+	case "f32":
+		s.kv = model.KVF32
+	default:
+		return nil, errUsage{fmt.Errorf("--kv-type %q: want f16 or f32", mf.kv)}
+	}
+	if mf.threads < 1 {
+		return nil, errUsage{fmt.Errorf("--threads %d: want at least 1", mf.threads)}
+	}
+	if mf.ctx < 0 {
+		return nil, errUsage{fmt.Errorf("--ctx-size %d: want a positive size", mf.ctx)}
+	}
+	m, err := model.Open(mf.model, mf.mmproj)
+	if err != nil {
+		return nil, err
+	}
+	s.m = m
+	if v, err := tokenizer.VocabFromGGUF(m.File()); err == nil {
+		if s.tok, err = tokenizer.New(v); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *session) close() { s.m.Close() }
+
+// pixels loads and preprocesses an image for the model's vision tower.
+func (s *session) pixels(path string) ([]float32, error) {
+	vc := s.m.Vision
+	if vc == nil {
+		return nil, errors.New("the model has no vision tower (pass --mmproj, or drop --image)")
+	}
+	img, err := imageproc.Load(path, imageproc.DefaultLimits)
+	if err != nil {
+		return nil, err
+	}
+	rgb, w, h := imageproc.ToRGB(img)
+	if w == 0 || h == 0 {
+		return nil, fmt.Errorf("%s: empty image", path)
+	}
+	S := vc.ImageSize
+	return imageproc.Normalize(imageproc.ResizeBicubic(rgb, w, h, S, S), S, S, vc.ImageMean, vc.ImageStd), nil
+}
+
+// textIDs templates and tokenizes a query (no BOS; the model adds it).
+func (s *session) textIDs(template, query string) ([]int32, error) {
+	if s.tok == nil {
+		return nil, errors.New("the model file has no tokenizer (tokenizer.ggml.* keys); use --tokens")
+	}
+	if template == "" {
+		template = s.m.Template
+	}
+	text, err := prompt.Build(template, nil, query)
+	if err != nil {
+		return nil, errUsage{err}
+	}
+	return s.tok.Encode(text, false), nil
+}
+
+// newContext sizes the KV cache for need slots unless -c says otherwise.
+func (s *session) newContext(mf *modelFlags, need int) (*model.Context, error) {
+	size := mf.ctx
+	if size == 0 {
+		size = min(max(need, 1), 4096)
+		if need > 4096 {
+			size = need
+		}
+	}
+	return s.m.NewContext(model.ContextOptions{Size: size, KV: s.kv, Threads: mf.threads})
+}
+
+// encodeImage runs the vision tower and adapter on the image at path.
+func encodeImage(s *session, c *model.Context, path string) ([]float32, error) {
+	px, err := s.pixels(path)
+	if err != nil {
+		return nil, err
+	}
+	emb := make([]float32, s.m.ImageEmbeds())
+	if err := c.EncodeImage(emb, px); err != nil {
+		return nil, err
+	}
+	return emb, nil
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var mf modelFlags
+	mf.register(fs)
+	n := fs.IntP("n-predict", "n", 256, "maximum number of tokens to generate")
+	temp := fs.Float32("temp", 0, "temperature (0 = greedy)")
+	topK := fs.Int("top-k", 40, "top-k sampling (0 = off)")
+	topP := fs.Float32("top-p", 0.95, "top-p (nucleus) sampling (1 = off)")
+	rep := fs.Float32("repeat-penalty", 1, "repetition penalty (1 = off)")
+	repN := fs.Int("repeat-last-n", 64, "tokens the repetition penalty looks back on (-1 = all)")
+	seed := fs.Int64P("seed", "s", -1, "random seed (-1 = from the clock)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return errUsage{err}
+	}
+	if fs.NArg() > 0 {
+		return errUsage{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if mf.prompt == "" {
+		return errUsage{errors.New("-p PROMPT is required")}
+	}
+	if *n < 1 {
+		return errUsage{fmt.Errorf("-n %d: want at least 1", *n)}
+	}
+	if math.IsNaN(float64(*temp)) || *temp < 0 {
+		return errUsage{fmt.Errorf("--temp %v: want >= 0", *temp)}
+	}
+	s, err := openSession(&mf)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ids, err := s.textIDs(mf.template, mf.prompt)
+	if err != nil {
+		return err
+	}
+	nImg := 0
+	if mf.image != "" {
+		if s.m.Vision == nil {
+			return errors.New("the model has no vision tower (pass --mmproj, or drop --image)")
+		}
+		nImg = s.m.Vision.ImageTokens
+	}
+	promptLen := 1 + nImg + len(ids)
+	c, err := s.newContext(&mf, promptLen+*n)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	t0 := time.Now()
+	var img []float32
+	if mf.image != "" {
+		if img, err = encodeImage(s, c, mf.image); err != nil {
+			return err
+		}
+	}
+	tImg := time.Since(t0)
+	b := s.m.PromptBatch(ids, img)
+	logits := make([]float32, s.m.Text.Vocab)
+	t1 := time.Now()
+	if err := c.Forward(b, model.Output{Logits: logits}); err != nil {
+		return err
+	}
+	tPrefill := time.Since(t1)
+
+	sd := uint64(*seed)
+	if *seed < 0 {
+		sd = uint64(time.Now().UnixNano())
+	}
+	smp := sample.New(sample.Params{Temperature: *temp, TopK: *topK, TopP: *topP, RepeatPenalty: *rep, RepeatLastN: *repN, Seed: sd})
+	dec := s.tok.NewStreamDecoder()
+	t2 := time.Now()
+	var werr error
+	toks, err := c.Generate(logits, model.GenerateOptions{
+		MaxTokens: *n, Sampler: smp, StopAtEOS: true, History: ids,
+		OnToken: func(id int32) error {
+			if id == s.m.Text.EOS {
+				return nil
+			}
+			if _, werr = io.WriteString(stdout, dec.Add(id)); werr != nil {
+				return werr
+			}
+			return nil
+		},
+	})
+	tDecode := time.Since(t2)
+	if err != nil && !errors.Is(err, model.ErrContextFull) {
+		return err
+	}
+	io.WriteString(stdout, dec.Flush()+"\n")
+	if errors.Is(err, model.ErrContextFull) {
+		fmt.Fprintf(stderr, "cogedge run: stopped: %v\n", err)
+	}
+	if mf.verbose {
+		nDec := len(toks) - 1 // the first token comes from the prefill
+		fmt.Fprintf(stderr, "model: %s (%s, %d layers, hidden %d, vocab %d)\n", mf.model, s.m.Text.Arch, s.m.Text.Layers, s.m.Text.Hidden, s.m.Text.Vocab)
+		if mf.image != "" {
+			fmt.Fprintf(stderr, "image encode: %.1f ms (%d image rows)\n", ms(tImg), nImg)
+		}
+		fmt.Fprintf(stderr, "prefill: %d slots in %.1f ms (%.2f t/s)\n", promptLen, ms(tPrefill), rate(promptLen, tPrefill))
+		fmt.Fprintf(stderr, "decode: %d tokens in %.1f ms (%.2f t/s)\n", nDec, ms(tDecode), rate(nDec, tDecode))
+		if rss, ok := peakRSS(); ok {
+			fmt.Fprintf(stderr, "peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 || n <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
