@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cogedge/cogedge/gguf"
+	"github.com/cogedge/cogedge/model/tokenizer"
+	"github.com/cogedge/cogedge/quant"
+	"github.com/cogedge/cogedge/tools/convert/converter"
+	"github.com/klauspost/compress/zstd"
+)
+
+var (
+	tinyHF      = filepath.Join("..", "..", "testdata", "cogvlm-tiny", "hf")
+	tinyQ8      = filepath.Join("..", "..", "testdata", "cogvlm-tiny.gguf")
+	goldenRoot  = filepath.Join("..", "..", "testdata", "cogvlm-tiny", "golden")
+	chelsea     = filepath.Join("..", "..", "testdata", "images", "chelsea.png")
+	vocabZst    = filepath.Join("..", "..", "testdata", "tokenizer", "llama2-tokenizer.json.zst")
+	f32Once     sync.Once
+	f32Path     string
+	f32Err      error
+	f32TempRoot string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if f32TempRoot != "" {
+		os.RemoveAll(f32TempRoot)
+	}
+	os.Exit(code)
+}
+
+// tinyF32 converts the tiny checkpoint to F32 with the real vocabulary
+// (once per test binary).
+func tinyF32(t *testing.T) string {
+	t.Helper()
+	f32Once.Do(func() {
+		f32TempRoot, f32Err = os.MkdirTemp("", "cogedge-cli-test-")
+		if f32Err != nil {
+			return
+		}
+		var raw []byte
+		raw, f32Err = os.ReadFile(vocabZst)
+		if f32Err != nil {
+			return
+		}
+		dec, err := zstd.NewReader(nil)
+		if err != nil {
+			f32Err = err
+			return
+		}
+		defer dec.Close()
+		js, err := dec.DecodeAll(raw, nil)
+		if err != nil {
+			f32Err = err
+			return
+		}
+		tok := filepath.Join(f32TempRoot, "tokenizer.json")
+		if f32Err = os.WriteFile(tok, js, 0o644); f32Err != nil {
+			return
+		}
+		f32Path = filepath.Join(f32TempRoot, "tiny-f32.gguf")
+		f32Err = converter.Convert(context.Background(), converter.Options{
+			Input: tinyHF, Output: f32Path, Type: quant.F32, Tokenizer: tok, Pure: true, Threads: 2,
+		})
+	})
+	if f32Err != nil {
+		t.Fatal(f32Err)
+	}
+	return f32Path
+}
+
+type goldenCase struct {
+	Case      string     `json:"case"`
+	Template  string     `json:"template"`
+	Query     string     `json:"query"`
+	History   [][]string `json:"history"`
+	TextIDs   []int32    `json:"text_ids"`
+	SeqLen    int        `json:"seq_len"`
+	Generated []int32    `json:"generated_ids"`
+	Image     *struct{}  `json:"image"`
+}
+
+func readGolden(t *testing.T, name string) (*goldenCase, []float32) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(goldenRoot, name, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &goldenCase{}
+	if err := json.Unmarshal(raw, g); err != nil {
+		t.Fatal(err)
+	}
+	return g, readF32(t, filepath.Join(goldenRoot, name, "logits.f32.bin"))
+}
+
+func readF32(t *testing.T, path string) []float32 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out
+}
+
+func joinIDs(ids []int32) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	return strings.Join(s, ",")
+}
+
+// cli runs cogedge with args and returns the exit status and outputs.
+func cli(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func maxAbs(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	m := 0.0
+	for i := range a {
+		m = math.Max(m, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return m
+}
+
+func argmaxRows(x []float32, V int) []int {
+	var out []int
+	for r := 0; r*V < len(x); r++ {
+		row := x[r*V : (r+1)*V]
+		b := 0
+		for i, v := range row {
+			if v > row[b] {
+				b = i
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// TestEvalMatchesReference runs `cogedge eval --tokens` on the F32 model
+// for every reference case, the image loaded and preprocessed from the PNG
+// (so Pillow-exact resizing is part of the check), and compares the logits
+// file with the reference: max |Δ| within the bar and the same argmax at
+// every position. Then `-p` with the template and tokenizer must give the
+// very same logits as the reference's text ids.
+func TestEvalMatchesReference(t *testing.T) {
+	mp := tinyF32(t)
+	dir := t.TempDir()
+	const V = 32000
+	for _, tc := range []struct {
+		name, kv string
+		tol      float64
+	}{
+		{"tiny-image-chat", "f32", 5e-5},
+		{"tiny-image-chat", "f16", 1e-3},
+		{"tiny-text-only", "f32", 5e-5},
+		{"tiny-image-chat-history", "f16", 1e-3},
+	} {
+		t.Run(tc.name+"/"+tc.kv, func(t *testing.T) {
+			g, want := readGolden(t, tc.name)
+			out := filepath.Join(dir, tc.name+"-"+tc.kv+".bin")
+			args := []string{"eval", "-m", mp, "--kv-type", tc.kv, "-t", "2", "--tokens", joinIDs(g.TextIDs), "--logits-out", out}
+			if g.Image != nil {
+				args = append(args, "--image", chelsea)
+			}
+			code, stdout, stderr := cli(args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(stdout, fmt.Sprintf("positions: %d\n", g.SeqLen)) {
+				t.Errorf("stdout %q does not report %d positions", stdout, g.SeqLen)
+			}
+			got := readF32(t, out)
+			d := maxAbs(got, want)
+			t.Logf("eval logits vs reference: max |Δ| = %.3g", d)
+			if d > tc.tol {
+				t.Errorf("max |Δ| = %.3g > %g", d, tc.tol)
+			}
+			ga, wa := argmaxRows(got, V), argmaxRows(want, V)
+			for p := range wa {
+				if p < len(ga) && ga[p] != wa[p] {
+					t.Errorf("position %d: argmax %d, reference %d", p, ga[p], wa[p])
+				}
+			}
+			if len(g.History) > 0 {
+				return // -p has no history; the ids above cover the template
+			}
+			out2 := filepath.Join(dir, tc.name+"-"+tc.kv+"-p.bin")
+			args = []string{"eval", "-m", mp, "--kv-type", tc.kv, "-t", "2", "--template", g.Template, "-p", g.Query, "--logits-out", out2}
+			if g.Image != nil {
+				args = append(args, "--image", chelsea)
+			}
+			if code, _, stderr := cli(args...); code != 0 {
+				t.Fatalf("eval -p: exit %d: %s", code, stderr)
+			}
+			a, _ := os.ReadFile(out)
+			b, _ := os.ReadFile(out2)
+			if !bytes.Equal(a, b) {
+				t.Errorf("eval -p %q (template %s) differs from --tokens with the reference ids", g.Query, g.Template)
+			}
+		})
+	}
+}
+
+// TestRunGreedy checks that `cogedge run --temp 0` streams the
+// reference's 16 greedy tokens (as text).
+func TestRunGreedy(t *testing.T) {
+	mp := tinyF32(t)
+	f, err := gguf.Open(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v, err := tokenizer.VocabFromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"tiny-image-chat", "tiny-text-only"} {
+		t.Run(name, func(t *testing.T) {
+			g, _ := readGolden(t, name)
+			for _, id := range g.Generated {
+				if id == 2 {
+					t.Fatal("reference continuation contains EOS; run would stop early")
+				}
+			}
+			args := []string{"run", "-m", mp, "-p", g.Query, "--template", g.Template, "-n", fmt.Sprint(len(g.Generated)), "--temp", "0", "-t", "2"}
+			if g.Image != nil {
+				args = append(args, "--image", chelsea)
+			}
+			code, stdout, stderr := cli(args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			sd := tok.NewStreamDecoder()
+			var want strings.Builder
+			for _, id := range g.Generated {
+				want.WriteString(sd.Add(id))
+			}
+			want.WriteString(sd.Flush() + "\n")
+			if stdout != want.String() {
+				t.Errorf("run printed %q, want the reference tokens %v = %q", stdout, g.Generated, want.String())
+			}
+		})
+	}
+}
+
+// TestRunQuickstart runs the committed Q8_0 model the way the README does.
+func TestRunQuickstart(t *testing.T) {
+	code, stdout, stderr := cli("run", "-m", tinyQ8, "--image", chelsea, "-p", "What is in the image?", "-n", "16", "--verbose", "-t", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.TrimSpace(stdout) == "" {
+		t.Error("no answer printed")
+	}
+	for _, want := range []string{"image encode:", "prefill: 29 slots", "decode: 15 tokens", "t/s"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("--verbose output lacks %q:\n%s", want, stderr)
+		}
+	}
+	// sampling with a seed is reproducible
+	a := []string{"run", "-m", tinyQ8, "-p", "Hello", "-n", "8", "--temp", "0.9", "-s", "42", "-t", "1"}
+	_, out1, _ := cli(a...)
+	_, out2, _ := cli(a...)
+	if out1 != out2 || out1 == "" {
+		t.Errorf("same seed, different answers: %q vs %q", out1, out2)
+	}
+}
+
+func TestRunEvalErrors(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.bin")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"run without model", []string{"run", "-p", "hi"}, 2, "-m MODEL"},
+		{"run without prompt", []string{"run", "-m", tinyQ8}, 2, "-p PROMPT"},
+		{"run bad kv", []string{"run", "-m", tinyQ8, "-p", "hi", "--kv-type", "q4"}, 2, "kv-type"},
+		{"run bad n", []string{"run", "-m", tinyQ8, "-p", "hi", "-n", "0"}, 2, "-n"},
+		{"run bad flag", []string{"run", "--nope"}, 2, "nope"},
+		{"run missing model file", []string{"run", "-m", "/nonexistent.gguf", "-p", "hi"}, 1, "nonexistent"},
+		{"run missing image", []string{"run", "-m", tinyQ8, "-p", "hi", "--image", "/nonexistent.png"}, 1, "nonexistent"},
+		{"run context too small", []string{"run", "-m", tinyQ8, "-p", "hi", "--image", chelsea, "-c", "10"}, 1, "context"},
+		{"run bad template", []string{"run", "-m", tinyQ8, "-p", "hi", "--template", "nope"}, 2, "template"},
+		{"eval without output", []string{"eval", "-m", tinyQ8, "-p", "hi"}, 2, "--logits-out"},
+		{"eval both inputs", []string{"eval", "-m", tinyQ8, "-p", "hi", "--tokens", "1", "--logits-out", out}, 2, "exactly one"},
+		{"eval bad token", []string{"eval", "-m", tinyQ8, "--tokens", "1,32000", "--logits-out", out}, 2, "32000"},
+		{"eval junk token", []string{"eval", "-m", tinyQ8, "--tokens", "1,x", "--logits-out", out}, 2, "\"x\""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := cli(tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.msg) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.msg)
+			}
+		})
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed eval left %s behind", out)
+	}
+}
