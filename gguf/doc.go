@@ -35,3 +35,5 @@
 // the alignment (including the last). The output is a pure function of the
 // calls made, so golden files are reproducible.
 package gguf
+
+//go:generate env COGEDGE_WRITE_TINY=1 go test -count=1 -run TestTinyFile .
