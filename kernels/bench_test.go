@@ -1,0 +1,183 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/cogedge/cogedge/quant"
+)
+
+// cogvlmShapes are the CogVLM matmul shapes (rows × k).
+var cogvlmShapes = []struct{ rows, k int }{
+	{4096, 4096}, {12288, 4096}, {11008, 4096}, {4096, 11008}, {1792, 5376}, {15360, 1792},
+}
+
+// benchTypes: the weight types benchmarked by default; COGEDGE_BENCH_ALL=1
+// adds every type with a kernel.
+func benchTypes() []quant.Type {
+	if os.Getenv("COGEDGE_BENCH_ALL") != "" {
+		return append(append([]quant.Type{}, quantTypes...), floatTypes...)
+	}
+	return []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K}
+}
+
+// benchMatrices returns enough copies of a rows×k matrix of type wt to
+// exceed 64 MiB together (at least two), so that a GEMV rotating through
+// them reads from DRAM rather than cache. The copies repeat one random
+// block of 64 rows: contents do not change the speed of these kernels.
+func benchMatrices(wt quant.Type, rows, k int) (mats [][]byte, size int) {
+	rs, _ := wt.RowSize(int64(k))
+	size = rows * int(rs)
+	r := rand.New(rand.NewPCG(1, uint64(wt)))
+	var seed []byte
+	if wt.Quantized() {
+		seed = randWeights(r, wt, 64*k/wt.BlockSize(), scaleNormal)
+	} else {
+		seed = make([]byte, 64*int(rs))
+		for i := 0; i+1 < len(seed); i += 2 {
+			seed[i], seed[i+1] = byte(r.Uint32()), 0x3c // small normal f16/bf16 values
+		}
+	}
+	copies := max(2, (64<<20)/size+1)
+	for c := 0; c < copies; c++ {
+		m := make([]byte, size)
+		for off := 0; off < size; off += len(seed) {
+			copy(m[off:], seed)
+		}
+		mats = append(mats, m)
+	}
+	return mats, size
+}
+
+// BenchmarkGEMV measures decode (n = 1) matmul speed as weight bytes read
+// per second.
+func BenchmarkGEMV(b *testing.B) {
+	for _, wt := range benchTypes() {
+		for _, sh := range cogvlmShapes {
+			b.Run(fmt.Sprintf("%v/%dx%d", wt, sh.rows, sh.k), func(b *testing.B) {
+				mats, size := benchMatrices(wt, sh.rows, sh.k)
+				x := randFloats(rand.New(rand.NewPCG(2, 2)), sh.k, false)
+				y := make([]float32, sh.rows)
+				for _, th := range uniqueInts(1, runtime.NumCPU()) {
+					b.Run(fmt.Sprintf("t%d", th), func(b *testing.B) {
+						p := NewPool(th)
+						defer p.Close()
+						b.SetBytes(int64(size))
+						b.ResetTimer()
+						for i := 0; i < b.N; i++ {
+							p.MatMul(y, mats[i%len(mats)], wt, sh.rows, sh.k, x, 1)
+						}
+					})
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkGEMM measures prefill (n = 512) speed in GFLOP/s (2·rows·k·n
+// per op) with all threads.
+func BenchmarkGEMM(b *testing.B) {
+	const n = 512
+	for _, wt := range benchTypes() {
+		for si, sh := range cogvlmShapes {
+			if wt != quant.Q4_0 && si > 0 && os.Getenv("COGEDGE_BENCH_ALL") == "" {
+				continue // by default: every shape for Q4_0, the first for the rest
+			}
+			b.Run(fmt.Sprintf("%v/%dx%d", wt, sh.rows, sh.k), func(b *testing.B) {
+				mats, size := benchMatrices(wt, sh.rows, sh.k)
+				x := randFloats(rand.New(rand.NewPCG(3, 3)), n*sh.k, false)
+				y := make([]float32, n*sh.rows)
+				p := NewPool(0)
+				defer p.Close()
+				b.SetBytes(int64(size))
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					p.MatMul(y, mats[i%len(mats)], wt, sh.rows, sh.k, x, n)
+				}
+				b.ReportMetric(2*float64(sh.rows)*float64(sh.k)*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+var streamBuf []uint64
+
+// BenchmarkStreamRead measures the machine's streaming-read bandwidth:
+// two goroutines each sum half of a 1 GiB buffer.
+func BenchmarkStreamRead(b *testing.B) {
+	if streamBuf == nil {
+		streamBuf = make([]uint64, 1<<30/8)
+		for i := range streamBuf {
+			streamBuf[i] = uint64(i)
+		}
+	}
+	b.SetBytes(1 << 30)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		streamSum(streamBuf, 2)
+	}
+}
+
+var streamSink uint64
+
+func streamSum(buf []uint64, threads int) {
+	var wg sync.WaitGroup
+	part := len(buf) / threads
+	sums := make([]uint64, threads)
+	for t := 0; t < threads; t++ {
+		wg.Add(1)
+		go func(t int) {
+			defer wg.Done()
+			s := buf[t*part : (t+1)*part]
+			var a0, a1, a2, a3 uint64
+			for i := 0; i+4 <= len(s); i += 4 {
+				a0 += s[i]
+				a1 += s[i+1]
+				a2 += s[i+2]
+				a3 += s[i+3]
+			}
+			sums[t] = a0 + a1 + a2 + a3
+		}(t)
+	}
+	wg.Wait()
+	for _, s := range sums {
+		streamSink += s
+	}
+}
+
+// TestGEMVvsBandwidth (COGEDGE_BW=1) prints GEMV GB/s ÷ streaming GB/s for
+// Q4_0 and Q8_0 at 2 threads on the 11008×4096 shape. It measures; it does
+// not fail on a low ratio (the machine may be shared).
+func TestGEMVvsBandwidth(t *testing.T) {
+	if os.Getenv("COGEDGE_BW") == "" {
+		t.Skip("set COGEDGE_BW=1 to measure")
+	}
+	stream := testing.Benchmark(BenchmarkStreamRead)
+	sgbs := float64(stream.Bytes) * float64(stream.N) / stream.T.Seconds() / 1e9
+	t.Logf("stream read (2 threads): %.2f GB/s", sgbs)
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0} {
+		mats, size := benchMatrices(wt, 11008, 4096)
+		x := randFloats(rand.New(rand.NewPCG(2, 2)), 4096, false)
+		y := make([]float32, 11008)
+		p := NewPool(2)
+		res := testing.Benchmark(func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				p.MatMul(y, mats[i%len(mats)], wt, 11008, 4096, x, 1)
+			}
+		})
+		p.Close()
+		g := float64(size) * float64(res.N) / res.T.Seconds() / 1e9
+		t.Logf("%v GEMV 11008x4096 t2: %.2f GB/s = %.0f%% of stream", wt, g, 100*g/sgbs)
+	}
+}
+
+func uniqueInts(a, b int) []int {
+	if a == b {
+		return []int{a}
+	}
+	return []int{a, b}
+}
