@@ -46,11 +46,15 @@ func parseHFJSON(data []byte, name string) (*Vocab, error) {
 	if f.Model.Type != "" && f.Model.Type != "BPE" {
 		return nil, fmt.Errorf("tokenizer: %s: model.type %q not supported (want BPE)", name, f.Model.Type)
 	}
+	// Every id below n must name a piece, so n is at most the number of
+	// entries: ids beyond that are reported before anything is allocated.
+	limit := int64(len(f.Model.Vocab)) + int64(len(f.AddedTokens))
 	n := int64(len(f.Model.Vocab))
 	for _, a := range f.AddedTokens {
-		if a.ID >= n && a.ID < MaxVocab {
-			n = a.ID + 1
+		if a.ID < 0 || a.ID >= limit {
+			return nil, fmt.Errorf("tokenizer: %s: added_tokens %q: id %d out of range [0, %d)", name, a.Content, a.ID, limit)
 		}
+		n = max(n, a.ID+1)
 	}
 	if n == 0 {
 		return nil, fmt.Errorf("tokenizer: %s: model.vocab is empty", name)
@@ -74,9 +78,6 @@ func parseHFJSON(data []byte, name string) (*Vocab, error) {
 		types[i] = TypeNormal
 	}
 	for _, a := range f.AddedTokens {
-		if a.ID < 0 || a.ID >= n {
-			return nil, fmt.Errorf("tokenizer: %s: added_tokens %q: id %d out of range", name, a.Content, a.ID)
-		}
 		if set[a.ID] && tokens[a.ID] != a.Content {
 			return nil, fmt.Errorf("tokenizer: %s: added_tokens %q: id %d is %q in model.vocab", name, a.Content, a.ID, tokens[a.ID])
 		}
