@@ -162,6 +162,10 @@ func readTextConfig(md metaSource, ts *tensorSource) (TextConfig, error) {
 	if c.Layers, err = md.intKey(p+"block_count", 0); err != nil {
 		return c, err
 	}
+	// every layer must exist before anything is sized by the count
+	if !ts.has(fmt.Sprintf("blk.%d.attn_norm.weight", c.Layers-1)) {
+		return c, fmt.Errorf("model: key %q = %d but tensor blk.%d.attn_norm.weight is missing", p+"block_count", c.Layers, c.Layers-1)
+	}
 	if c.Heads, err = md.intKey(p+"attention.head_count", 0); err != nil {
 		return c, err
 	}

@@ -57,7 +57,7 @@ type Context struct {
 	kr, vr           []float32 // batch * kvDim
 	gate, up         []float32 // batch * max FFN
 	emb              []float32 // one embedding row
-	mask             []bool
+	invFreq          []float32 // base^(-2i/headDim), for adjacent-pair RoPE
 
 	vs *visionScratch // allocated on the first image
 }
@@ -112,6 +112,10 @@ func (m *Model) NewContext(o ContextOptions) (*Context, error) {
 	c.up = make([]float32, B*ff)
 	c.emb = make([]float32, H)
 	c.types = make([]TokenType, 0, c.size)
+	c.invFreq = make([]float32, t.HeadDim/2)
+	for i := range c.invFreq {
+		c.invFreq[i] = float32(math.Pow(float64(t.RopeBase), -2*float64(i)/float64(t.HeadDim)))
+	}
 	if o.Pool != nil {
 		c.pool = o.Pool
 	} else {
@@ -319,8 +323,8 @@ func (c *Context) layer(l, m int, runs []run, pos []int32) {
 			kernels.RoPENeoX(q, t.Heads, t.HeadDim, p, t.RopeBase)
 			kernels.RoPENeoX(k, t.HeadsKV, t.HeadDim, p, t.RopeBase)
 		} else {
-			ropeAdjacent(q, t.Heads, t.HeadDim, p, t.RopeBase)
-			ropeAdjacent(k, t.HeadsKV, t.HeadDim, p, t.RopeBase)
+			ropeAdjacent(q, t.Heads, t.HeadDim, p, c.invFreq)
+			ropeAdjacent(k, t.HeadsKV, t.HeadDim, p, c.invFreq)
 		}
 	}
 	// append to the cache
@@ -371,14 +375,12 @@ func (c *Context) layer(l, m int, runs []run, pos []int32) {
 }
 
 // ropeAdjacent rotates adjacent pairs (x[2i], x[2i+1]) of every head by
-// theta_i = pos * base^(-2i/headDim): llama.cpp's "normal" RoPE, which
-// matches HF's rotate-half once Q and K rows are permuted as llama.cpp's
-// converter does for arch llama.
-func ropeAdjacent(x []float32, nHeads, headDim int, pos, base float32) {
-	half := headDim / 2
-	for i := 0; i < half; i++ {
-		invFreq := float32(math.Pow(float64(base), -2*float64(i)/float64(headDim)))
-		ang := pos * invFreq
+// theta_i = pos * invFreq[i], invFreq[i] = base^(-2i/headDim): llama.cpp's
+// "normal" RoPE, which matches HF's rotate-half once Q and K rows are
+// permuted as llama.cpp's converter does for arch llama.
+func ropeAdjacent(x []float32, nHeads, headDim int, pos float32, invFreq []float32) {
+	for i := range invFreq {
+		ang := pos * invFreq[i]
 		cos, sin := float32(math.Cos(float64(ang))), float32(math.Sin(float64(ang)))
 		for h := 0; h < nHeads; h++ {
 			j := h*headDim + 2*i

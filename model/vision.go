@@ -17,6 +17,7 @@ type visionScratch struct {
 	q, k, v         []float32 // T x Hv
 	mlp             []float32 // T x FFN
 	h, hn, gate, up []float32 // adapter: P x H, P x AdapterFFN
+	vit             []float32 // P x Hv: EncodeImage's ViT output
 }
 
 func (c *Context) visionScratch() *visionScratch {
@@ -41,6 +42,7 @@ func (c *Context) visionScratch() *visionScratch {
 		hn:      make([]float32, P*H),
 		gate:    make([]float32, P*vc.AdapterFFN),
 		up:      make([]float32, P*vc.AdapterFFN),
+		vit:     make([]float32, P*Hv),
 	}
 	return c.vs
 }
@@ -199,7 +201,7 @@ func (c *Context) EncodeImage(dst, pixels []float32) error {
 	if len(dst) != c.m.ImageEmbeds() {
 		return fmt.Errorf("model: image embedding buffer of %d floats, want %d", len(dst), c.m.ImageEmbeds())
 	}
-	vit := make([]float32, vc.Patches*vc.Hidden)
+	vit := c.visionScratch().vit
 	if err := c.ViT(vit, pixels); err != nil {
 		return err
 	}
