@@ -62,8 +62,12 @@ func fp16ToFP32Slow(h uint16) float32 {
 	exp := uint32(h>>10) & 0x1F
 	mant := uint32(h & 0x3FF)
 	switch {
+	case exp == 0x1F && mant != 0:
+		// NaN: payload kept, made quiet, as ggml_compute_fp16_to_fp32 and
+		// the hardware conversions (F16C, ARM FCVT) do.
+		return math.Float32frombits(sign | 0x7FC00000 | mant<<13)
 	case exp == 0x1F:
-		return math.Float32frombits(sign | 0x7F800000 | mant<<13)
+		return math.Float32frombits(sign | 0x7F800000)
 	case exp != 0:
 		return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 	case mant == 0:
