@@ -160,6 +160,9 @@ func DecodeBytes(data []byte, lim Limits) (img image.Image, err error) {
 		img, err = decodeGIF(data)
 	case FormatWebP:
 		img, err = webp.Decode(bytes.NewReader(data))
+		if err == nil {
+			img = webpToRGB(img)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", format, err)

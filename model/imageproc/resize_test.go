@@ -29,6 +29,7 @@ type goldenFile struct {
 	Formats []struct {
 		File   string `json:"file"`
 		Mode   string `json:"mode"`
+		W, H   int
 		SHA256 string `json:"rgb_sha256"`
 	} `json:"formats"`
 	JPEG []struct {

@@ -139,7 +139,8 @@ def main():
         with open(out(name), "wb") as f:
             f.write(fmt_bytes.getvalue())
         back = Image.open(out(name))
-        fmts.append({"file": name, "mode": back.mode, "rgb_sha256": sha(raw(back.convert("RGB")))})
+        fmts.append({"file": name, "mode": back.mode, "w": back.size[0], "h": back.size[1],
+                     "rgb_sha256": sha(raw(back.convert("RGB")))})
 
     fmt("fmt_l.png", base.convert("L"), format="PNG")
     la = base.convert("L")
@@ -153,6 +154,11 @@ def main():
     fmt("fmt_p.gif", p, format="GIF", transparency=5)
     fmt("fmt_rgb.webp", base, format="WEBP", lossless=True)
     fmt("fmt_rgba.webp", rgba, format="WEBP", lossless=True, exact=True)
+    # Lossy WebP: libwebp's fancy upsampling and limited-range YUV, odd and
+    # even sizes, with and without alpha.
+    fmt("fmt_lossy.webp", base, format="WEBP", quality=80)
+    fmt("fmt_lossy_even.webp", ch.crop((60, 40, 94, 66)), format="WEBP", quality=80)
+    fmt("fmt_lossy_alpha.webp", rgba, format="WEBP", quality=80)
 
     # 5. JPEG decoding vs Pillow/libjpeg-turbo (tolerance tests): small
     #    crops in each chroma layout, progressive, gray, CMYK, odd sizes.
