@@ -10,11 +10,17 @@ type qdotFn func(w, x []byte, nb int) float32
 // activation row: out[r] = dot(row r, x). Optional per type.
 type qdot4Fn func(out *[4]float32, w []byte, ws int, x []byte, nb int)
 
+// qdotx4Fn computes one weight row against four Q8_0 activation rows
+// (x, x+xs, x+2xs, x+3xs) whose block scales are also given as float32
+// (sc[c*nb+b]): out[c] = dot(w, row c). Optional per type.
+type qdotx4Fn func(out *[4]float32, w, x []byte, xs int, sc []float32, nb int)
+
 // table is the dispatch table: one function per op, filled with the generic
 // code and then overridden by the architecture's fast paths.
 type table struct {
 	qdot      [quant.MXFP4 + 1]qdotFn
 	qdot4     [quant.MXFP4 + 1]qdot4Fn
+	qdotx4    [quant.MXFP4 + 1]qdotx4Fn
 	quantQ8_0 func(dst []byte, src []float32)
 	quantQ8_1 func(dst []byte, src []float32)
 	quantQ8_K func(dst []byte, src []float32)

@@ -20,6 +20,12 @@ func dotQ4_KQ8_KAVX2(w, x *byte, nb int) float32
 func dotQ6_KQ8_KAVX2(w, x *byte, nb int) float32
 
 //go:noescape
+func dotQ4_0x4AVX2(out *[4]float32, w, x *byte, xs int, sc *float32, nb int)
+
+//go:noescape
+func dotQ8_0x4AVX2(out *[4]float32, w, x *byte, xs int, sc *float32, nb int)
+
+//go:noescape
 func quantQ8_0AVX2(dst *byte, src *float32, nb int)
 
 //go:noescape
@@ -44,6 +50,8 @@ func archImpl(t *table, f Features) {
 	t.qdot[quant.Q8_0] = blockDot(dotQ8_0Q8_0AVX2, q8_0Bytes, q8_0Bytes)
 	t.qdot[quant.Q4_K] = blockDot(dotQ4_KQ8_KAVX2, 144, q8_KBytes)
 	t.qdot[quant.Q6_K] = blockDot(dotQ6_KQ8_KAVX2, 210, q8_KBytes)
+	t.qdotx4[quant.Q4_0] = blockDotX4(dotQ4_0x4AVX2, 18)
+	t.qdotx4[quant.Q8_0] = blockDotX4(dotQ8_0x4AVX2, q8_0Bytes)
 	t.quantQ8_0 = func(dst []byte, src []float32) {
 		nb := len(src) / 32
 		if nb == 0 {
@@ -112,5 +120,20 @@ func blockDot(k func(w, x *byte, nb int) float32, wsz, xsz int) qdotFn {
 		_ = w[nb*wsz-1]
 		_ = x[nb*xsz-1]
 		return k(&w[0], &x[0], nb)
+	}
+}
+
+// blockDotX4 wraps a one-weight-row × four-Q8_0-rows kernel with the slice
+// checks that keep it in bounds.
+func blockDotX4(k func(out *[4]float32, w, x *byte, xs int, sc *float32, nb int), wsz int) qdotx4Fn {
+	return func(out *[4]float32, w, x []byte, xs int, sc []float32, nb int) {
+		if nb <= 0 {
+			*out = [4]float32{}
+			return
+		}
+		_ = w[nb*wsz-1]
+		_ = x[3*xs+nb*q8_0Bytes-1]
+		_ = sc[3*nb+nb-1]
+		k(out, &w[0], &x[0], xs, &sc[0], nb)
 	}
 }

@@ -56,6 +56,70 @@ GLOBL permq8<>(SB), RODATA|NOPTR, $32
 	VMULSS       X2, X1, X1 \
 	VBROADCASTSS X1, Y1
 
+// HSUMTO reduces Yr (clobbering Xr, X15) and stores the float32 at dst.
+#define HSUMTO(Yr, Xr, dst) \
+	VEXTRACTF128 $1, Yr, X15 \
+	VADDPS       X15, Xr, Xr \
+	VPERMILPS    $0x4E, Xr, X15 \
+	VADDPS       X15, Xr, Xr \
+	VPERMILPS    $0xB1, Xr, X15 \
+	VADDSS       X15, Xr, Xr \
+	MOVSS        Xr, dst
+
+// X4COL multiplies the unpacked weight block (Y3 signed, Y4 = |Y3|, Y6 =
+// broadcast weight scale) with activation block at xa (scale at sa) into acc.
+#define X4COL(xa, sa, acc) \
+	VMOVDQU      xa, Y7 \
+	VPSIGNB      Y3, Y7, Y7 \
+	VPMADDUBSW   Y7, Y4, Y7 \
+	VPMADDWD     Y11, Y7, Y7 \
+	VCVTDQ2PS    Y7, Y7 \
+	VBROADCASTSS sa, Y8 \
+	VMULPS       Y6, Y8, Y8 \
+	VFMADD231PS  Y7, Y8, acc
+
+// X4SETUP loads the arguments of a one-row × four-activation-rows kernel.
+#define X4SETUP \
+	MOVQ out+0(FP), BX \
+	MOVQ w+8(FP), SI \
+	MOVQ x+16(FP), DI \
+	MOVQ xs+24(FP), R8 \
+	MOVQ sc+32(FP), R9 \
+	MOVQ nb+40(FP), CX \
+	MOVQ CX, R10 \
+	SHLQ $2, R10 \
+	LEAQ (DI)(R8*2), R11 \
+	ADDQ R8, R11 \
+	LEAQ (R9)(R10*2), R12 \
+	ADDQ R10, R12 \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y10, Y10, Y10 \
+	MOVL $0x00010001, AX \
+	VMOVD AX, X11 \
+	VPBROADCASTD X11, Y11
+
+#define X4STEP(wsz) \
+	X4COL(2(DI), (R9), Y0) \
+	X4COL(2(DI)(R8*1), (R9)(R10*1), Y1) \
+	X4COL(2(DI)(R8*2), (R9)(R10*2), Y2) \
+	X4COL(2(R11), (R12), Y10) \
+	ADDQ $wsz, SI \
+	ADDQ $34, DI \
+	ADDQ $34, R11 \
+	ADDQ $4, R9 \
+	ADDQ $4, R12 \
+	DECQ CX
+
+#define X4DONE \
+	HSUMTO(Y0, X0, 0(BX)) \
+	HSUMTO(Y1, X1, 4(BX)) \
+	HSUMTO(Y2, X2, 8(BX)) \
+	HSUMTO(Y10, X10, 12(BX)) \
+	VZEROUPPER \
+	RET
+
 // func dotQ4_0Q8_0AVX2(w, x *byte, nb int) float32
 TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
@@ -592,3 +656,54 @@ ahloop:
 ahdone:
 	VZEROUPPER
 	RET
+
+// func dotQ4_0x4AVX2(out *[4]float32, w, x *byte, xs int, sc *float32, nb int)
+// One Q4_0 weight row against four Q8_0 activation rows (x + c·xs) whose
+// block scales are also given as float32 (sc + c·nb): the weight block is
+// unpacked once per four products.
+TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-48
+	X4SETUP
+	TESTQ CX, CX
+	JLE q40x4done
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x08080808, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+
+q40x4loop:
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X6
+	VCVTPH2PS    X6, X6
+	VBROADCASTSS X6, Y6
+	VMOVDQU      2(SI), X3
+	VPSRLW       $4, X3, X4
+	VINSERTI128  $1, X4, Y3, Y3
+	VPAND        Y13, Y3, Y3
+	VPSUBB       Y12, Y3, Y3
+	VPSIGNB      Y3, Y3, Y4
+	X4STEP(18)
+	JNZ q40x4loop
+
+q40x4done:
+	X4DONE
+
+// func dotQ8_0x4AVX2(out *[4]float32, w, x *byte, xs int, sc *float32, nb int)
+TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-48
+	X4SETUP
+	TESTQ CX, CX
+	JLE q80x4done
+
+q80x4loop:
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X6
+	VCVTPH2PS    X6, X6
+	VBROADCASTSS X6, Y6
+	VMOVDQU      2(SI), Y3
+	VPSIGNB      Y3, Y3, Y4
+	X4STEP(34)
+	JNZ q80x4loop
+
+q80x4done:
+	X4DONE

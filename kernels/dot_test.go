@@ -44,6 +44,9 @@ func TestDotsMatchGeneric(t *testing.T) {
 						if math.Abs(float64(got)-float64(want)) > tol || math.IsNaN(float64(got)) != math.IsNaN(float64(want)) {
 							t.Fatalf("%v %v nb=%d trial %d: got %g want %g (tolerance %g)", wt, mode, nb, trial, got, want, tol)
 						}
+						if x4 := impl.qdotx4[wt]; x4 != nil {
+							checkDotX4(t, wt, x4, gen.qdot[wt], r, nb, mode)
+						}
 						if d4 := impl.qdot4[wt]; d4 != nil {
 							checkDot4(t, wt, d4, gen.qdot[wt], r, nb, mode)
 						}
@@ -68,6 +71,28 @@ func checkDot4(t *testing.T, wt quant.Type, d4 qdot4Fn, dot qdotFn, r *rand.Rand
 		want := dot(wi, x, nb)
 		if tol := dotTolerance(wt, wi, x, nb); math.Abs(float64(out[i])-float64(want)) > tol {
 			t.Fatalf("%v dot4 row %d nb=%d: got %g want %g (tolerance %g)", wt, i, nb, out[i], want, tol)
+		}
+	}
+}
+
+// checkDotX4 compares a one-row × four-activation-rows kernel with four
+// generic dots.
+func checkDotX4(t *testing.T, wt quant.Type, x4 qdotx4Fn, dot qdotFn, r *rand.Rand, nb int, mode scaleMode) {
+	t.Helper()
+	w := randWeights(r, wt, nb, mode)
+	xs := nb * q8_0Bytes
+	x := actBytes(quant.Q8_0, randFloats(r, 4*nb*32, true))
+	sc := make([]float32, 4*nb)
+	for i := range sc {
+		sc[i] = f16(x[i*q8_0Bytes:])
+	}
+	var out [4]float32
+	x4(&out, unaligned(w, 3), unaligned(x, 1), xs, sc, nb)
+	for c := 0; c < 4; c++ {
+		xc := x[c*xs : (c+1)*xs]
+		want := dot(w, xc, nb)
+		if tol := dotTolerance(wt, w, xc, nb); math.Abs(float64(out[c])-float64(want)) > tol {
+			t.Fatalf("%v x4 column %d nb=%d: got %g want %g (tolerance %g)", wt, c, nb, out[c], want, tol)
 		}
 	}
 }

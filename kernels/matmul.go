@@ -19,14 +19,16 @@ type matmulJob struct {
 	k     int
 	x     []float32
 	n     int
-	a     []byte // quantized activations, n rows of arow bytes
-	wrow  int    // bytes per weight row
-	arow  int    // bytes per activation row
-	nb    int    // blocks per row
-	rb    int    // weight rows per tile
-	cb    int    // activation rows per tile
-	nrb   int    // number of row blocks
-	qrows int    // activation rows per quantize task
+	a     []byte       // quantized activations, n rows of arow bytes
+	out4  [][4]float32 // per-worker kernel results
+	sc    []float32    // Q8_0 activation block scales as float32 (n×nb), for qdotx4 kernels
+	wrow  int          // bytes per weight row
+	arow  int          // bytes per activation row
+	nb    int          // blocks per row
+	rb    int          // weight rows per tile
+	cb    int          // activation rows per tile
+	nrb   int          // number of row blocks
+	qrows int          // activation rows per quantize task
 }
 
 // MatMul computes y[j*rows+i] = dot(W row i, x row j) for j < n, i < rows.
@@ -57,7 +59,7 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	j := &p.mm
-	*j = matmulJob{y: y, w: w, wt: wt, act: act, rows: rows, k: k, x: x, n: n, wrow: int(wrow)}
+	*j = matmulJob{y: y, w: w, wt: wt, act: act, rows: rows, k: k, x: x, n: n, wrow: int(wrow), out4: p.out4}
 	if act != quant.F32 {
 		arow, _ := act.RowSize(int64(k))
 		j.arow = int(arow)
@@ -67,6 +69,12 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 			p.act = make([]byte, need)
 		}
 		j.a = p.act[:need]
+		if act == quant.Q8_0 && impl.qdotx4[wt] != nil && n >= 4 {
+			if cap(p.ascale) < n*j.nb {
+				p.ascale = make([]float32, n*j.nb)
+			}
+			j.sc = p.ascale[:n*j.nb]
+		}
 		j.phase = 0
 		j.qrows = 1
 		if n > 4*p.threads {
@@ -77,7 +85,7 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 	j.phase = 1
 	j.plan(p.threads)
 	p.parallel(j, j.nrb*((n+j.cb-1)/j.cb))
-	j.y, j.w, j.x, j.a = nil, nil, nil, nil
+	j.y, j.w, j.x, j.a, j.sc = nil, nil, nil, nil, nil
 }
 
 // plan picks the tile shape: decode (n = 1) splits the weight rows in
@@ -99,12 +107,18 @@ func (j *matmulJob) plan(threads int) {
 	j.nrb = (j.rows + j.rb - 1) / j.rb
 }
 
-func (j *matmulJob) run(_, t int) {
+func (j *matmulJob) run(w, t int) {
 	if j.phase == 0 {
 		r0 := t * j.qrows
 		r1 := min(r0+j.qrows, j.n)
 		for r := r0; r < r1; r++ {
-			QuantizeActivations(j.act, j.a[r*j.arow:(r+1)*j.arow], j.x[r*j.k:(r+1)*j.k])
+			ar := j.a[r*j.arow : (r+1)*j.arow]
+			QuantizeActivations(j.act, ar, j.x[r*j.k:(r+1)*j.k])
+			if j.sc != nil {
+				for b := 0; b < j.nb; b++ {
+					j.sc[r*j.nb+b] = f16(ar[b*q8_0Bytes:])
+				}
+			}
 		}
 		return
 	}
@@ -116,21 +130,40 @@ func (j *matmulJob) run(_, t int) {
 	case quant.F32:
 		j.tileFloat(i0, i1, c0, c1)
 	default:
-		j.tileQuant(i0, i1, c0, c1)
+		j.tileQuant(&j.out4[w], i0, i1, c0, c1)
 	}
 }
 
-func (j *matmulJob) tileQuant(i0, i1, c0, c1 int) {
+// tileQuant fills y for weight rows [i0,i1) × activation rows [c0,c1);
+// out is the worker's own result buffer (a local would escape to the heap
+// through the kernel function values).
+func (j *matmulJob) tileQuant(out *[4]float32, i0, i1, c0, c1 int) {
 	dot := impl.qdot[j.wt]
 	dot4 := impl.qdot4[j.wt]
 	wrow, arow, nb, rows := j.wrow, j.arow, j.nb, j.rows
 	i := i0
+	if x4 := impl.qdotx4[j.wt]; x4 != nil && j.sc != nil {
+		for ; i < i1; i++ {
+			wr := j.w[i*wrow : (i+1)*wrow]
+			c := c0
+			for ; c+4 <= c1; c += 4 {
+				x4(out, wr, j.a[c*arow:(c+4)*arow], arow, j.sc[c*nb:(c+4)*nb], nb)
+				j.y[c*rows+i] = out[0]
+				j.y[(c+1)*rows+i] = out[1]
+				j.y[(c+2)*rows+i] = out[2]
+				j.y[(c+3)*rows+i] = out[3]
+			}
+			for ; c < c1; c++ {
+				j.y[c*rows+i] = dot(wr, j.a[c*arow:(c+1)*arow], nb)
+			}
+		}
+		return
+	}
 	if dot4 != nil {
-		var out [4]float32
 		for ; i+4 <= i1; i += 4 {
 			wr := j.w[i*wrow : (i+4)*wrow]
 			for c := c0; c < c1; c++ {
-				dot4(&out, wr, wrow, j.a[c*arow:(c+1)*arow], nb)
+				dot4(out, wr, wrow, j.a[c*arow:(c+1)*arow], nb)
 				yr := j.y[c*rows+i : c*rows+i+4]
 				yr[0], yr[1], yr[2], yr[3] = out[0], out[1], out[2], out[3]
 			}

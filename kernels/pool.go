@@ -25,9 +25,11 @@ type Pool struct {
 	next   atomic.Int64
 
 	// scratch, grown on demand and kept.
-	act  []byte
-	mm   matmulJob
-	attn attnJob
+	act    []byte
+	ascale []float32
+	out4   [][4]float32
+	mm     matmulJob
+	attn   attnJob
 	// per-worker scratch for attention
 	wscratch [][]float32
 }
@@ -43,6 +45,7 @@ func NewPool(threads int) *Pool {
 	}
 	p := &Pool{threads: threads, done: make(chan struct{}, threads)}
 	p.wscratch = make([][]float32, threads)
+	p.out4 = make([][4]float32, threads)
 	for w := 1; w < threads; w++ {
 		ch := make(chan struct{}, 1)
 		p.start = append(p.start, ch)
