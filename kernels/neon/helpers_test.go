@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/cogedge/cogedge/quant"
@@ -50,11 +51,18 @@ var tiers = []tier{
 // remaining tiers are skipped with the reason. NEON_FORCE_TIERS=1 runs them
 // anyway (on a CPU without the feature that must die with SIGILL, which
 // shows the tier really executes the instructions).
-func forEachTier(t *testing.T, f func(t *testing.T)) {
+func forEachTier(t *testing.T, f func(t *testing.T)) { forTiers(t, true, f) }
+
+// forTiers is forEachTier; without withI8MM the i8mm tier (which runs the
+// same code as dotprod outside the Dot2x2 tiles) is left out.
+func forTiers(t *testing.T, withI8MM bool, f func(t *testing.T)) {
 	saved := Features
 	t.Cleanup(func() { Features = saved })
 	force := os.Getenv("NEON_FORCE_TIERS") == "1"
 	for _, tr := range tiers {
+		if tr.needI8MM && !withI8MM {
+			continue
+		}
 		t.Run(tr.name, func(t *testing.T) {
 			if !force && (tr.needDotP && !saved.DotProd || tr.needI8MM && !saved.I8MM || tr.asimd && !saved.ASIMD) {
 				t.Skipf("CPU lacks the %s tier (Features %+v); set NEON_FORCE_TIERS=1 to run it anyway", tr.name, saved)
@@ -153,8 +161,10 @@ func sameFloat(a, b float32) bool {
 
 var nbs = []int{1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 33}
 
+// cases scales a case count: a tenth with -short, and a tenth for the
+// generic tier, which only re-runs the twin through the exported function.
 func cases(t *testing.T, full int) int {
-	if testing.Short() {
+	if testing.Short() || strings.HasSuffix(t.Name(), "/generic") {
 		return full / 10
 	}
 	return full
