@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -153,7 +154,8 @@ func (t *Tokenizer) EncodeWith(text string, opt EncodeOptions) []int32 {
 	if opt.AddBOS && t.vocab.BOS >= 0 {
 		out = append(out, t.vocab.BOS)
 	}
-	var s session
+	s := sessions.Get().(*session)
+	defer sessions.Put(s)
 	prevSpecial := true
 	rest := text
 	for len(rest) > 0 {
@@ -217,9 +219,19 @@ type session struct {
 	heap []bigram
 }
 
+// sessions recycles scratch space between Encode calls.
+var sessions = sync.Pool{New: func() any { return new(session) }}
+
+// maxKeep bounds the scratch space a session keeps for reuse, so one huge
+// text does not pin its buffers.
+const maxKeep = 1 << 20
+
 // encode appends the ids of one plain-text fragment.
 func (s *session) encode(t *Tokenizer, out []int32, text string, prefix bool) []int32 {
 	// Escape: optional dummy prefix, spaces become "▁".
+	if cap(s.buf) > maxKeep && len(text) < maxKeep/4 {
+		s.buf = nil
+	}
 	s.buf = s.buf[:0]
 	if prefix {
 		s.buf = append(s.buf, spaceMark...)
@@ -233,6 +245,10 @@ func (s *session) encode(t *Tokenizer, out []int32, text string, prefix bool) []
 	}
 	buf := s.buf
 	// One symbol per UTF-8 character; each invalid byte is a symbol of its own.
+	if cap(s.syms) < len(buf) || cap(s.syms) > maxKeep && len(buf) < maxKeep {
+		s.syms = make([]symbol, 0, len(buf))
+		s.heap = make([]bigram, 0, len(buf))
+	}
 	s.syms = s.syms[:0]
 	for i := 0; i < len(buf); {
 		_, n := utf8.DecodeRune(buf[i:])
