@@ -175,11 +175,14 @@ func resampleHorizontal(dst, src []uint8, inW, outW, rows int, c *coeffs) {
 			k := c.k[xx*c.ksize : xx*c.ksize+n]
 			p := in[3*c.start[xx] : 3*(c.start[xx]+n)]
 			var s0, s1, s2 int32 = half, half, half
-			for x, kv := range k {
-				q := p[3*x : 3*x+3 : 3*x+3]
-				s0 += int32(q[0]) * kv
-				s1 += int32(q[1]) * kv
-				s2 += int32(q[2]) * kv
+			for _, kv := range k {
+				if len(p) < 3 {
+					break // never taken: len(p) == 3*len(k); lets the compiler drop bounds checks
+				}
+				s0 += int32(p[0]) * kv
+				s1 += int32(p[1]) * kv
+				s2 += int32(p[2]) * kv
+				p = p[3:]
 			}
 			out[3*xx] = clip8(s0)
 			out[3*xx+1] = clip8(s1)
