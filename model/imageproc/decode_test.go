@@ -217,6 +217,8 @@ func TestHostileInputs(t *testing.T) {
 		binary.BigEndian.PutUint16(hugeJPEG[i+5:], 60000)
 		binary.BigEndian.PutUint16(hugeJPEG[i+7:], 60000)
 	}
+	// A WebP VP8X header claiming a 40000x40000 canvas.
+	hugeWebP := []byte("RIFF\x16\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x00\x00\x00\x00\x3f\x9c\x00\x3f\x9c\x00")
 	hugeGIF := append([]byte(nil), fixture("fmt_p.gif")...)
 	binary.LittleEndian.PutUint16(hugeGIF[6:], 65535)
 	binary.LittleEndian.PutUint16(hugeGIF[8:], 65535)
@@ -236,6 +238,7 @@ func TestHostileInputs(t *testing.T) {
 		{"png header only", pngHeader(64, 64), DefaultLimits, nil, ""},
 		{"jpeg 60000x60000", hugeJPEG, DefaultLimits, ErrTooLarge, "60000x60000"},
 		{"gif 65535x65535", hugeGIF, DefaultLimits, ErrTooLarge, "65535x65535"},
+		{"webp 40000x40000", hugeWebP, DefaultLimits, ErrTooLarge, "40000x40000"},
 		{"max bytes", jpg, Limits{MaxBytes: 100}, ErrTooLarge, "MaxBytes"},
 		{"max pixels", jpg, Limits{MaxPixels: 67*45 - 1}, ErrTooLarge, "67x45"},
 		{"soi only", []byte{0xff, 0xd8, 0xff}, DefaultLimits, nil, "jpeg"},
