@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"image/color"
 )
 
 // ErrBadExif is wrapped by the errors JPEGOrientation returns for a
@@ -145,5 +144,3 @@ func Orient(rgb []uint8, w, h, o int) ([]uint8, int, int) {
 	}
 	return out, ow, oh
 }
-
-func nrgba(r, g, b, a uint8) color.NRGBA { return color.NRGBA{R: r, G: g, B: b, A: a} }

@@ -1,5 +1,9 @@
 package imageproc
 
+import "image/color"
+
+func nrgba(r, g, b, a uint8) color.NRGBA { return color.NRGBA{R: r, G: g, B: b, A: a} }
+
 // gifTransparentColor scans a GIF up to its first image descriptor and
 // returns the transparent index of that frame's Graphic Control Extension
 // and the colour the frame's colour table (local, else global) stores for
