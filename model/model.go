@@ -362,3 +362,18 @@ func loadVision(ts *tensorSource, c *VisionConfig, H int) (*visionWeights, error
 // File returns the model's first (decoder) file, e.g. to read its
 // tokenizer keys.
 func (m *Model) File() *gguf.File { return m.files[0] }
+
+// LanguageWeights returns the matrices a text token reads: the language
+// expert of every layer and the output matrix (e.g. to count the bytes a
+// decode step streams, or to advise the OS which pages stay hot).
+func (m *Model) LanguageWeights() []Matrix {
+	var out []Matrix
+	for _, L := range m.layers {
+		for _, w := range []Matrix{L.qkv, L.q, L.k, L.v, L.o, L.gate, L.up, L.down} {
+			if w.Data != nil {
+				out = append(out, w)
+			}
+		}
+	}
+	return append(out, m.output)
+}
