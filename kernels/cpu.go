@@ -13,13 +13,19 @@ type Features struct {
 	// AVX2 means AVX2, FMA and F16C together (amd64): the amd64 assembly
 	// needs all three.
 	AVX2 bool
+	// AVX512VNNI means AVX-512 F, BW, VL and VNNI together (amd64): the
+	// prefill GEMM micro-kernel uses VPDPBUSD on 512-bit registers. It is
+	// only used together with AVX2.
+	AVX512VNNI bool
 	// ASIMD, DotProd and I8MM are the arm64 features kernels/neon uses.
 	ASIMD, DotProd, I8MM bool
 }
 
 // detected is what the CPU offers; it never changes after start-up.
 var detected = Features{
-	AVX2:    cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C,
+	AVX2: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C,
+	AVX512VNNI: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C &&
+		cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI,
 	ASIMD:   cpu.ARM64.HasASIMD,
 	DotProd: cpu.ARM64.HasASIMDDP,
 	I8MM:    cpu.ARM64.HasI8MM,
@@ -51,10 +57,11 @@ func SetFeatures(f Features) (previous Features) {
 	defer featMu.Unlock()
 	previous = active
 	active = Features{
-		AVX2:    f.AVX2 && detected.AVX2,
-		ASIMD:   f.ASIMD && detected.ASIMD,
-		DotProd: f.DotProd && detected.DotProd,
-		I8MM:    f.I8MM && detected.I8MM,
+		AVX2:       f.AVX2 && detected.AVX2,
+		AVX512VNNI: f.AVX512VNNI && f.AVX2 && detected.AVX512VNNI,
+		ASIMD:      f.ASIMD && detected.ASIMD,
+		DotProd:    f.DotProd && detected.DotProd,
+		I8MM:       f.I8MM && detected.I8MM,
 	}
 	t := genericImpl()
 	archImpl(&t, active)
@@ -76,6 +83,9 @@ func Implementations() []struct {
 	d := detected
 	if d.AVX2 {
 		out = append(out, named{"avx2", Features{AVX2: true}})
+	}
+	if d.AVX512VNNI {
+		out = append(out, named{"avx512vnni", Features{AVX2: true, AVX512VNNI: true}})
 	}
 	if d.ASIMD {
 		out = append(out, named{"neon", Features{ASIMD: true}})

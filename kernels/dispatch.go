@@ -21,6 +21,7 @@ type table struct {
 	qdot      [quant.MXFP4 + 1]qdotFn
 	qdot4     [quant.MXFP4 + 1]qdot4Fn
 	qdotx4    [quant.MXFP4 + 1]qdotx4Fn
+	gemm      [quant.MXFP4 + 1]gemmFn // prefill micro-kernel (Q8_0 partners only)
 	quantQ8_0 func(dst []byte, src []float32)
 	quantQ8_1 func(dst []byte, src []float32)
 	quantQ8_K func(dst []byte, src []float32)

@@ -52,6 +52,11 @@ func archImpl(t *table, f Features) {
 	t.qdot[quant.Q6_K] = blockDot(dotQ6_KQ8_KAVX2, 210, q8_KBytes)
 	t.qdotx4[quant.Q4_0] = blockDotX4(dotQ4_0x4AVX2, 18)
 	t.qdotx4[quant.Q8_0] = blockDotX4(dotQ8_0x4AVX2, q8_0Bytes)
+	if f.AVX512VNNI {
+		for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL} {
+			t.gemm[wt] = gemmVNNI
+		}
+	}
 	t.quantQ8_0 = func(dst []byte, src []float32) {
 		nb := len(src) / 32
 		if nb == 0 {
@@ -136,4 +141,19 @@ func blockDotX4(k func(out *[4]float32, w, x *byte, xs int, sc *float32, nb int)
 		_ = sc[3*nb+nb-1]
 		k(out, &w[0], &x[0], xs, &sc[0], nb)
 	}
+}
+
+//go:noescape
+func gemmQ8x16VNNI(out *[gemmRows * gemmCols]float32, w, a *byte, nb int)
+
+// gemmVNNI wraps the micro-kernel with the slice checks that keep it in
+// bounds.
+func gemmVNNI(out *[gemmRows * gemmCols]float32, w, a []byte, nb int) {
+	if nb <= 0 {
+		*out = [gemmRows * gemmCols]float32{}
+		return
+	}
+	_ = w[nb*gemmStripBlock-1]
+	_ = a[nb*gemmCols*gemmActBlock-1]
+	gemmQ8x16VNNI(out, &w[0], &a[0], nb)
 }

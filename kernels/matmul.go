@@ -29,6 +29,15 @@ type matmulJob struct {
 	cb    int          // activation rows per tile
 	nrb   int          // number of row blocks
 	qrows int          // activation rows per quantize task
+
+	// GEMM micro-kernel path (useGEMM): activations in group layout.
+	p       *Pool
+	gemm    bool
+	ag      []byte // activation groups, ngroups × nb × gemmCols × gemmActBlock
+	goff    int32  // weight offset of the type (gemmOffset)
+	ngroups int    // activation groups of gemmCols rows
+	nstrips int    // weight strips of gemmRows rows
+	nchunks int    // activation-group chunks per strip (tasks = nstrips·nchunks)
 }
 
 // MatMul computes y[j*rows+i] = dot(W row i, x row j) for j < n, i < rows.
@@ -69,7 +78,9 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 			p.act = make([]byte, need)
 		}
 		j.a = p.act[:need]
-		if act == quant.Q8_0 && impl.qdotx4[wt] != nil && n >= 4 {
+		if j.useGEMM() {
+			j.setupGEMM(p)
+		} else if act == quant.Q8_0 && impl.qdotx4[wt] != nil && n >= 4 {
 			if cap(p.ascale) < n*j.nb {
 				p.ascale = make([]float32, n*j.nb)
 			}
@@ -83,9 +94,43 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 		p.parallel(j, (n+j.qrows-1)/j.qrows)
 	}
 	j.phase = 1
-	j.plan(p.threads)
-	p.parallel(j, j.nrb*((n+j.cb-1)/j.cb))
-	j.y, j.w, j.x, j.a, j.sc = nil, nil, nil, nil, nil
+	if j.gemm {
+		p.parallel(j, j.nstrips*j.nchunks)
+	} else {
+		j.plan(p.threads)
+		p.parallel(j, j.nrb*((n+j.cb-1)/j.cb))
+	}
+	j.y, j.w, j.x, j.a, j.sc, j.ag, j.p = nil, nil, nil, nil, nil, nil, nil
+}
+
+// setupGEMM sizes the pool's scratch for the micro-kernel path, zeroes the
+// padding rows of the last activation group and plans the tasks.
+func (j *matmulJob) setupGEMM(p *Pool) {
+	j.gemm, j.p = true, p
+	j.goff = gemmOffset(j.wt)
+	j.ngroups = (j.n + gemmCols - 1) / gemmCols
+	j.nstrips = (j.rows + gemmRows - 1) / gemmRows
+	gsz := j.nb * gemmCols * gemmActBlock
+	if cap(p.agBuf) < j.ngroups*gsz {
+		p.agBuf = make([]byte, j.ngroups*gsz)
+	}
+	j.ag = p.agBuf[:j.ngroups*gsz]
+	if pad := j.ngroups*gemmCols - j.n; pad > 0 {
+		last := j.ag[(j.ngroups-1)*gsz:]
+		for b := 0; b < j.nb; b++ {
+			for r := gemmCols - pad; r < gemmCols; r++ {
+				clear(last[(b*gemmCols+r)*gemmActBlock : (b*gemmCols+r+1)*gemmActBlock])
+			}
+		}
+	}
+	for w := range p.strips {
+		if cap(p.strips[w]) < j.nb*gemmStripBlock {
+			p.strips[w] = make([]byte, j.nb*gemmStripBlock)
+		}
+	}
+	// Enough tasks to keep every thread busy; each extra chunk of a strip
+	// repeats its unpacking.
+	j.nchunks = min(j.ngroups, max(1, (4*p.threads+j.nstrips-1)/j.nstrips))
 }
 
 // plan picks the tile shape: decode (n = 1) splits the weight rows in
@@ -114,12 +159,23 @@ func (j *matmulJob) run(w, t int) {
 		for r := r0; r < r1; r++ {
 			ar := j.a[r*j.arow : (r+1)*j.arow]
 			QuantizeActivations(j.act, ar, j.x[r*j.k:(r+1)*j.k])
+			if j.gemm {
+				gsz := j.nb * gemmCols * gemmActBlock
+				g := r / gemmCols
+				packActRow(j.ag[g*gsz:(g+1)*gsz], ar, r%gemmCols, j.nb, j.goff)
+			}
 			if j.sc != nil {
 				for b := 0; b < j.nb; b++ {
 					j.sc[r*j.nb+b] = f16(ar[b*q8_0Bytes:])
 				}
 			}
 		}
+		return
+	}
+	if j.gemm {
+		s, c := t/j.nchunks, t%j.nchunks
+		per := (j.ngroups + j.nchunks - 1) / j.nchunks
+		j.gemmTask(j.p, w, s, c*per, min(j.ngroups, (c+1)*per))
 		return
 	}
 	i0 := (t % j.nrb) * j.rb

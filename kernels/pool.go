@@ -28,6 +28,9 @@ type Pool struct {
 	act    []byte
 	ascale []float32
 	out4   [][4]float32
+	agBuf  []byte                         // GEMM activation groups
+	strips [][]byte                       // per-worker unpacked weight strip
+	gout   [][gemmRows * gemmCols]float32 // per-worker GEMM tile result
 	mm     matmulJob
 	attn   attnJob
 	// per-worker scratch for attention
@@ -46,6 +49,8 @@ func NewPool(threads int) *Pool {
 	p := &Pool{threads: threads, done: make(chan struct{}, threads)}
 	p.wscratch = make([][]float32, threads)
 	p.out4 = make([][4]float32, threads)
+	p.strips = make([][]byte, threads)
+	p.gout = make([][gemmRows * gemmCols]float32, threads)
 	for w := 1; w < threads; w++ {
 		ch := make(chan struct{}, 1)
 		p.start = append(p.start, ch)
