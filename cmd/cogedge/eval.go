@@ -56,8 +56,14 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 		if ids, err = parseIDs(*tokens, s.m.Text.Vocab); err != nil {
 			return errUsage{err}
 		}
-	} else if ids, err = s.textIDs(mf.template, mf.prompt); err != nil {
-		return err
+	} else {
+		hist, err := parseHistory(mf.history)
+		if err != nil {
+			return err
+		}
+		if ids, err = s.textIDs(mf.template, hist, mf.prompt); err != nil {
+			return err
+		}
 	}
 	nImg := 0
 	if mf.image != "" {

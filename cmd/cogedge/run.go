@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ func init() {
 // modelFlags are the flags run and eval share.
 type modelFlags struct {
 	model, mmproj, image, template, prompt, kv string
+	history                                    string
 	ctx, threads                               int
 	verbose                                    bool
 }
@@ -38,6 +40,7 @@ func (mf *modelFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&mf.image, "image", "", "image file (JPEG, PNG, GIF or WebP)")
 	fs.StringVar(&mf.template, "template", "", "prompt template: chat, vqa or base (default: the file's cogvlm.template)")
 	fs.StringVarP(&mf.prompt, "prompt", "p", "", "the question")
+	fs.StringVar(&mf.history, "history", "", `earlier turns as JSON: [["question","answer"],…] (chat and vqa templates)`)
 	fs.StringVar(&mf.kv, "kv-type", "f16", "KV cache type: f16 or f32")
 	fs.IntVarP(&mf.ctx, "ctx-size", "c", 0, "context size in slots, image rows included (default: prompt + image + n, at most 4096)")
 	fs.IntVarP(&mf.threads, "threads", "t", runtime.NumCPU(), "threads")
@@ -104,15 +107,35 @@ func (s *session) pixels(path string) ([]float32, error) {
 	return imageproc.Normalize(imageproc.ResizeBicubic(rgb, w, h, S, S), S, S, vc.ImageMean, vc.ImageStd), nil
 }
 
-// textIDs templates and tokenizes a query (no BOS; the model adds it).
-func (s *session) textIDs(template, query string) ([]int32, error) {
+// parseHistory reads --history: a JSON list of [question, answer] pairs.
+func parseHistory(js string) ([]prompt.Turn, error) {
+	if js == "" {
+		return nil, nil
+	}
+	var pairs [][]string
+	if err := json.Unmarshal([]byte(js), &pairs); err != nil {
+		return nil, errUsage{fmt.Errorf("--history: %w", err)}
+	}
+	out := make([]prompt.Turn, len(pairs))
+	for i, p := range pairs {
+		if len(p) != 2 {
+			return nil, errUsage{fmt.Errorf("--history: turn %d has %d strings, want [question, answer]", i, len(p))}
+		}
+		out[i] = prompt.Turn{Question: p[0], Answer: p[1]}
+	}
+	return out, nil
+}
+
+// textIDs templates and tokenizes a query after the given history (no
+// BOS; the model adds it).
+func (s *session) textIDs(template string, history []prompt.Turn, query string) ([]int32, error) {
 	if s.tok == nil {
 		return nil, errors.New("the model file has no tokenizer (tokenizer.ggml.* keys); use --tokens")
 	}
 	if template == "" {
 		template = s.m.Template
 	}
-	text, err := prompt.Build(template, nil, query)
+	text, err := prompt.Build(template, history, query)
 	if err != nil {
 		return nil, errUsage{err}
 	}
@@ -179,7 +202,11 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.close()
-	ids, err := s.textIDs(mf.template, mf.prompt)
+	hist, err := parseHistory(mf.history)
+	if err != nil {
+		return err
+	}
+	ids, err := s.textIDs(mf.template, hist, mf.prompt)
 	if err != nil {
 		return err
 	}

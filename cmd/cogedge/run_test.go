@@ -203,13 +203,14 @@ func TestEvalMatchesReference(t *testing.T) {
 					t.Errorf("position %d: argmax %d, reference %d", p, ga[p], wa[p])
 				}
 			}
-			if len(g.History) > 0 {
-				return // -p has no history; the ids above cover the template
-			}
 			out2 := filepath.Join(dir, tc.name+"-"+tc.kv+"-p.bin")
 			args = []string{"eval", "-m", mp, "--kv-type", tc.kv, "-t", "2", "--template", g.Template, "-p", g.Query, "--logits-out", out2}
 			if g.Image != nil {
 				args = append(args, "--image", chelsea)
+			}
+			if len(g.History) > 0 {
+				hj, _ := json.Marshal(g.History)
+				args = append(args, "--history", string(hj))
 			}
 			if code, _, stderr := cli(args...); code != 0 {
 				t.Fatalf("eval -p: exit %d: %s", code, stderr)
@@ -312,6 +313,7 @@ func TestRunEvalErrors(t *testing.T) {
 		{"eval without output", []string{"eval", "-m", tinyQ8, "-p", "hi"}, 2, "--logits-out"},
 		{"eval both inputs", []string{"eval", "-m", tinyQ8, "-p", "hi", "--tokens", "1", "--logits-out", out}, 2, "exactly one"},
 		{"eval bad token", []string{"eval", "-m", tinyQ8, "--tokens", "1,32000", "--logits-out", out}, 2, "32000"},
+		{"run bad history", []string{"run", "-m", tinyQ8, "-p", "hi", "--history", `[["q"]]`}, 2, "history"},
 		{"eval junk token", []string{"eval", "-m", tinyQ8, "--tokens", "1,x", "--logits-out", out}, 2, "\"x\""},
 	}
 	for _, tc := range tests {
