@@ -79,7 +79,10 @@ func BenchmarkGEMV(b *testing.B) {
 }
 
 // BenchmarkGEMM measures prefill (n = 512) speed in GFLOP/s (2·rows·k·n
-// per op) with all threads.
+// per op) with all threads, and GFLOP per CPU-second used by the process
+// (a per-core rate that a loaded machine distorts less), once per
+// accelerated implementation the CPU offers so that the tiers can be
+// compared in one run.
 func BenchmarkGEMM(b *testing.B) {
 	const n = 512
 	for _, wt := range benchTypes() {
@@ -93,12 +96,25 @@ func BenchmarkGEMM(b *testing.B) {
 				y := make([]float32, n*sh.rows)
 				p := NewPool(0)
 				defer p.Close()
-				b.SetBytes(int64(size))
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					p.MatMul(y, mats[i%len(mats)], wt, sh.rows, sh.k, x, n)
+				for _, im := range Implementations()[1:] {
+					b.Run(im.Name, func(b *testing.B) {
+						prev := SetFeatures(im.Features)
+						defer SetFeatures(prev)
+						b.SetBytes(int64(size))
+						b.ResetTimer()
+						cpu0 := processCPUSeconds()
+						for i := 0; i < b.N; i++ {
+							p.MatMul(y, mats[i%len(mats)], wt, sh.rows, sh.k, x, n)
+						}
+						flops := 2 * float64(sh.rows) * float64(sh.k) * n * float64(b.N)
+						b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						// On a shared machine wall time depends on the load; work
+						// per CPU-second of this process (all threads) much less.
+						if cpu := processCPUSeconds() - cpu0; cpu > 0 {
+							b.ReportMetric(flops/cpu/1e9, "GFLOP/cpu-s")
+						}
+					})
 				}
-				b.ReportMetric(2*float64(sh.rows)*float64(sh.k)*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}
