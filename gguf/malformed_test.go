@@ -176,6 +176,7 @@ func TestValidRawFiles(t *testing.T) {
 		"version 2":  v2,
 		"no padding": newRaw(0, 1).kvU32("k", 1).b, // no tensors: nothing after the KVs
 		"0 dims":     newRaw(1, 0).tensor("s", 0, 0).padTo(32).zeros(4).b,
+		"2^31 align": newRaw(0, 1).kvU32(KeyAlignment, 1<<31).b,
 	} {
 		if _, err := Parse(b); err != nil {
 			t.Errorf("%s: %v", name, err)
