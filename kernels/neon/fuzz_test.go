@@ -1,6 +1,8 @@
 package neon
 
 import (
+	"encoding/binary"
+	"math"
 	"testing"
 
 	"github.com/cogedge/cogedge/quant"
@@ -46,6 +48,27 @@ func FuzzDot(f *testing.F) {
 					t.Fatalf("Dot2x2 %s nb=%d out[%d] = %g, generic %g", k.name, nb, i, out[i], want[i])
 				}
 			}
+		}
+	})
+}
+
+// FuzzQuantizeQ8_0 compares the activation quantizer (at the detected tier)
+// with its generic twin on arbitrary float32 bit patterns.
+func FuzzQuantizeQ8_0(f *testing.F) {
+	f.Add([]byte{0x00, 0x00, 0xfe, 0x42, 0x00, 0x00, 0x20, 0x40})             // 127, 2.5: a tie
+	f.Add([]byte{0x00, 0x00, 0x80, 0x7f, 0x00, 0x00, 0xc0, 0x7f, 0x01, 0x00}) // inf, NaN
+	f.Fuzz(func(t *testing.T, data []byte) {
+		raw := fill(data, 4*32*3)
+		src := make([]float32, 32*3)
+		for i := range src {
+			src[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		got := make([]byte, 3*sizeQ8_0)
+		want := make([]byte, 3*sizeQ8_0)
+		QuantizeQ8_0(got, src)
+		quantizeQ8_0Generic(want, src)
+		if k, ok := sameQ8_0(got, want); !ok {
+			t.Fatalf("block %d: % x, generic % x", k, got[k*sizeQ8_0:(k+1)*sizeQ8_0], want[k*sizeQ8_0:(k+1)*sizeQ8_0])
 		}
 	})
 }
