@@ -148,6 +148,17 @@ func (c *Context) Reset() {
 	c.types = c.types[:0]
 }
 
+// Truncate drops every slot from n on (0 <= n <= Len), so that a new
+// sequence sharing the first n slots reuses their cached keys and values.
+func (c *Context) Truncate(n int) error {
+	if n < 0 || n > c.nPast {
+		return fmt.Errorf("model: truncate to %d slots: the cache holds %d", n, c.nPast)
+	}
+	c.nPast = n
+	c.types = c.types[:n]
+	return nil
+}
+
 // Batch is the input of one forward call.
 type Batch struct {
 	// Tokens holds one id per slot; the ids of Vision slots are ignored.

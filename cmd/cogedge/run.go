@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -179,6 +181,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	rep := fs.Float32("repeat-penalty", 1, "repetition penalty (1 = off)")
 	repN := fs.Int("repeat-last-n", 64, "tokens the repetition penalty looks back on (-1 = all)")
 	seed := fs.Int64P("seed", "s", -1, "random seed (-1 = from the clock)")
+	interactive := fs.BoolP("interactive", "i", false, "after the answer to -p (if any), read more questions from stdin, one per line, keeping the conversation")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -188,8 +191,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return errUsage{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if mf.prompt == "" {
-		return errUsage{errors.New("-p PROMPT is required")}
+	if mf.prompt == "" && !*interactive {
+		return errUsage{errors.New("-p PROMPT is required (or -i to read questions from stdin)")}
 	}
 	if *n < 1 {
 		return errUsage{fmt.Errorf("-n %d: want at least 1", *n)}
@@ -206,10 +209,6 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ids, err := s.textIDs(mf.template, hist, mf.prompt)
-	if err != nil {
-		return err
-	}
 	nImg := 0
 	if mf.image != "" {
 		if s.m.Vision == nil {
@@ -217,8 +216,17 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		nImg = s.m.Vision.ImageTokens
 	}
-	promptLen := 1 + nImg + len(ids)
-	c, err := s.newContext(&mf, promptLen+*n)
+	var first []int32
+	if mf.prompt != "" {
+		if first, err = s.textIDs(mf.template, hist, mf.prompt); err != nil {
+			return err
+		}
+	}
+	need := 1 + nImg + len(first) + *n
+	if *interactive && mf.ctx == 0 {
+		mf.ctx = max(need, s.m.Text.ContextLength, 2048)
+	}
+	c, err := s.newContext(&mf, need)
 	if err != nil {
 		return err
 	}
@@ -231,53 +239,142 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	tImg := time.Since(t0)
-	b := s.m.PromptBatch(ids, img)
-	logits := make([]float32, s.m.Text.Vocab)
-	t1 := time.Now()
-	if err := c.Forward(b, model.Output{Logits: logits}); err != nil {
-		return err
+	if mf.verbose {
+		fmt.Fprintf(stderr, "model: %s (%s, %d layers, hidden %d, vocab %d, context %d)\n", mf.model, s.m.Text.Arch, s.m.Text.Layers, s.m.Text.Hidden, s.m.Text.Vocab, c.Size())
+		if mf.image != "" {
+			fmt.Fprintf(stderr, "image encode: %.1f ms (%d image rows)\n", ms(time.Since(t0)), nImg)
+		}
 	}
-	tPrefill := time.Since(t1)
-
 	sd := uint64(*seed)
 	if *seed < 0 {
 		sd = uint64(time.Now().UnixNano())
 	}
-	smp := sample.New(sample.Params{Temperature: *temp, TopK: *topK, TopP: *topP, RepeatPenalty: *rep, RepeatLastN: *repN, Seed: sd})
+	ch := &chat{s: s, c: c, mf: &mf, img: img, nImg: nImg, hist: hist, n: *n, stdout: stdout, stderr: stderr,
+		smp:    sample.New(sample.Params{Temperature: *temp, TopK: *topK, TopP: *topP, RepeatPenalty: *rep, RepeatLastN: *repN, Seed: sd}),
+		logits: make([]float32, s.m.Text.Vocab)}
+	if mf.prompt != "" {
+		if err := ch.turn(mf.prompt, first); err != nil {
+			return err
+		}
+	}
+	if !*interactive {
+		return nil
+	}
+	in := bufio.NewScanner(stdin)
+	in.Buffer(make([]byte, 64<<10), 1<<20)
+	for {
+		fmt.Fprint(stderr, "> ")
+		if !in.Scan() {
+			fmt.Fprintln(stderr)
+			return in.Err()
+		}
+		q := strings.TrimSpace(in.Text())
+		if q == "" {
+			continue
+		}
+		ids, err := s.textIDs(mf.template, ch.hist, q)
+		if err != nil {
+			return err
+		}
+		if err := ch.turn(q, ids); err != nil {
+			return err
+		}
+	}
+}
+
+// stdin is where interactive questions come from (tests replace it).
+var stdin io.Reader = os.Stdin
+
+// chat is the state of a conversation: the KV cache, the slots it holds
+// and the turns so far.
+type chat struct {
+	s      *session
+	c      *model.Context
+	mf     *modelFlags
+	img    []float32
+	nImg   int
+	hist   []prompt.Turn
+	n      int
+	smp    *sample.Sampler
+	logits []float32
+	cached []slot // what the KV cache holds
+	stdout io.Writer
+	stderr io.Writer
+}
+
+type slot struct {
+	id int32
+	ty model.TokenType
+}
+
+// turn answers query, whose templated ids (history included) are ids. The
+// longest prefix the cache already holds (BOS, the image, earlier turns)
+// is reused; the rest is prefilled, then the answer is generated and
+// streamed, and the turn is added to the history.
+func (ch *chat) turn(query string, ids []int32) error {
+	s, c := ch.s, ch.c
+	b := s.m.PromptBatch(ids, ch.img)
+	keep := 0
+	for keep < len(ch.cached) && keep < len(b.Tokens)-1 && ch.cached[keep] == (slot{b.Tokens[keep], b.Types[keep]}) {
+		keep++
+	}
+	if keep < 1+ch.nImg {
+		keep = 0 // never split the image block
+	}
+	if err := c.Truncate(keep); err != nil {
+		return err
+	}
+	sub := model.Batch{Tokens: b.Tokens[keep:], Types: b.Types[keep:]}
+	if keep == 0 {
+		sub.Embeds = ch.img
+	}
+	t1 := time.Now()
+	if err := c.Forward(sub, model.Output{Logits: ch.logits}); err != nil {
+		return err
+	}
+	tPrefill := time.Since(t1)
 	dec := s.tok.NewStreamDecoder()
 	t2 := time.Now()
-	var werr error
-	toks, err := c.Generate(logits, model.GenerateOptions{
-		MaxTokens: *n, Sampler: smp, StopAtEOS: true, History: ids,
+	toks, err := c.Generate(ch.logits, model.GenerateOptions{
+		MaxTokens: ch.n, Sampler: ch.smp, StopAtEOS: true, History: ids,
 		OnToken: func(id int32) error {
 			if id == s.m.Text.EOS {
 				return nil
 			}
-			if _, werr = io.WriteString(stdout, dec.Add(id)); werr != nil {
-				return werr
-			}
-			return nil
+			_, werr := io.WriteString(ch.stdout, dec.Add(id))
+			return werr
 		},
 	})
 	tDecode := time.Since(t2)
 	if err != nil && !errors.Is(err, model.ErrContextFull) {
 		return err
 	}
-	io.WriteString(stdout, dec.Flush()+"\n")
-	if errors.Is(err, model.ErrContextFull) {
-		fmt.Fprintf(stderr, "cogedge run: stopped: %v\n", err)
+	if _, werr := io.WriteString(ch.stdout, dec.Flush()+"\n"); werr != nil {
+		return werr
 	}
-	if mf.verbose {
+	if errors.Is(err, model.ErrContextFull) {
+		fmt.Fprintf(ch.stderr, "cogedge run: stopped: %v\n", err)
+	}
+	// the cache now holds the prompt and every generated token but the last
+	ch.cached = ch.cached[:0]
+	for i := range b.Tokens {
+		ch.cached = append(ch.cached, slot{b.Tokens[i], b.Types[i]})
+	}
+	for _, id := range toks {
+		ch.cached = append(ch.cached, slot{id, model.Lang})
+	}
+	ch.cached = ch.cached[:c.Len()]
+	answer := toks
+	if len(answer) > 0 && answer[len(answer)-1] == s.m.Text.EOS {
+		answer = answer[:len(answer)-1]
+	}
+	ch.hist = append(ch.hist, prompt.Turn{Question: query, Answer: s.tok.Decode(answer)})
+	if ch.mf.verbose {
 		nDec := len(toks) - 1 // the first token comes from the prefill
-		fmt.Fprintf(stderr, "model: %s (%s, %d layers, hidden %d, vocab %d)\n", mf.model, s.m.Text.Arch, s.m.Text.Layers, s.m.Text.Hidden, s.m.Text.Vocab)
-		if mf.image != "" {
-			fmt.Fprintf(stderr, "image encode: %.1f ms (%d image rows)\n", ms(tImg), nImg)
-		}
-		fmt.Fprintf(stderr, "prefill: %d slots in %.1f ms (%.2f t/s)\n", promptLen, ms(tPrefill), rate(promptLen, tPrefill))
-		fmt.Fprintf(stderr, "decode: %d tokens in %.1f ms (%.2f t/s)\n", nDec, ms(tDecode), rate(nDec, tDecode))
+		fmt.Fprintf(ch.stderr, "prefill: %d slots (%d reused) in %.1f ms (%.2f t/s)\n", len(sub.Tokens), keep, ms(tPrefill), rate(len(sub.Tokens), tPrefill))
+		fmt.Fprintf(ch.stderr, "decode: %d tokens in %.1f ms (%.2f t/s)\n", nDec, ms(tDecode), rate(nDec, tDecode))
 		if rss, ok := peakRSS(); ok {
-			fmt.Fprintf(stderr, "peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
+			fmt.Fprintf(ch.stderr, "peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
 		}
 	}
 	return nil

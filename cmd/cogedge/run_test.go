@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -326,5 +328,41 @@ func TestRunEvalErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a failed eval left %s behind", out)
+	}
+}
+
+// TestRunInteractive checks that a second question read from stdin, which
+// reuses the cached image and first turn, gives the same answer as a fresh
+// run given the first turn as --history.
+func TestRunInteractive(t *testing.T) {
+	mp := tinyF32(t)
+	const q1, q2 = "What is in the image?", "What color is the cat?"
+	base := []string{"run", "-m", mp, "--image", chelsea, "-n", "6", "--temp", "0", "-t", "2", "--kv-type", "f32"}
+	code, a1, stderr := cli(append(base, "-p", q1)...)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	hj, _ := json.Marshal([][]string{{q1, strings.TrimSuffix(a1, "\n")}})
+	code, a2, stderr := cli(append(base, "-p", q2, "--history", string(hj))...)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	old := stdin
+	defer func() { stdin = old }()
+	stdin = strings.NewReader("\n" + q2 + "\n")
+	code, got, stderr := cli(append(base, "-p", q1, "-i", "--verbose")...)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if got != a1+a2 {
+		t.Errorf("interactive answers %q, want %q + %q", got, a1, a2)
+	}
+	var reused []int
+	for _, m := range regexp.MustCompile(`\((\d+) reused\)`).FindAllStringSubmatch(stderr, -1) {
+		n, _ := strconv.Atoi(m[1])
+		reused = append(reused, n)
+	}
+	if len(reused) != 2 || reused[0] != 0 || reused[1] < 29 {
+		t.Errorf("reused slots per turn %v: the second turn should reuse at least the first prompt's 29:\n%s", reused, stderr)
 	}
 }
