@@ -45,7 +45,7 @@ func CompressFile(ctx context.Context, src, dst string, threads int) (err error)
 			os.Remove(tmp.Name())
 		}
 	}()
-	opts := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault)}
+	opts := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedBetterCompression)}
 	if threads > 0 {
 		opts = append(opts, zstd.WithEncoderConcurrency(threads))
 	}
