@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/quant"
 	"github.com/cogedge/cogedge/tools/convert/converter"
@@ -190,6 +189,3 @@ func argmax(x []float32) int {
 	}
 	return best
 }
-
-// ensure gguf is linked for helpers in other test files.
-var _ = gguf.Open

@@ -1,10 +1,13 @@
 package model_test
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/quant"
+	"github.com/cogedge/cogedge/tools/convert/converter"
 )
 
 // greedy picks the highest logit (lowest id on ties), as the reference.
@@ -153,4 +156,33 @@ func equalIDs(a, b []int32) bool {
 		}
 	}
 	return true
+}
+
+// TestSplitMMProj converts to llama.cpp's pair of files (text GGUF +
+// mmproj) and checks that loading both gives the single file's logits.
+func TestSplitMMProj(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "tiny.gguf")
+	err := converter.Convert(context.Background(), converter.Options{
+		Input: tinyHF, Output: text, Type: quant.F32, NoTokenizer: true, Pure: true, SplitMMProj: true, Threads: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := model.Open(text, ""); err != nil {
+		t.Fatalf("text file alone: %v", err)
+	}
+	m, err := model.Open(text, converter.MMProjPath(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Vision == nil {
+		t.Fatal("no vision tower from the mmproj file")
+	}
+	g := loadGolden(t, "tiny-image-chat")
+	got, want := caseLogits(t, m, g), caseLogits(t, openTiny(t, quant.F32), g)
+	if d := maxAbsDiff(got, want); d != 0 {
+		t.Errorf("split files differ from the single file by %.3g", d)
+	}
 }
