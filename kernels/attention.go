@@ -130,10 +130,9 @@ func (j *attnJob) run(w, t int) {
 				l[r] *= c
 				mx[r] = tm
 			}
-			m := mx[r]
+			l[r] += impl.expSub(s[:te-t0], mx[r])
 			for tt := t0; tt < te; tt++ {
-				pr := expf(s[tt-t0] - m)
-				l[r] += pr
+				pr := s[tt-t0]
 				if j.vh != nil {
 					impl.axpyF16(ar, pr, j.vh[tt*kw+kvh*hd:tt*kw+kvh*hd+hd])
 				} else {
@@ -154,6 +153,3 @@ func (j *attnJob) run(w, t int) {
 		}
 	}
 }
-
-// expf is e^x in float32 precision.
-func expf(x float32) float32 { return float32(math.Exp(float64(x))) }

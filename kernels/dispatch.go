@@ -30,6 +30,7 @@ type table struct {
 	dotBF16   func(w []uint16, x []float32) float32
 	axpyF32   func(y []float32, a float32, x []float32)
 	axpyF16   func(y []float32, a float32, x []uint16)
+	expSub    func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
 }
 
 // impl is the table in use; SetFeatures rebuilds it.
@@ -54,6 +55,7 @@ func genericImpl() table {
 	t.dotBF16 = dotBF16Generic
 	t.axpyF32 = axpyF32Generic
 	t.axpyF16 = axpyF16Generic
+	t.expSub = expSubGeneric
 	return t
 }
 

@@ -57,6 +57,7 @@ func archImpl(t *table, f Features) {
 			t.gemm[wt] = gemmVNNI
 		}
 	}
+	t.expSub = expSubAVX2Slice
 	t.quantQ8_0 = func(dst []byte, src []float32) {
 		nb := len(src) / 32
 		if nb == 0 {
@@ -156,4 +157,18 @@ func gemmVNNI(out *[gemmRows * gemmCols]float32, w, a []byte, nb int) {
 	_ = w[nb*gemmStripBlock-1]
 	_ = a[nb*gemmCols*gemmActBlock-1]
 	gemmQ8x16VNNI(out, &w[0], &a[0], nb)
+}
+
+//go:noescape
+func expSubAVX2(s *float32, n int, m float32) float32
+
+// expSubAVX2Slice runs the AVX2 exp over the multiple-of-8 head of s and
+// the scalar expf over the tail.
+func expSubAVX2Slice(s []float32, m float32) float32 {
+	n := len(s) &^ 7
+	var sum float32
+	if n > 0 {
+		sum = expSubAVX2(&s[0], n, m)
+	}
+	return sum + expSubGeneric(s[n:], m)
 }

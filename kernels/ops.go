@@ -70,8 +70,8 @@ func RoPENeoX(x []float32, nHeads, headDim int, pos float32, freqBase float32) {
 	}
 }
 
-// Softmax replaces x with softmax(x), subtracting the maximum first; the
-// normaliser is accumulated in float64. An empty row is left alone.
+// Softmax replaces x with softmax(x), subtracting the maximum first, with
+// the fast float32 exp (expf, ≤ 2 ulp). An empty row is left alone.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
@@ -82,13 +82,7 @@ func Softmax(x []float32) {
 			m = v
 		}
 	}
-	var sum float64
-	for i, v := range x {
-		e := float32(math.Exp(float64(v - m)))
-		x[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
+	inv := 1 / impl.expSub(x, m)
 	for i := range x {
 		x[i] *= inv
 	}
@@ -110,7 +104,7 @@ func SiLU(dst, x []float32) {
 	}
 }
 
-func silu(v float32) float32 { return float32(float64(v) / (1 + math.Exp(-float64(v)))) }
+func silu(v float32) float32 { return v / (1 + expf(-v)) }
 
 // SwiGLU writes silu(gate)·up to dst.
 func SwiGLU(dst, gate, up []float32) {

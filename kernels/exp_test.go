@@ -1,0 +1,121 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+)
+
+// ulpDiff is the distance in units in the last place between two float32
+// of the same sign (bit patterns are monotonic within a sign); NaN must
+// match NaN.
+func ulpDiff(a, b float32) int64 {
+	if a != a || b != b {
+		if a != a && b != b {
+			return 0
+		}
+		return math.MaxInt64
+	}
+	ia, ib := int64(math.Float32bits(a)), int64(math.Float32bits(b))
+	if (ia < 0) != (ib < 0) {
+		return math.MaxInt64
+	}
+	if ia > ib {
+		return ia - ib
+	}
+	return ib - ia
+}
+
+// expInputs returns float32 inputs covering [-105, 90] by stepping through
+// bit patterns (every one with COGEDGE_EXHAUSTIVE=1, every 1009th
+// otherwise), plus special values.
+func expInputs() []float32 {
+	step := uint32(1009)
+	if os.Getenv("COGEDGE_EXHAUSTIVE") != "" {
+		step = 1
+	}
+	in := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		88.72283, 88.722839, 88.7229, -87.33654, -87.3366, -103.27893, -103.9721, -104, -150, 1e-10, -1e-10, 0.34657359, -0.34657359}
+	for b := uint32(0); b <= math.Float32bits(90); b += step {
+		in = append(in, math.Float32frombits(b))
+	}
+	for b := uint32(0x80000000); b <= math.Float32bits(-105); b += step {
+		in = append(in, math.Float32frombits(b))
+	}
+	return in
+}
+
+// TestExpf: expf is within 2 ulp of the correctly rounded e^x everywhere,
+// including subnormal results, overflow to +Inf, ±Inf and NaN.
+func TestExpf(t *testing.T) {
+	var worst int64
+	var worstX float32
+	for _, x := range expInputs() {
+		want := float32(math.Exp(float64(x)))
+		got := expf(x)
+		if d := ulpDiff(got, want); d > worst {
+			worst, worstX = d, x
+		}
+	}
+	t.Logf("expf: worst error %d ulp at x=%g", worst, worstX)
+	if worst > 2 {
+		t.Errorf("expf: %d ulp at x=%g: got %g want %g", worst, worstX, expf(worstX), math.Exp(float64(worstX)))
+	}
+}
+
+// TestExpSub checks every implementation of s[i] = e^(s[i]−m) and its sum:
+// each element within 2 ulp of the correctly rounded value of e^(float32
+// (s[i]−m)), the sum within float32 summation error of the float64 sum.
+func TestExpSub(t *testing.T) {
+	in := expInputs()
+	withFeatures(t, func(t *testing.T) {
+		for _, m := range []float32{0, 3.5, -20, 100} {
+			for _, n := range []int{0, 1, 7, 8, 9, 31, len(in)} {
+				s := append([]float32(nil), in[:n]...)
+				sum := impl.expSub(s, m)
+				var want64, mag float64
+				var worst int64
+				var worstI int
+				for i, x := range in[:n] {
+					want := float32(math.Exp(float64(x - m)))
+					if d := ulpDiff(s[i], want); d > worst {
+						worst, worstI = d, i
+					}
+					want64 += float64(s[i])
+					mag += math.Abs(float64(s[i]))
+				}
+				if worst > 2 {
+					x := in[worstI]
+					t.Fatalf("m=%g n=%d: e^(%g−m): %d ulp: got %g want %g", m, n, x, worst, s[worstI], math.Exp(float64(x-m)))
+				}
+				if math.IsNaN(want64) || math.IsInf(want64, 0) {
+					if !math.IsNaN(float64(sum)) && !math.IsInf(float64(sum), 0) {
+						t.Fatalf("m=%g n=%d: sum %g, want non-finite", m, n, sum)
+					}
+					continue
+				}
+				if tol := float64(n+1) * 0x1p-23 * mag; math.Abs(float64(sum)-want64) > tol && !math.IsInf(float64(sum), 0) {
+					t.Fatalf("m=%g n=%d: sum %g want %g (tol %g)", m, n, sum, want64, tol)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkExpSub measures the attention exp over a 256-score block.
+func BenchmarkExpSub(b *testing.B) {
+	s := randFloats(rand.New(rand.NewPCG(7, 7)), 256, false)
+	buf := make([]float32, len(s))
+	for _, im := range Implementations() {
+		b.Run(im.Name, func(b *testing.B) {
+			prev := SetFeatures(im.Features)
+			defer SetFeatures(prev)
+			b.SetBytes(4 * int64(len(s)))
+			for i := 0; i < b.N; i++ {
+				copy(buf, s)
+				impl.expSub(buf, 2)
+			}
+		})
+	}
+}
