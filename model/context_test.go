@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/quant"
 )
@@ -151,5 +152,19 @@ func TestForwardRejectsBadInput(t *testing.T) {
 	}
 	if err := c.ViT(make([]float32, 3), make([]float32, 5)); err == nil {
 		t.Error("ViT accepted a wrong pixel count")
+	}
+}
+
+// TestAdviseKeepsResults drops the vision and expert pages of the mapped
+// file and checks the model still computes the same logits (the pages are
+// read back from the file).
+func TestAdviseKeepsResults(t *testing.T) {
+	m := openTiny(t, quant.F32)
+	g := loadGolden(t, "tiny-image-chat")
+	before := caseLogits(t, m, g)
+	m.Advise(model.PartVision, gguf.AdviceDontNeed)
+	m.Advise(model.PartExperts, gguf.AdviceDontNeed)
+	if d := maxAbsDiff(caseLogits(t, m, g), before); d != 0 {
+		t.Errorf("logits changed by %.3g after AdviceDontNeed", d)
 	}
 }

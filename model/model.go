@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cogedge/cogedge/gguf"
 )
@@ -376,4 +377,37 @@ func (m *Model) LanguageWeights() []Matrix {
 		}
 	}
 	return append(out, m.output)
+}
+
+// Part names a group of weights for Advise.
+type Part int
+
+// Weight groups.
+const (
+	PartVision  Part = iota // the vision tower, adapter and boi/eoi (v.*, mm.*)
+	PartExperts             // the decoder's visual experts (blk.N.vis_*)
+)
+
+// Advise passes a paging hint (gguf.AdviceWillNeed, gguf.AdviceDontNeed, …)
+// for every tensor of part to the OS. After an image is encoded and its
+// rows prefilled, AdviceDontNeed on PartVision and PartExperts lets the
+// kernel drop those pages, so a text-only decode keeps only the language
+// path resident; they are read back from the file if touched again. A
+// no-op for files that are not memory-mapped.
+func (m *Model) Advise(part Part, advice int) {
+	for _, f := range m.files {
+		for i := range f.Tensors {
+			t := &f.Tensors[i]
+			var in bool
+			switch part {
+			case PartVision:
+				in = strings.HasPrefix(t.Name, "v.") || strings.HasPrefix(t.Name, "mm.")
+			case PartExperts:
+				in = strings.HasPrefix(t.Name, "blk.") && strings.Contains(t.Name, ".vis_")
+			}
+			if in {
+				f.Advise(t, advice)
+			}
+		}
+	}
 }

@@ -47,6 +47,10 @@ func (c *Context) visionScratch() *visionScratch {
 	return c.vs
 }
 
+// ReleaseVision drops the vision tower's scratch buffers (hundreds of MB
+// for the 17B model); the next image allocates them again.
+func (c *Context) ReleaseVision() { c.vs = nil }
+
 // ErrNoVision is returned when an image is given to a model without a
 // vision tower.
 var ErrNoVision = errors.New("model: the model has no vision tower")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/model/imageproc"
 	"github.com/cogedge/cogedge/model/prompt"
@@ -238,6 +239,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		if img, err = encodeImage(s, c, mf.image); err != nil {
 			return err
 		}
+		// the image rows are computed once per conversation: let the
+		// vision tower's pages and buffers go
+		c.ReleaseVision()
+		s.m.Advise(model.PartVision, gguf.AdviceDontNeed)
 	}
 	if mf.verbose {
 		fmt.Fprintf(stderr, "model: %s (%s, %d layers, hidden %d, vocab %d, context %d)\n", mf.model, s.m.Text.Arch, s.m.Text.Layers, s.m.Text.Hidden, s.m.Text.Vocab, c.Size())
@@ -333,6 +338,10 @@ func (ch *chat) turn(query string, ids []int32) error {
 		return err
 	}
 	tPrefill := time.Since(t1)
+	if keep == 0 && ch.nImg > 0 {
+		// decode steps use the language expert only
+		s.m.Advise(model.PartExperts, gguf.AdviceDontNeed)
+	}
 	dec := s.tok.NewStreamDecoder()
 	t2 := time.Now()
 	toks, err := c.Generate(ch.logits, model.GenerateOptions{
