@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -23,7 +24,7 @@ func replaceInvalid(s string) string {
 }
 
 // FuzzEncodeDecode checks, for any bytes, that encoding never panics and gives
-// ids in range, that Decode inverts Encode (with "▁" in the input coming back
+// ids in range, that cutting the text into segments changes nothing, that Decode inverts Encode (with "▁" in the input coming back
 // as a space, since it is the space marker), and that streaming gives Decode's
 // text with invalid bytes replaced.
 func FuzzEncodeDecode(f *testing.F) {
@@ -32,8 +33,14 @@ func FuzzEncodeDecode(f *testing.F) {
 	}
 	tk := llamaTokenizer(f)
 	n := int32(tk.VocabSize())
+	// whole is the same tokenizer merging the text as one segment.
+	whole := *tk
+	whole.noCut = true
 	f.Fuzz(func(t *testing.T, s string) {
 		ids := tk.Encode(s, false)
+		if w := whole.Encode(s, false); !slices.Equal(ids, w) {
+			t.Fatalf("Encode(%q): cut into segments %v, whole %v", s, ids, w)
+		}
 		for _, id := range ids {
 			if id < 0 || id >= n {
 				t.Fatalf("Encode(%q): id %d out of range", s, id)

@@ -318,3 +318,19 @@ func TestStreamMatchesDecode(t *testing.T) {
 		}
 	}
 }
+
+// TestSegmentsChangeNothing encodes the corpus with and without cutting the
+// text at character pairs no piece holds.
+func TestSegmentsChangeNothing(t *testing.T) {
+	tk := llamaTokenizer(t)
+	whole := *tk
+	whole.noCut = true
+	for i, c := range loadCorpus(t) {
+		if got := whole.Encode(c.Text, false); !slices.Equal(got, c.IDs) {
+			t.Errorf("corpus[%d] %q merged whole: %v, want %v", i, c.Text, got, c.IDs)
+		}
+	}
+	if !tk.joinable('▁', 'H') || tk.joinable('\n', 'a') || tk.joinable(-1, 'a') {
+		t.Error("joinable: ▁H must join, \\n a and an invalid byte must not")
+	}
+}

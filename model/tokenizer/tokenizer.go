@@ -16,12 +16,18 @@ type Tokenizer struct {
 	vocab     *Vocab
 	mergeable map[string]int32 // normal and user-defined pieces: what text may become
 	maxPiece  int              // longest mergeable piece in bytes
-	byteID    [256]int32       // id of <0xNN> for each byte, -1 when absent
-	hasBytes  bool             // every byte has a piece: byte fallback is on
-	decoded   [][]byte         // bytes each id decodes to
-	textual   []bool           // id produces text (not a control/special piece)
-	userDef   []special        // user-defined pieces: always matched in text
-	specials  []special        // user-defined, control and unknown pieces: matched with ParseSpecial
+	// Adjacent characters some mergeable piece holds: ASCII pairs in a
+	// bitmap, others in a map. noCut disables cutting (a piece is not
+	// valid UTF-8).
+	asciiPairs [128 * 128 / 64]uint64
+	pairs      map[uint64]struct{}
+	noCut      bool
+	byteID     [256]int32 // id of <0xNN> for each byte, -1 when absent
+	hasBytes   bool       // every byte has a piece: byte fallback is on
+	decoded    [][]byte   // bytes each id decodes to
+	textual    []bool     // id produces text (not a control/special piece)
+	userDef    []special  // user-defined pieces: always matched in text
+	specials   []special  // user-defined, control and unknown pieces: matched with ParseSpecial
 }
 
 // special is a piece matched atomically in the text.
@@ -81,10 +87,51 @@ func New(v *Vocab) (*Tokenizer, error) {
 		}
 	}
 	t.hasBytes = nBytes == 256
+	t.indexPairs()
 	// Longest first, so "</s>" is tried before a hypothetical "</".
 	t.userDef = sortSpecials(t.userDef)
 	t.specials = sortSpecials(t.specials)
 	return t, nil
+}
+
+// indexPairs records every pair of adjacent characters inside a mergeable
+// piece.
+func (t *Tokenizer) indexPairs() {
+	t.pairs = map[uint64]struct{}{}
+	for p := range t.mergeable {
+		if !utf8.ValidString(p) {
+			t.noCut = true
+			return
+		}
+		prev := rune(-1)
+		for _, r := range p {
+			if prev >= 0 {
+				if prev < 128 && r < 128 {
+					k := prev<<7 | r
+					t.asciiPairs[k>>6] |= 1 << (k & 63)
+				} else {
+					t.pairs[uint64(prev)<<32|uint64(r)] = struct{}{}
+				}
+			}
+			prev = r
+		}
+	}
+}
+
+// joinable reports whether some mergeable piece holds character a followed
+// by b (-1 stands for an invalid byte, which no piece holds).
+func (t *Tokenizer) joinable(a, b rune) bool {
+	switch {
+	case t.noCut:
+		return true
+	case a < 0 || b < 0:
+		return false
+	case a < 128 && b < 128:
+		k := a<<7 | b
+		return t.asciiPairs[k>>6]&(1<<(k&63)) != 0
+	}
+	_, ok := t.pairs[uint64(a)<<32|uint64(b)]
+	return ok
 }
 
 // sortSpecials orders s longest first (then by id) and drops empty texts,
@@ -244,20 +291,42 @@ func (s *session) encode(t *Tokenizer, out []int32, text string, prefix bool) []
 		}
 	}
 	buf := s.buf
-	// One symbol per UTF-8 character; each invalid byte is a symbol of its own.
-	if cap(s.syms) < len(buf) || cap(s.syms) > maxKeep && len(buf) < maxKeep {
-		s.syms = make([]symbol, 0, len(buf))
-		s.heap = make([]bigram, 0, len(buf))
+	if cap(s.syms) > maxKeep && len(buf) < maxKeep {
+		s.syms, s.heap = nil, nil
 	}
+	// One symbol per UTF-8 character; each invalid byte is a symbol of its
+	// own. Merges never join two adjacent characters that no piece holds
+	// next to each other, so the text is cut there and each segment merged
+	// on its own: the result is the same and the queues stay small.
 	s.syms = s.syms[:0]
+	prev := rune(-1)
 	for i := 0; i < len(buf); {
-		_, n := utf8.DecodeRune(buf[i:])
-		s.syms = append(s.syms, symbol{start: int32(i), n: int32(n), prev: int32(len(s.syms)) - 1, next: int32(len(s.syms)) + 1})
+		r, n := rune(buf[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(buf[i:])
+			if r == utf8.RuneError && n == 1 {
+				r = -1
+			}
+		}
+		if len(s.syms) > 0 && !t.joinable(prev, r) {
+			out = s.merge(t, out)
+			s.syms = s.syms[:0]
+		}
+		k := int32(len(s.syms))
+		s.syms = append(s.syms, symbol{start: int32(i), n: int32(n), prev: k - 1, next: k + 1})
+		prev = r
 		i += n
 	}
+	return s.merge(t, out)
+}
+
+// merge runs the score-driven merges over the symbols of one segment and
+// appends their ids.
+func (s *session) merge(t *Tokenizer, out []int32) []int32 {
 	if len(s.syms) == 0 {
 		return out
 	}
+	buf := s.buf
 	s.syms[len(s.syms)-1].next = -1
 	s.heap = s.heap[:0]
 	for i := 1; i < len(s.syms); i++ {
