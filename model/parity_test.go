@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cogedge/cogedge/model"
+	"github.com/cogedge/cogedge/model/imageproc"
 	"github.com/cogedge/cogedge/quant"
 	"github.com/cogedge/cogedge/tools/convert/converter"
 )
@@ -48,6 +49,17 @@ func TestParityF32(t *testing.T) {
 				var img []float32
 				if g.Image != nil {
 					vc := m.Vision
+					// pixels through the image package, as `cogedge run` makes them
+					im, err := imageproc.Load(g.imagePath(), imageproc.DefaultLimits)
+					if err != nil {
+						t.Fatal(err)
+					}
+					rgb, w, h := imageproc.ToRGB(im)
+					S := vc.ImageSize
+					px := imageproc.Normalize(imageproc.ResizeBicubic(rgb, w, h, S, S), S, S, vc.ImageMean, vc.ImageStd)
+					if d := maxAbsDiff(px, g.f32(t, "pixel_values")); d > 1e-6 {
+						t.Errorf("pixels: max |Δ| = %.3g > 1e-6", d)
+					}
 					vit := make([]float32, vc.Patches*vc.Hidden)
 					if err := c.ViT(vit, g.f32(t, "pixel_values")); err != nil {
 						t.Fatal(err)
