@@ -58,6 +58,7 @@ func archImpl(t *table, f Features) {
 		}
 	}
 	t.expSub = expSubAVX2Slice
+	secondAVX2(t)
 	t.quantQ8_0 = func(dst []byte, src []float32) {
 		nb := len(src) / 32
 		if nb == 0 {
@@ -171,4 +172,61 @@ func expSubAVX2Slice(s []float32, m float32) float32 {
 		sum = expSubAVX2(&s[0], n, m)
 	}
 	return sum + expSubGeneric(s[n:], m)
+}
+
+//go:noescape
+func dotQ5_0Q8_0AVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ4_1Q8_1AVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ5_1Q8_1AVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ5_KQ8_KAVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotBF16AVX2(w *uint16, x *float32, n int) float32
+
+//go:noescape
+func quantQ8_1AVX2(dst *byte, src *float32, nb int)
+
+//go:noescape
+func quantQ8_KAVX2(dst *byte, src *float32, nb int)
+
+// actQuant wraps a pointer quantizer with the slice checks: len(src)/blk
+// blocks of bsz bytes.
+func actQuant(k func(dst *byte, src *float32, nb int), blk, bsz int) func(dst []byte, src []float32) {
+	return func(dst []byte, src []float32) {
+		nb := len(src) / blk
+		if nb == 0 {
+			return
+		}
+		_ = dst[nb*bsz-1]
+		k(&dst[0], &src[0], nb)
+	}
+}
+
+// secondAVX2 installs the kernels of dot2_amd64.s.
+func secondAVX2(t *table) {
+	t.qdot[quant.Q5_0] = blockDot(dotQ5_0Q8_0AVX2, 22, q8_0Bytes)
+	t.qdot[quant.Q4_1] = blockDot(dotQ4_1Q8_1AVX2, 20, q8_1Bytes)
+	t.qdot[quant.Q5_1] = blockDot(dotQ5_1Q8_1AVX2, 24, q8_1Bytes)
+	t.qdot[quant.Q5_K] = blockDot(dotQ5_KQ8_KAVX2, 176, q8_KBytes)
+	t.quantQ8_1 = actQuant(quantQ8_1AVX2, 32, q8_1Bytes)
+	t.quantQ8_K = actQuant(quantQ8_KAVX2, 256, q8_KBytes)
+	t.dotBF16 = func(w []uint16, x []float32) float32 {
+		n := len(x)
+		w = w[:n]
+		m := n &^ 7
+		var s float32
+		if m > 0 {
+			s = dotBF16AVX2(&w[0], &x[0], m)
+		}
+		for i := m; i < n; i++ {
+			s += quant.BF16ToFP32(w[i]) * x[i]
+		}
+		return s
+	}
 }

@@ -207,10 +207,15 @@ func fuzzDot(f *testing.F, wt quant.Type) {
 	})
 }
 
-func FuzzDotQ4_0(f *testing.F) { fuzzDot(f, quant.Q4_0) }
-func FuzzDotQ8_0(f *testing.F) { fuzzDot(f, quant.Q8_0) }
-func FuzzDotQ4_K(f *testing.F) { fuzzDot(f, quant.Q4_K) }
-func FuzzDotQ6_K(f *testing.F) { fuzzDot(f, quant.Q6_K) }
+func FuzzDotQ4_0(f *testing.F)   { fuzzDot(f, quant.Q4_0) }
+func FuzzDotQ8_0(f *testing.F)   { fuzzDot(f, quant.Q8_0) }
+func FuzzDotQ4_K(f *testing.F)   { fuzzDot(f, quant.Q4_K) }
+func FuzzDotQ6_K(f *testing.F)   { fuzzDot(f, quant.Q6_K) }
+func FuzzDotQ5_0(f *testing.F)   { fuzzDot(f, quant.Q5_0) }
+func FuzzDotQ4_1(f *testing.F)   { fuzzDot(f, quant.Q4_1) }
+func FuzzDotQ5_1(f *testing.F)   { fuzzDot(f, quant.Q5_1) }
+func FuzzDotQ5_K(f *testing.F)   { fuzzDot(f, quant.Q5_K) }
+func FuzzDotIQ4_NL(f *testing.F) { fuzzDot(f, quant.IQ4_NL) }
 
 func ExampleImplementations() {
 	for _, im := range Implementations()[:1] {

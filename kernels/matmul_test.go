@@ -147,3 +147,41 @@ func TestMatMulNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMatMul compares MatMul on every implementation with per-element
+// generic dots for a random weight type and shape; n reaches the prefill
+// GEMM kernels, rows and n have tails of any size.
+func FuzzMatMul(f *testing.F) {
+	f.Add(uint64(1), uint8(0), uint8(17), uint8(2), uint8(9))
+	f.Add(uint64(2), uint8(4), uint8(16), uint8(1), uint8(8))
+	f.Add(uint64(3), uint8(6), uint8(33), uint8(3), uint8(23))
+	f.Add(uint64(4), uint8(8), uint8(5), uint8(1), uint8(40))
+	gen := genericImpl()
+	f.Fuzz(func(t *testing.T, seed uint64, ti, rows8, kb8, n8 uint8) {
+		wt := quantTypes[int(ti)%len(quantTypes)]
+		rows, nb, n := int(rows8%48)+1, int(kb8%4)+1, int(n8%40)+1
+		k := nb * wt.BlockSize()
+		r := rand.New(rand.NewPCG(seed, uint64(ti)))
+		w := randWeights(r, wt, rows*nb, scaleMode(seed%4))
+		x := randFloats(r, n*k, seed%2 == 0)
+		act, rs := actOf(wt), nb*wt.TypeSize()
+		for _, im := range Implementations() {
+			prev := SetFeatures(im.Features)
+			p := NewPool(2)
+			y := make([]float32, n*rows)
+			p.MatMul(y, w, wt, rows, k, x, n)
+			p.Close()
+			SetFeatures(prev)
+			for j := 0; j < n; j++ {
+				xa := actBytes(act, x[j*k:(j+1)*k])
+				for i := 0; i < rows; i++ {
+					wi := w[i*rs : (i+1)*rs]
+					want := gen.qdot[wt](wi, xa, nb)
+					if tol := dotTolerance(wt, wi, xa, nb); math.Abs(float64(y[j*rows+i])-float64(want)) > tol {
+						t.Fatalf("%s %v rows=%d k=%d n=%d: y[%d,%d]=%g want %g (tol %g)", im.Name, wt, rows, k, n, j, i, y[j*rows+i], want, tol)
+					}
+				}
+			}
+		}
+	})
+}
