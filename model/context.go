@@ -49,6 +49,11 @@ type Context struct {
 	k16, v16 [][]uint16 // per layer, size*kvDim
 	k32, v32 [][]float32
 	types    []TokenType // every slot so far
+	posBuf   []int32     // scratch for position ids (size)
+	relBuf   []TokenType // scratch for position ids (size)
+	langBuf  []TokenType // all Lang, for batches without types (size)
+	maskBuf  []bool      // expert mask scratch (size)
+	runBuf   []run
 	nPast    int
 
 	// decoder scratch, batch rows each
@@ -112,6 +117,10 @@ func (m *Model) NewContext(o ContextOptions) (*Context, error) {
 	c.up = make([]float32, B*ff)
 	c.emb = make([]float32, H)
 	c.types = make([]TokenType, 0, c.size)
+	c.posBuf = make([]int32, c.size)
+	c.relBuf = make([]TokenType, c.size)
+	c.langBuf = make([]TokenType, c.size)
+	c.maskBuf = make([]bool, c.size)
 	c.invFreq = make([]float32, t.HeadDim/2)
 	for i := range c.invFreq {
 		c.invFreq[i] = float32(math.Pow(float64(t.RopeBase), -2*float64(i)/float64(t.HeadDim)))
@@ -203,7 +212,7 @@ func (c *Context) Forward(b Batch, out Output) error {
 	}
 	types := b.Types
 	if types == nil {
-		types = make([]TokenType, n)
+		types = c.langBuf[:n]
 	}
 	nVis := 0
 	for i, ty := range types {
@@ -236,14 +245,13 @@ func (c *Context) Forward(b Batch, out Output) error {
 		return fmt.Errorf("model: hidden buffer of %d floats: want %d", len(out.Hidden), n*H)
 	}
 
-	mask := VisionExpertMask(types)
+	mask := visionExpertMask(c.maskBuf[:n], types)
 	if !t.Experts {
-		for i := range mask {
-			mask[i] = false
-		}
+		clear(mask)
 	}
 	c.types = append(c.types, types...)
-	pos := PositionIDs(c.types)[c.nPast:]
+	all := len(c.types)
+	pos := positionIDs(c.posBuf[:all], c.relBuf[:all], c.types)[c.nPast:]
 	vis := 0
 	for s := 0; s < n; s += c.batch {
 		e := min(s+c.batch, n)
@@ -261,7 +269,8 @@ func (c *Context) Forward(b Batch, out Output) error {
 				return err
 			}
 		}
-		runs := expertRuns(mask, s, e)
+		runs := expertRuns(c.runBuf[:0], mask, s, e)
+		c.runBuf = runs
 		for l := range c.m.layers {
 			c.layer(l, m, runs, pos[s:e])
 		}

@@ -168,3 +168,25 @@ func TestAdviseKeepsResults(t *testing.T) {
 		t.Errorf("logits changed by %.3g after AdviceDontNeed", d)
 	}
 }
+
+// TestDecodeDoesNotAllocate checks that a decode step reuses the context's
+// buffers (activations, KV cache and position scratch are allocated once).
+func TestDecodeDoesNotAllocate(t *testing.T) {
+	m := openTiny(t, quant.Q8_0)
+	c, err := m.NewContext(model.ContextOptions{Size: 256, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	logits := make([]float32, m.Text.Vocab)
+	tok := []int32{1}
+	step := func() {
+		if err := c.Forward(model.Batch{Tokens: tok}, model.Output{Logits: logits}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step() // warm the pool's scratch
+	if a := testing.AllocsPerRun(50, step); a > 0 {
+		t.Errorf("%.1f allocations per decode step, want 0", a)
+	}
+}

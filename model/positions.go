@@ -16,12 +16,16 @@ const (
 // Lang; the inner patches add 0. For BOS + image + text this gives
 // BOS 0, boi 1, every patch 2, eoi 3, text 4, 5, …
 func PositionIDs(types []TokenType) []int32 {
+	return positionIDs(make([]int32, len(types)), make([]TokenType, len(types)), types)
+}
+
+// positionIDs is PositionIDs into pos, with rel as scratch (both
+// len(types)).
+func positionIDs(pos []int32, rel, types []TokenType) []int32 {
 	n := len(types)
-	pos := make([]int32, n)
 	if n == 0 {
 		return pos
 	}
-	rel := make([]TokenType, n)
 	copy(rel, types)
 	for i := range types {
 		if types[i] != Vision {
@@ -33,6 +37,7 @@ func PositionIDs(types []TokenType) []int32 {
 			rel[i] = Lang
 		}
 	}
+	pos[0] = 0
 	for i := 1; i < n; i++ {
 		inc := int32(0)
 		if rel[i] == Lang || rel[i-1] == Lang {
@@ -49,9 +54,13 @@ func PositionIDs(types []TokenType) []int32 {
 // not). The mask is over one call's slots, as in the reference: a prefill
 // that is processed in chunks must compute it over the whole prefill.
 func VisionExpertMask(types []TokenType) []bool {
-	m := make([]bool, len(types))
-	for t := 0; t+1 < len(types); t++ {
-		m[t] = types[t] == Vision && types[t+1] == Vision
+	return visionExpertMask(make([]bool, len(types)), types)
+}
+
+// visionExpertMask is VisionExpertMask into m (len(types)).
+func visionExpertMask(m []bool, types []TokenType) []bool {
+	for t := range types {
+		m[t] = t+1 < len(types) && types[t] == Vision && types[t+1] == Vision
 	}
 	return m
 }
@@ -62,10 +71,9 @@ type run struct {
 	vision     bool
 }
 
-// expertRuns splits mask[lo:hi] into maximal runs of equal expert, with
-// slot indices relative to lo.
-func expertRuns(mask []bool, lo, hi int) []run {
-	var out []run
+// expertRuns appends to out the maximal runs of equal expert in
+// mask[lo:hi], with slot indices relative to lo.
+func expertRuns(out []run, mask []bool, lo, hi int) []run {
 	for i := lo; i < hi; {
 		j := i + 1
 		for j < hi && mask[j] == mask[i] {

@@ -75,7 +75,7 @@ func TestExpertRuns(t *testing.T) {
 		{4, 4, nil},
 	}
 	for _, tc := range tests {
-		if got := expertRuns(mask, tc.lo, tc.hi); !reflect.DeepEqual(got, tc.want) {
+		if got := expertRuns(nil, mask, tc.lo, tc.hi); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("[%d,%d): got %v, want %v", tc.lo, tc.hi, got, tc.want)
 		}
 	}
