@@ -187,6 +187,11 @@ type Output struct {
 	// Hidden, when len == n*Hidden, receives every slot's hidden state
 	// after the final RMSNorm.
 	Hidden []float32
+	// Layers, when len == (Layers+1)*n*Hidden, receives the residual
+	// stream: [l] the input of layer l for every slot ([0] the input
+	// embeddings), [Layers] the output of the last layer (a debugging aid,
+	// compared with the reference's dumps).
+	Layers []float32
 }
 
 // ErrContextFull is returned (wrapped) when a forward call would exceed the
@@ -244,6 +249,9 @@ func (c *Context) Forward(b Batch, out Output) error {
 	if out.Hidden != nil && len(out.Hidden) != n*H {
 		return fmt.Errorf("model: hidden buffer of %d floats: want %d", len(out.Hidden), n*H)
 	}
+	if out.Layers != nil && len(out.Layers) != (t.Layers+1)*n*H {
+		return fmt.Errorf("model: layer states buffer of %d floats: want %d", len(out.Layers), (t.Layers+1)*n*H)
+	}
 
 	mask := visionExpertMask(c.maskBuf[:n], types)
 	if !t.Experts {
@@ -272,7 +280,14 @@ func (c *Context) Forward(b Batch, out Output) error {
 		runs := expertRuns(c.runBuf[:0], mask, s, e)
 		c.runBuf = runs
 		for l := range c.m.layers {
+			if out.Layers != nil {
+				copy(out.Layers[(l*n+s)*H:(l*n+e)*H], c.x[:m*H])
+			}
 			c.layer(l, m, runs, pos[s:e])
+		}
+		if out.Layers != nil {
+			L := len(c.m.layers)
+			copy(out.Layers[(L*n+s)*H:(L*n+e)*H], c.x[:m*H])
 		}
 		c.nPast += m
 		// head

@@ -19,11 +19,13 @@ func (greedy) Sample(logits []float32, _ []int32) int32 { return int32(argmax(lo
 var goldenCases = []string{"tiny-image-chat", "tiny-text-only", "tiny-image-chat-history"}
 
 // TestParityF32 runs the F32-converted tiny model on every reference case
-// and compares each stage with the PyTorch dumps: ViT output and image
-// embeddings (from the reference pixels), position ids and expert mask,
-// final hidden states, logits at every position (max |Δ| ≤ 1e-3 and the
-// same argmax everywhere), the 16 greedy tokens and the per-step decode
-// logits. Both KV cache types are checked.
+// and compares each stage with the PyTorch dumps: the pixels made from the
+// PNG, the ViT residual stream and output and the image embeddings (from
+// the reference pixels), ids, position ids and expert mask, the input
+// embeddings and decoder residual stream, final hidden states, logits at
+// every position (max |Δ| within the bar and the same argmax everywhere),
+// the 16 greedy tokens and the per-step decode logits. Both KV cache types
+// are checked.
 func TestParityF32(t *testing.T) {
 	m := openTiny(t, quant.F32)
 	kvs := []struct {
@@ -61,8 +63,12 @@ func TestParityF32(t *testing.T) {
 						t.Errorf("pixels: max |Δ| = %.3g > 1e-6", d)
 					}
 					vit := make([]float32, vc.Patches*vc.Hidden)
-					if err := c.ViT(vit, g.f32(t, "pixel_values")); err != nil {
+					states := make([]float32, (vc.Layers+1)*(vc.Patches+1)*vc.Hidden)
+					if err := c.ViTStates(vit, states, g.f32(t, "pixel_values")); err != nil {
 						t.Fatal(err)
+					}
+					if d := maxAbsDiff(states, g.f32(t, "vit_hidden_states")); d > 1e-4 {
+						t.Errorf("ViT residual stream: max |Δ| = %.3g > 1e-4", d)
 					}
 					if d := maxAbsDiff(vit, g.f32(t, "vit_output")); d > 1e-4 {
 						t.Errorf("ViT output: max |Δ| = %.3g > 1e-4", d)
@@ -87,8 +93,15 @@ func TestParityF32(t *testing.T) {
 				L, V, H := len(b.Tokens), m.Text.Vocab, m.Text.Hidden
 				logits := make([]float32, L*V)
 				hidden := make([]float32, L*H)
-				if err := c.Forward(b, model.Output{Logits: logits, Hidden: hidden}); err != nil {
+				layers := make([]float32, (m.Text.Layers+1)*L*H)
+				if err := c.Forward(b, model.Output{Logits: logits, Hidden: hidden, Layers: layers}); err != nil {
 					t.Fatal(err)
+				}
+				if d := maxAbsDiff(layers[:L*H], g.f32(t, "inputs_embeds")); d > 5e-6 {
+					t.Errorf("input embeddings: max |Δ| = %.3g > 5e-6", d)
+				}
+				if d := maxAbsDiff(layers, g.f32(t, "layer_hidden_states")); d > kv.hidden {
+					t.Errorf("decoder residual stream: max |Δ| = %.3g > %g", d, kv.hidden)
 				}
 				if d := maxAbsDiff(hidden, g.f32(t, "final_hidden")); d > kv.hidden {
 					t.Errorf("final hidden: max |Δ| = %.3g > %g", d, kv.hidden)

@@ -67,7 +67,13 @@ func (m *Model) PixelCount() int {
 
 // ViT runs the vision tower on preprocessed pixels (CHW float32, 3 x S x
 // S) and writes the output rows without CLS (Patches x Hv) to dst.
-func (c *Context) ViT(dst, pixels []float32) error {
+func (c *Context) ViT(dst, pixels []float32) error { return c.ViTStates(dst, nil, pixels) }
+
+// ViTStates is ViT that also copies the residual stream, CLS row
+// included, into states when it is not nil: (Layers+1) x (Patches+1) x
+// Hv floats, [0] the embeddings entering the first layer and [i] the
+// output of layer i (a debugging aid, compared with the reference's dumps).
+func (c *Context) ViTStates(dst, states, pixels []float32) error {
 	vc := c.m.Vision
 	if vc == nil {
 		return ErrNoVision
@@ -78,6 +84,9 @@ func (c *Context) ViT(dst, pixels []float32) error {
 	P, T, Hv := vc.Patches, vc.Patches+1, vc.Hidden
 	if len(dst) != P*Hv {
 		return fmt.Errorf("model: ViT output buffer of %d floats, want %d", len(dst), P*Hv)
+	}
+	if states != nil && len(states) != (vc.Layers+1)*T*Hv {
+		return fmt.Errorf("model: ViT states buffer of %d floats, want %d", len(states), (vc.Layers+1)*T*Hv)
 	}
 	w := c.m.vis
 	s := c.visionScratch()
@@ -105,6 +114,9 @@ func (c *Context) ViT(dst, pixels []float32) error {
 		kernels.Add(s.x[i*Hv:(i+1)*Hv], s.x[i*Hv:(i+1)*Hv], w.patchB)
 	}
 	kernels.Add(s.x[:T*Hv], s.x[:T*Hv], w.pos)
+	if states != nil {
+		copy(states, s.x)
+	}
 	hd := Hv / vc.Heads
 	ap := kernels.AttnParams{NHead: vc.Heads, NHeadKV: vc.Heads, HeadDim: hd,
 		Scale: float32(1 / math.Sqrt(float64(hd))), Causal: false}
@@ -153,6 +165,9 @@ func (c *Context) ViT(dst, pixels []float32) error {
 			kernels.LayerNorm(s.xn[i*Hv:(i+1)*Hv], o, L.ln2W, L.ln2B, vc.LNEps)
 		}
 		kernels.Add(s.x, s.x, s.xn)
+		if states != nil {
+			copy(states[(l+1)*T*Hv:], s.x)
+		}
 	}
 	copy(dst, s.x[Hv:])
 	return nil
