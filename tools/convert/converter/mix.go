@@ -16,11 +16,15 @@ import (
 //   - the ViT patch convolution: F16 when Base is F16, else F32;
 //   - output.weight: Q6_K when Base is a quantized type other than Q8_0 and
 //     Q6_K (unless Pure), else Base;
-//   - K-quant mixes ("_s", "_m") raise some matrices (see Name's preset);
+//   - the K-quant and IQ4_NL mixes raise some matrices as
+//     llama_tensor_get_type does (README.md, "Type mixes"; the same rules as
+//     quant/requant, so `cogedge quantize` of an F32 conversion gives the
+//     same bytes as converting directly);
 //   - the Vision and Expert overrides replace the type of every matrix of
 //     their group;
 //   - a type whose block does not divide the row length falls back:
-//     Q4_K→Q5_0, Q5_K→Q5_1, Q6_K→Q8_0, then any block type → F16.
+//     Q4_K→Q5_0, Q5_K→Q5_1, Q6_K→Q8_0, then any block type → F16; with
+//     Pure such a tensor stays F32 instead.
 type Mix struct {
 	Name     string     // the preset name ("q4_k_m", "q8_0", …)
 	Base     quant.Type // the type of most matrices
@@ -44,6 +48,11 @@ type preset struct {
 	raise func(s *Spec) (quant.Type, bool)
 }
 
+// ffnDown reports whether s is an ffn_down by llama-quantize's name test
+// (name contains "ffn_down"): the language MLP's and the ViT's, not the
+// visual expert's vis_down.
+func ffnDown(s *Spec) bool { return s.Role == "ffn_down" && s.Group != Expert }
+
 var presets = map[string]preset{
 	"f32":    {quant.F32, 0, nil},
 	"f16":    {quant.F16, 1, nil},
@@ -53,12 +62,16 @@ var presets = map[string]preset{
 	"q5_0":   {quant.Q5_0, 8, nil},
 	"q5_1":   {quant.Q5_1, 9, nil},
 	"q8_0":   {quant.Q8_0, 7, nil},
-	"iq4_nl": {quant.IQ4_NL, 25, nil},
-	"q4_k":   {quant.Q4_K, 14, nil},
-	"q5_k":   {quant.Q5_K, 16, nil},
 	"q6_k":   {quant.Q6_K, 18, nil},
+	"q5_k_s": {quant.Q5_K, 16, nil},
+	"iq4_nl": {quant.IQ4_NL, 25, func(s *Spec) (quant.Type, bool) {
+		if ffnDown(s) && s.Layer < s.Layers/8 {
+			return quant.Q5_K, true
+		}
+		return 0, false
+	}},
 	"q4_k_s": {quant.Q4_K, 14, func(s *Spec) (quant.Type, bool) {
-		if s.Role == "ffn_down" && s.Layer < s.Layers/8 {
+		if ffnDown(s) && s.Layer < s.Layers/8 {
 			return quant.Q5_K, true
 		}
 		return 0, false
@@ -67,27 +80,32 @@ var presets = map[string]preset{
 		switch {
 		case s.Role == "attn_qkv":
 			return quant.Q5_K, true
-		case s.Role == "ffn_down" && moreBits(s.Layer, s.Layers):
+		case ffnDown(s) && moreBits(s.Layer, s.Layers):
 			return quant.Q6_K, true
 		}
 		return 0, false
 	}},
-	"q5_k_s": {quant.Q5_K, 16, nil},
 	"q5_k_m": {quant.Q5_K, 17, func(s *Spec) (quant.Type, bool) {
 		switch {
 		case s.Role == "attn_qkv":
 			return quant.Q6_K, true
-		case s.Role == "ffn_down" && moreBits(s.Layer, s.Layers):
+		case ffnDown(s) && moreBits(s.Layer, s.Layers):
 			return quant.Q6_K, true
 		}
 		return 0, false
 	}},
 }
 
+// mixAliases are llama-quantize's extra spellings.
+var mixAliases = map[string]string{"q4_k": "q4_k_m", "q5_k": "q5_k_m"}
+
 // Presets returns the names ParseMix accepts, sorted.
 func Presets() []string {
-	out := make([]string, 0, len(presets))
+	out := make([]string, 0, len(presets)+len(mixAliases))
 	for n := range presets {
+		out = append(out, n)
+	}
+	for n := range mixAliases {
 		out = append(out, n)
 	}
 	sort.Strings(out)
@@ -98,6 +116,9 @@ func Presets() []string {
 // "q8_0", "f16", …).
 func ParseMix(name string) (Mix, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
+	if a, ok := mixAliases[n]; ok {
+		n = a
+	}
 	p, ok := presets[n]
 	if !ok {
 		return Mix{}, fmt.Errorf("convert: unknown type %q (known: %s)", name, strings.Join(Presets(), ", "))
@@ -105,16 +126,14 @@ func ParseMix(name string) (Mix, error) {
 	return Mix{Name: n, Base: p.base, FileType: p.ftype, raise: p.raise}, nil
 }
 
-// MixForType returns the preset whose base type is t (the plain "-t TYPE"
-// presets), or an error when t cannot be written.
+// MixForType returns the mix named after t ("q4_0" for Q4_0; Q4_K and
+// Q5_K mean Q4_K_M and Q5_K_M, as in llama-quantize), or an error when t
+// cannot be written.
 func MixForType(t quant.Type) (Mix, error) {
-	for _, n := range Presets() {
-		p := presets[n]
-		if p.base == t && p.raise == nil && !strings.HasSuffix(n, "_s") {
-			return ParseMix(n)
-		}
+	if !writable(t) {
+		return Mix{}, fmt.Errorf("convert: type %s cannot be written (supported: f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, q4_k, q5_k, q6_k)", t)
 	}
-	return Mix{}, fmt.Errorf("convert: type %s cannot be written (supported: f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, q4_k, q5_k, q6_k)", t)
+	return ParseMix(strings.ToLower(t.String()))
 }
 
 // writable reports whether the converter can store matrices as t.
@@ -150,6 +169,11 @@ func (m Mix) TypeFor(s *Spec) quant.Type {
 		if r, ok := m.raise(s); ok {
 			t = r
 		}
+	}
+	if m.Pure && s.Shape[0]%uint64(t.BlockSize()) != 0 {
+		// As `cogedge quantize --pure`: a tensor the type cannot hold stays
+		// unquantized rather than taking another type.
+		return quant.F32
 	}
 	return fallback(t, s.Shape[0])
 }
