@@ -54,8 +54,11 @@ func archImpl(t *table, f Features) {
 	t.qdotx4[quant.Q8_0] = blockDotX4(dotQ8_0x4AVX2, q8_0Bytes)
 	if f.AVX512VNNI {
 		for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL} {
-			t.gemm[wt] = gemmVNNI
+			t.gemm[wt] = gemmVNNI(gemmQ8x16VNNI, gemmStripBlock, gemmActBlock)
 		}
+		t.gemm[quant.Q4_K] = gemmVNNI(gemmQ4Kx16VNNI, gemmKStripBlock, gemmKActBlock)
+		t.gemm[quant.Q5_K] = gemmVNNI(gemmQ4Kx16VNNI, gemmKStripBlock, gemmKActBlock)
+		t.gemm[quant.Q6_K] = gemmVNNI(gemmQ6Kx16VNNI, gemmKStripBlock, gemmKActBlock)
 	}
 	t.expSub = expSubAVX2Slice
 	secondAVX2(t)
@@ -148,16 +151,24 @@ func blockDotX4(k func(out *[4]float32, w, x *byte, xs int, sc *float32, nb int)
 //go:noescape
 func gemmQ8x16VNNI(out *[gemmRows * gemmCols]float32, w, a *byte, nb int)
 
-// gemmVNNI wraps the micro-kernel with the slice checks that keep it in
-// bounds.
-func gemmVNNI(out *[gemmRows * gemmCols]float32, w, a []byte, nb int) {
-	if nb <= 0 {
-		*out = [gemmRows * gemmCols]float32{}
-		return
+//go:noescape
+func gemmQ4Kx16VNNI(out *[gemmRows * gemmCols]float32, w, a *byte, nb int)
+
+//go:noescape
+func gemmQ6Kx16VNNI(out *[gemmRows * gemmCols]float32, w, a *byte, nb int)
+
+// gemmVNNI wraps a micro-kernel with the slice checks that keep it in
+// bounds: nb blocks of sblk strip bytes and of gemmCols·ablk group bytes.
+func gemmVNNI(k func(out *[gemmRows * gemmCols]float32, w, a *byte, nb int), sblk, ablk int) gemmFn {
+	return func(out *[gemmRows * gemmCols]float32, w, a []byte, nb int) {
+		if nb <= 0 {
+			*out = [gemmRows * gemmCols]float32{}
+			return
+		}
+		_ = w[nb*sblk-1]
+		_ = a[nb*gemmCols*ablk-1]
+		k(out, &w[0], &a[0], nb)
 	}
-	_ = w[nb*gemmStripBlock-1]
-	_ = a[nb*gemmCols*gemmActBlock-1]
-	gemmQ8x16VNNI(out, &w[0], &a[0], nb)
 }
 
 //go:noescape

@@ -22,6 +22,15 @@ import (
 //     per block, per row, the 32 int8 quants, the scale d as float32 and the
 //     int32 correction −offset·Σq (gemmActBlock bytes per row and block).
 //
+// K-quants (Q4_K, Q5_K, Q6_K with Q8_K activations) use the same lane
+// layout per 256-element super-block: 64 chunks of 64 bytes (chunk c holds
+// elements 4c..4c+3 of each row), then float32 row vectors — d·sc_j and
+// −dmin·m_j for the eight 32-element sub-blocks of Q4_K/Q5_K, d·sc_j for
+// the sixteen 16-element sub-blocks of Q6_K (gemmKStripBlock bytes). An
+// activation row's super-block is its 256 quants, d as float32 and 16
+// 32-bit values: the sub-block sums Σq as float32 (Q4_K, Q5_K: eight used)
+// or the corrections −32·Σq as int32 (Q6_K) (gemmKActBlock bytes).
+//
 // VPDPBUSD multiplies the unsigned weight bytes with a broadcast of four
 // activation bytes, so one instruction advances 16 row products by four
 // elements; the correction, loaded as the accumulator's initial value,
@@ -36,10 +45,24 @@ const (
 	gemmStripBlock = 8*64 + gemmRows*4 // 576
 	gemmActBlock   = 40                // 32 qs + f32 d + i32 correction
 	gemmMinN       = 8                 // below this the one-row kernels win
+
+	gemmKStripBlock = 64*64 + 16*gemmRows*4 // 5120
+	gemmKActBlock   = 256 + 4 + 16*4        // 324
 )
 
+// gemmBlocks returns the strip bytes per weight block and the group bytes
+// per activation row and block for a weight type with a GEMM kernel.
+func gemmBlocks(wt quant.Type) (strip, act int) {
+	switch wt {
+	case quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		return gemmKStripBlock, gemmKActBlock
+	}
+	return gemmStripBlock, gemmActBlock
+}
+
 // gemmFn is the micro-kernel: out[c*16+r] = Σ over nb blocks of weight row
-// r of the strip w times activation row c of the group a.
+// r of the strip w times activation row c of the group a (one kernel per
+// layout: the 32-element types, Q4_K/Q5_K, Q6_K).
 type gemmFn func(out *[gemmRows * gemmCols]float32, w, a []byte, nb int)
 
 // gemmOffset is the value added to a signed weight quant to make it an
@@ -59,6 +82,11 @@ func gemmOffset(wt quant.Type) int32 {
 // packStrip unpacks weight rows [0, nrows) of w (wrow bytes each, nrows ≤
 // gemmRows) into dst in the strip layout; rows nrows..15 become zero.
 func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
+	switch wt {
+	case quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		packStripK(wt, dst, w, wrow, nrows, nb)
+		return
+	}
 	dst = dst[:nb*gemmStripBlock]
 	if nrows < gemmRows {
 		clear(dst)
@@ -129,20 +157,104 @@ func packActRow(dst, src []byte, r, nb int, offset int32) {
 	}
 }
 
+// packStripK is packStrip for the K-quants (nb super-blocks per row).
+func packStripK(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
+	dst = dst[:nb*gemmKStripBlock]
+	if nrows < gemmRows {
+		clear(dst)
+	}
+	bs := wt.TypeSize()
+	const m4, m2 = 0x0F0F0F0F, 0x03030303
+	for r := 0; r < nrows; r++ {
+		row := w[r*wrow : r*wrow+nb*bs]
+		for b := 0; b < nb; b++ {
+			blk := row[b*bs : b*bs+bs]
+			o := dst[b*gemmKStripBlock : (b+1)*gemmKStripBlock]
+			sv := o[64*64:]
+			switch wt {
+			case quant.Q4_K, quant.Q5_K:
+				d, dmin := f16(blk), f16(blk[2:])
+				sc, mn := scaleMinK4(blk[4:16])
+				for j := 0; j < 8; j++ {
+					putF32(sv, (j*gemmRows+r)*4, d*float32(sc[j]))
+					putF32(sv, ((8+j)*gemmRows+r)*4, -dmin*float32(mn[j]))
+				}
+				qs := blk[16:144]
+				if wt == quant.Q5_K {
+					qs = blk[48:176]
+				}
+				for c := 0; c < 4; c++ { // 64 elements: sub-blocks 2c (low nibbles), 2c+1 (high)
+					for g := 0; g < 8; g++ {
+						v := binary.LittleEndian.Uint32(qs[32*c+4*g:])
+						lo, hi := v&m4, (v>>4)&m4
+						if wt == quant.Q5_K {
+							h := binary.LittleEndian.Uint32(blk[16+4*g:]) >> (2 * c)
+							lo |= (h & 0x01010101) << 4
+							hi |= (h & 0x02020202) << 3
+						}
+						put32(o, (16*c+g)*64+4*r, lo)
+						put32(o, (16*c+8+g)*64+4*r, hi)
+					}
+				}
+			case quant.Q6_K:
+				d := f16(blk[208:])
+				for j := 0; j < 16; j++ {
+					putF32(sv, (j*gemmRows+r)*4, d*float32(int8(blk[192+j])))
+				}
+				for h := 0; h < 2; h++ { // 128 elements: ql[64h:], qh[128+32h:]
+					ql, qh := blk[64*h:], blk[128+32*h:]
+					for g := 0; g < 8; g++ {
+						a := binary.LittleEndian.Uint32(ql[4*g:])
+						b := binary.LittleEndian.Uint32(ql[32+4*g:])
+						e := binary.LittleEndian.Uint32(qh[4*g:])
+						base := 32 * h // chunk of element 128h
+						put32(o, (base+g)*64+4*r, a&m4|(e&m2)<<4)
+						put32(o, (base+8+g)*64+4*r, b&m4|((e>>2)&m2)<<4)
+						put32(o, (base+16+g)*64+4*r, (a>>4)&m4|((e>>4)&m2)<<4)
+						put32(o, (base+24+g)*64+4*r, (b>>4)&m4|((e>>6)&m2)<<4)
+					}
+				}
+			}
+		}
+	}
+}
+
+func putF32(b []byte, off int, v float32) { put32(b, off, math.Float32bits(v)) }
+
+// packActRowK rewrites one Q8_K-quantized activation row into its slot of
+// the group layout for weight type wt.
+func packActRowK(dst, src []byte, r, nb int, wt quant.Type) {
+	for b := 0; b < nb; b++ {
+		s := src[b*q8_KBytes : (b+1)*q8_KBytes]
+		o := dst[(b*gemmCols+r)*gemmKActBlock : (b*gemmCols+r+1)*gemmKActBlock]
+		copy(o[:256], s[4:260])
+		put32(o, 256, binary.LittleEndian.Uint32(s))
+		for j := 0; j < 16; j++ {
+			var v uint32
+			if wt == quant.Q6_K {
+				v = uint32(-32 * q8KBsum(s, j))
+			} else if j < 8 {
+				v = math.Float32bits(float32(q8KBsum(s, 2*j) + q8KBsum(s, 2*j+1)))
+			}
+			put32(o, 260+4*j, v)
+		}
+	}
+}
+
 // useGEMM reports whether this call goes through the micro-kernel.
 func (j *matmulJob) useGEMM() bool {
-	return j.n >= gemmMinN && j.act == quant.Q8_0 && impl.gemm[j.wt] != nil
+	return j.n >= gemmMinN && impl.gemm[j.wt] != nil
 }
 
 // gemmTask computes strip s (weight rows [16s, 16s+16)) against activation
 // groups [g0, g1) on worker w.
 func (j *matmulJob) gemmTask(p *Pool, w, s, g0, g1 int) {
-	strip := p.strips[w][:j.nb*gemmStripBlock]
+	strip := p.strips[w][:j.nb*j.sblk]
 	i0 := s * gemmRows
 	nrows := min(gemmRows, j.rows-i0)
 	packStrip(j.wt, strip, j.w[i0*j.wrow:], j.wrow, nrows, j.nb)
 	out := &p.gout[w]
-	gsz := j.nb * gemmCols * gemmActBlock
+	gsz := j.nb * gemmCols * j.ablk
 	kern := impl.gemm[j.wt]
 	for g := g0; g < g1; g++ {
 		kern(out, strip, j.ag[g*gsz:(g+1)*gsz], j.nb)

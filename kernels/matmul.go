@@ -33,7 +33,9 @@ type matmulJob struct {
 	// GEMM micro-kernel path (useGEMM): activations in group layout.
 	p       *Pool
 	gemm    bool
-	ag      []byte // activation groups, ngroups × nb × gemmCols × gemmActBlock
+	ag      []byte // activation groups, ngroups × nb × gemmCols × ablk
+	sblk    int    // strip bytes per weight block (gemmBlocks)
+	ablk    int    // group bytes per activation row and block
 	goff    int32  // weight offset of the type (gemmOffset)
 	ngroups int    // activation groups of gemmCols rows
 	nstrips int    // weight strips of gemmRows rows
@@ -108,9 +110,10 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 func (j *matmulJob) setupGEMM(p *Pool) {
 	j.gemm, j.p = true, p
 	j.goff = gemmOffset(j.wt)
+	j.sblk, j.ablk = gemmBlocks(j.wt)
 	j.ngroups = (j.n + gemmCols - 1) / gemmCols
 	j.nstrips = (j.rows + gemmRows - 1) / gemmRows
-	gsz := j.nb * gemmCols * gemmActBlock
+	gsz := j.nb * gemmCols * j.ablk
 	if cap(p.agBuf) < j.ngroups*gsz {
 		p.agBuf = make([]byte, j.ngroups*gsz)
 	}
@@ -119,13 +122,13 @@ func (j *matmulJob) setupGEMM(p *Pool) {
 		last := j.ag[(j.ngroups-1)*gsz:]
 		for b := 0; b < j.nb; b++ {
 			for r := gemmCols - pad; r < gemmCols; r++ {
-				clear(last[(b*gemmCols+r)*gemmActBlock : (b*gemmCols+r+1)*gemmActBlock])
+				clear(last[(b*gemmCols+r)*j.ablk : (b*gemmCols+r+1)*j.ablk])
 			}
 		}
 	}
 	for w := range p.strips {
-		if cap(p.strips[w]) < j.nb*gemmStripBlock {
-			p.strips[w] = make([]byte, j.nb*gemmStripBlock)
+		if cap(p.strips[w]) < j.nb*j.sblk {
+			p.strips[w] = make([]byte, j.nb*j.sblk)
 		}
 	}
 	// Enough tasks to keep every thread busy; each extra chunk of a strip
@@ -160,9 +163,13 @@ func (j *matmulJob) run(w, t int) {
 			ar := j.a[r*j.arow : (r+1)*j.arow]
 			QuantizeActivations(j.act, ar, j.x[r*j.k:(r+1)*j.k])
 			if j.gemm {
-				gsz := j.nb * gemmCols * gemmActBlock
+				gsz := j.nb * gemmCols * j.ablk
 				g := r / gemmCols
-				packActRow(j.ag[g*gsz:(g+1)*gsz], ar, r%gemmCols, j.nb, j.goff)
+				if j.act == quant.Q8_K {
+					packActRowK(j.ag[g*gsz:(g+1)*gsz], ar, r%gemmCols, j.nb, j.wt)
+				} else {
+					packActRow(j.ag[g*gsz:(g+1)*gsz], ar, r%gemmCols, j.nb, j.goff)
+				}
 			}
 			if j.sc != nil {
 				for b := 0; b < j.nb; b++ {
