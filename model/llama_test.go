@@ -245,3 +245,93 @@ func f32bytes(x []float32) []byte {
 	}
 	return b
 }
+
+// TestSplitVisionQKV rewrites the tiny model with the vision tower's fused
+// QKV split into v.blk.N.attn_q/attn_k/attn_v (+ biases), the layout of
+// some early CogVLM mmproj files, and checks the image embeddings do not
+// change.
+func TestSplitVisionQKV(t *testing.T) {
+	ref := openTiny(t, quant.F32)
+	src, err := gguf.Open(tinyGGUF(t, quant.F32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	Hv := ref.Vision.Hidden
+	var buf bytes.Buffer
+	w := gguf.NewWriter(&buf, gguf.WriterOptions{})
+	for _, kv := range src.KVs {
+		if err := w.SetValue(kv.Key, kv.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type item struct {
+		name string
+		data []byte
+	}
+	var items []item
+	add := func(name string, shape []uint64, data []byte) {
+		if err := w.AddTensor(name, quant.F32, shape); err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, item{name, data})
+	}
+	split := 0
+	for i := range src.Tensors {
+		ti := &src.Tensors[i]
+		data, err := src.TensorData(ti)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(ti.Name, "v.blk.") && strings.Contains(ti.Name, ".attn_qkv.") {
+			p := strings.SplitAfter(ti.Name, ".attn_")[0]
+			suffix := strings.TrimPrefix(ti.Name, p+"qkv")
+			third := len(data) / 3
+			shape := []uint64{uint64(Hv)}
+			if suffix == ".weight" {
+				shape = []uint64{uint64(Hv), uint64(Hv)}
+			}
+			for j, part := range []string{"q", "k", "v"} {
+				add(p+part+suffix, shape, data[j*third:(j+1)*third])
+			}
+			split++
+			continue
+		}
+		add(ti.Name, ti.Shape, data)
+	}
+	for _, it := range items {
+		if err := w.WriteTensor(it.name, it.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if split != 2*ref.Vision.Layers {
+		t.Fatalf("split %d tensors, want %d", split, 2*ref.Vision.Layers)
+	}
+	m, err := model.New(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := loadGolden(t, "tiny-image-chat")
+	embeds := func(m *model.Model) []float32 {
+		c, err := m.NewContext(model.ContextOptions{Size: 8, Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		out := make([]float32, m.ImageEmbeds())
+		if err := c.EncodeImage(out, g.f32(t, "pixel_values")); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if d := maxAbsDiff(embeds(m), g.f32(t, "image_embeds")); d > 5e-6 {
+		t.Errorf("split-QKV image embeddings differ from the reference by %.3g", d)
+	}
+}
