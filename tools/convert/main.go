@@ -61,6 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs.StringVar(&opt.Name, "name", "", "general.name (default: the input folder's name)")
 	fs.StringVar(&synthetic, "synthetic", "", "write random weights of a model shape instead: "+strings.Join(converter.SyntheticPresets(), ", "))
 	fs.Uint64Var(&opt.Seed, "seed", 1, "seed of --synthetic")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: convert -i HF_DIR [--tokenizer PATH] -o OUT.gguf [-t TYPE] [flags]")
+		fmt.Fprintln(stderr, "       convert --synthetic PRESET -o OUT.gguf [-t TYPE] [--seed N]")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
@@ -80,6 +85,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	}
 	if synthetic == "" && opt.Input == "" {
 		return usage("-i HF_DIR (or --synthetic PRESET) is required")
+	}
+	if _, err := converter.ParseMix(typ); err != nil {
+		return usage("%v", err)
 	}
 	opt.Preset = typ
 	for _, o := range []struct {
