@@ -281,7 +281,7 @@ func writeModel(ctx context.Context, opt Options, cfg *Config, specs []Spec, mix
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionFullWidth(),
+			progressbar.OptionSetWidth(30),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }),
 		)
 	}
