@@ -149,25 +149,33 @@ func blockDotX4(k func(out *[4]float32, w, x *byte, xs int, sc *float32, nb int)
 }
 
 //go:noescape
-func gemmQ8x16VNNI(out *[gemmRows * gemmCols]float32, w, a *byte, nb int)
+func gemmQ8x16VNNI(y *float32, ldy int, w, a *byte, nb int)
 
 //go:noescape
-func gemmQ4Kx16VNNI(out *[gemmRows * gemmCols]float32, w, a *byte, nb int)
+func gemmQ4Kx16VNNI(y *float32, ldy int, w, a *byte, nb int)
 
 //go:noescape
-func gemmQ6Kx16VNNI(out *[gemmRows * gemmCols]float32, w, a *byte, nb int)
+func gemmQ6Kx16VNNI(y *float32, ldy int, w, a *byte, nb int)
 
-// gemmVNNI wraps a micro-kernel with the slice checks that keep it in
-// bounds: nb blocks of sblk strip bytes and of gemmCols·ablk group bytes.
-func gemmVNNI(k func(out *[gemmRows * gemmCols]float32, w, a *byte, nb int), sblk, ablk int) gemmFn {
-	return func(out *[gemmRows * gemmCols]float32, w, a []byte, nb int) {
+// gemmVNNI wraps a micro-kernel with the checks that keep it in bounds: nb
+// blocks of sblk strip bytes and of gemmCols·ablk group bytes, and y
+// holding gemmCols rows of ldy ≥ gemmRows floats (the last one may end
+// after gemmRows).
+func gemmVNNI(k func(y *float32, ldy int, w, a *byte, nb int), sblk, ablk int) gemmFn {
+	return func(y []float32, ldy int, w, a []byte, nb int) {
+		if ldy < gemmRows {
+			panic("kernels: GEMM tile stride below its width")
+		}
+		_ = y[(gemmCols-1)*ldy+gemmRows-1]
 		if nb <= 0 {
-			*out = [gemmRows * gemmCols]float32{}
+			for c := 0; c < gemmCols; c++ {
+				clear(y[c*ldy : c*ldy+gemmRows])
+			}
 			return
 		}
 		_ = w[nb*sblk-1]
 		_ = a[nb*gemmCols*ablk-1]
-		k(out, &w[0], &a[0], nb)
+		k(&y[0], ldy, &w[0], &a[0], nb)
 	}
 }
 

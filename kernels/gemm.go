@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 
 	"github.com/cogedge/cogedge/quant"
 )
@@ -17,7 +18,8 @@ import (
 //     scratch, sized by k): per 32-element block, 8 chunks of 64 bytes —
 //     chunk g holds, for row r at bytes [4r, 4r+4), the row's elements
 //     4g..4g+3 as unsigned bytes u = q + offset — followed by the 16 row
-//     scales as float32 (gemmStripBlock bytes per block);
+//     scales as fp16 and 32 bytes of padding that keep the chunks aligned
+//     (gemmStripBlock bytes per block);
 //   - an activation group (gemmCols rows, written by the quantize phase):
 //     per block, per row, the 32 int8 quants, the scale d as float32 and the
 //     int32 correction −offset·Σq (gemmActBlock bytes per row and block).
@@ -44,7 +46,7 @@ const (
 	gemmCols       = 8
 	gemmStripBlock = 8*64 + gemmRows*4 // 576
 	gemmActBlock   = 40                // 32 qs + f32 d + i32 correction
-	gemmMinN       = 8                 // below this the one-row kernels win
+	gemmMinN       = 16                // below this the one-row kernels win (measured: n=8 ties or loses)
 
 	gemmKStripBlock = 64*64 + 16*gemmRows*4 // 5120
 	gemmKActBlock   = 256 + 4 + 16*4        // 324
@@ -60,10 +62,11 @@ func gemmBlocks(wt quant.Type) (strip, act int) {
 	return gemmStripBlock, gemmActBlock
 }
 
-// gemmFn is the micro-kernel: out[c*16+r] = Σ over nb blocks of weight row
-// r of the strip w times activation row c of the group a (one kernel per
-// layout: the 32-element types, Q4_K/Q5_K, Q6_K).
-type gemmFn func(out *[gemmRows * gemmCols]float32, w, a []byte, nb int)
+// gemmFn is the micro-kernel: y[c*ldy+r] = Σ over nb blocks of weight row r
+// of the strip w times activation row c of the group a, for r < gemmRows,
+// c < gemmCols (one kernel per layout: the 32-element types, Q4_K/Q5_K,
+// Q6_K).
+type gemmFn func(y []float32, ldy int, w, a []byte, nb int)
 
 // gemmOffset is the value added to a signed weight quant to make it an
 // unsigned byte, per weight type with a GEMM path (0: none).
@@ -94,49 +97,51 @@ func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 	bs := wt.TypeSize()
 	for r := 0; r < nrows; r++ {
 		row := w[r*wrow : r*wrow+nb*bs]
+		// The slices above bound every access below: block b of the row is
+		// row[b*bs:(b+1)*bs], its strip slot dst[b*576+4r+64g] (g < 8) and
+		// dst[b*576+512+2r].
+		src, o := unsafe.Pointer(&row[0]), unsafe.Pointer(&dst[4*r])
 		for b := 0; b < nb; b++ {
-			blk := row[b*bs : b*bs+bs]
-			o := dst[b*gemmStripBlock : (b+1)*gemmStripBlock]
-			var d uint16
+			blk := unsafe.Add(src, b*bs)
+			ob := unsafe.Add(o, b*gemmStripBlock)
+			*(*uint16)(unsafe.Add(ob, 512-2*r)) = *(*uint16)(blk)
 			switch wt {
 			case quant.Q4_0:
-				d = binary.LittleEndian.Uint16(blk)
-				lo := binary.LittleEndian.Uint64(blk[2:])
-				hi := binary.LittleEndian.Uint64(blk[10:])
+				lo := *(*uint64)(unsafe.Add(blk, 2))
+				hi := *(*uint64)(unsafe.Add(blk, 10))
 				const m = 0x0F0F0F0F
-				put32(o, 0*64+4*r, uint32(lo)&m)
-				put32(o, 1*64+4*r, uint32(lo>>32)&m)
-				put32(o, 2*64+4*r, uint32(hi)&m)
-				put32(o, 3*64+4*r, uint32(hi>>32)&m)
-				put32(o, 4*64+4*r, uint32(lo>>4)&m)
-				put32(o, 5*64+4*r, uint32(lo>>36)&m)
-				put32(o, 6*64+4*r, uint32(hi>>4)&m)
-				put32(o, 7*64+4*r, uint32(hi>>36)&m)
+				st32(ob, 0*64, uint32(lo)&m)
+				st32(ob, 1*64, uint32(lo>>32)&m)
+				st32(ob, 2*64, uint32(hi)&m)
+				st32(ob, 3*64, uint32(hi>>32)&m)
+				st32(ob, 4*64, uint32(lo>>4)&m)
+				st32(ob, 5*64, uint32(lo>>36)&m)
+				st32(ob, 6*64, uint32(hi>>4)&m)
+				st32(ob, 7*64, uint32(hi>>36)&m)
 			case quant.Q8_0:
-				d = binary.LittleEndian.Uint16(blk)
 				for g := 0; g < 8; g++ {
-					put32(o, g*64+4*r, binary.LittleEndian.Uint32(blk[2+4*g:])^0x80808080)
+					st32(ob, g*64, *(*uint32)(unsafe.Add(blk, 2+4*g))^0x80808080)
 				}
 			case quant.Q5_0:
-				d = binary.LittleEndian.Uint16(blk)
-				qh := binary.LittleEndian.Uint32(blk[2:])
+				qh := *(*uint32)(unsafe.Add(blk, 2))
 				for e := 0; e < 16; e++ {
-					q := blk[6+e]
-					o[(e/4)*64+4*r+e%4] = q&0xF | byte((qh>>e)&1)<<4
-					o[(4+e/4)*64+4*r+e%4] = q>>4 | byte((qh>>(e+16))&1)<<4
+					q := *(*byte)(unsafe.Add(blk, 6+e))
+					*(*byte)(unsafe.Add(ob, (e/4)*64+e%4)) = q&0xF | byte((qh>>e)&1)<<4
+					*(*byte)(unsafe.Add(ob, (4+e/4)*64+e%4)) = q>>4 | byte((qh>>(e+16))&1)<<4
 				}
 			case quant.IQ4_NL:
-				d = binary.LittleEndian.Uint16(blk)
 				for e := 0; e < 16; e++ {
-					q := blk[2+e]
-					o[(e/4)*64+4*r+e%4] = byte(iq4nlValues[q&0xF]) ^ 0x80
-					o[(4+e/4)*64+4*r+e%4] = byte(iq4nlValues[q>>4]) ^ 0x80
+					q := *(*byte)(unsafe.Add(blk, 2+e))
+					*(*byte)(unsafe.Add(ob, (e/4)*64+e%4)) = byte(iq4nlValues[q&0xF]) ^ 0x80
+					*(*byte)(unsafe.Add(ob, (4+e/4)*64+e%4)) = byte(iq4nlValues[q>>4]) ^ 0x80
 				}
 			}
-			binary.LittleEndian.PutUint32(o[8*64+4*r:], math.Float32bits(quant.FP16ToFP32(d)))
 		}
 	}
 }
+
+// st32 stores v at p+off (unaligned, little-endian like every target).
+func st32(p unsafe.Pointer, off int, v uint32) { *(*uint32)(unsafe.Add(p, off)) = v }
 
 func put32(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:off+4], v) }
 
@@ -171,6 +176,10 @@ func packStripK(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 			blk := row[b*bs : b*bs+bs]
 			o := dst[b*gemmKStripBlock : (b+1)*gemmKStripBlock]
 			sv := o[64*64:]
+			// o has gemmKStripBlock bytes and blk bs bytes: every offset
+			// below stays inside (chunk index < 64, row r < 16).
+			op, bp := unsafe.Pointer(&o[4*r]), unsafe.Pointer(&blk[0])
+			ld := func(off int) uint32 { return *(*uint32)(unsafe.Add(bp, off)) }
 			switch wt {
 			case quant.Q4_K, quant.Q5_K:
 				d, dmin := f16(blk), f16(blk[2:])
@@ -179,21 +188,21 @@ func packStripK(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 					putF32(sv, (j*gemmRows+r)*4, d*float32(sc[j]))
 					putF32(sv, ((8+j)*gemmRows+r)*4, -dmin*float32(mn[j]))
 				}
-				qs := blk[16:144]
+				qs := 16
 				if wt == quant.Q5_K {
-					qs = blk[48:176]
+					qs = 48
 				}
 				for c := 0; c < 4; c++ { // 64 elements: sub-blocks 2c (low nibbles), 2c+1 (high)
 					for g := 0; g < 8; g++ {
-						v := binary.LittleEndian.Uint32(qs[32*c+4*g:])
+						v := ld(qs + 32*c + 4*g)
 						lo, hi := v&m4, (v>>4)&m4
 						if wt == quant.Q5_K {
-							h := binary.LittleEndian.Uint32(blk[16+4*g:]) >> (2 * c)
+							h := ld(16+4*g) >> (2 * c)
 							lo |= (h & 0x01010101) << 4
 							hi |= (h & 0x02020202) << 3
 						}
-						put32(o, (16*c+g)*64+4*r, lo)
-						put32(o, (16*c+8+g)*64+4*r, hi)
+						st32(op, (16*c+g)*64, lo)
+						st32(op, (16*c+8+g)*64, hi)
 					}
 				}
 			case quant.Q6_K:
@@ -201,17 +210,16 @@ func packStripK(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 				for j := 0; j < 16; j++ {
 					putF32(sv, (j*gemmRows+r)*4, d*float32(int8(blk[192+j])))
 				}
-				for h := 0; h < 2; h++ { // 128 elements: ql[64h:], qh[128+32h:]
-					ql, qh := blk[64*h:], blk[128+32*h:]
+				for h := 0; h < 2; h++ { // 128 elements: ql at 64h, qh at 128+32h
+					base := 32 * h // chunk of element 128h
 					for g := 0; g < 8; g++ {
-						a := binary.LittleEndian.Uint32(ql[4*g:])
-						b := binary.LittleEndian.Uint32(ql[32+4*g:])
-						e := binary.LittleEndian.Uint32(qh[4*g:])
-						base := 32 * h // chunk of element 128h
-						put32(o, (base+g)*64+4*r, a&m4|(e&m2)<<4)
-						put32(o, (base+8+g)*64+4*r, b&m4|((e>>2)&m2)<<4)
-						put32(o, (base+16+g)*64+4*r, (a>>4)&m4|((e>>4)&m2)<<4)
-						put32(o, (base+24+g)*64+4*r, (b>>4)&m4|((e>>6)&m2)<<4)
+						a := ld(64*h + 4*g)
+						b := ld(64*h + 32 + 4*g)
+						e := ld(128 + 32*h + 4*g)
+						st32(op, (base+g)*64, a&m4|(e&m2)<<4)
+						st32(op, (base+8+g)*64, b&m4|((e>>2)&m2)<<4)
+						st32(op, (base+16+g)*64, (a>>4)&m4|((e>>4)&m2)<<4)
+						st32(op, (base+24+g)*64, (b>>4)&m4|((e>>6)&m2)<<4)
 					}
 				}
 			}
@@ -253,12 +261,18 @@ func (j *matmulJob) gemmTask(p *Pool, w, s, g0, g1 int) {
 	i0 := s * gemmRows
 	nrows := min(gemmRows, j.rows-i0)
 	packStrip(j.wt, strip, j.w[i0*j.wrow:], j.wrow, nrows, j.nb)
-	out := &p.gout[w]
+	out := p.gout[w][:]
 	gsz := j.nb * gemmCols * j.ablk
 	kern := impl.gemm[j.wt]
 	for g := g0; g < g1; g++ {
-		kern(out, strip, j.ag[g*gsz:(g+1)*gsz], j.nb)
+		a := j.ag[g*gsz : (g+1)*gsz]
 		ncols := min(gemmCols, j.n-g*gemmCols)
+		if nrows == gemmRows && ncols == gemmCols {
+			// a whole tile: the kernel stores straight into y
+			kern(j.y[g*gemmCols*j.rows+i0:], j.rows, strip, a, j.nb)
+			continue
+		}
+		kern(out, gemmRows, strip, a, j.nb)
 		for c := 0; c < ncols; c++ {
 			copy(j.y[(g*gemmCols+c)*j.rows+i0:(g*gemmCols+c)*j.rows+i0+nrows], out[c*gemmRows:c*gemmRows+nrows])
 		}

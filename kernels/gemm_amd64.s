@@ -3,7 +3,7 @@
 // AVX-512 VNNI prefill GEMM micro-kernel; see gemm.go for the layouts.
 //
 // Registers: Z0–Z7 the eight 64-byte chunks of the current weight block
-// (16 rows × 4 unsigned bytes each), Z24 the 16 row scales, Z16–Z23 the
+// (16 rows × 4 unsigned bytes each), Z24 the 16 row scales (from fp16), Z16–Z23 the
 // int32 block sums of the eight activation rows (started at the row's
 // offset correction), Z8–Z15 their float32 accumulators. Per block and
 // activation row: one broadcast, eight VPDPBUSD with an embedded {1to16}
@@ -12,12 +12,15 @@
 
 #include "textflag.h"
 
-// func gemmQ8x16VNNI(out *[128]float32, w, a *byte, nb int)
-TEXT ·gemmQ8x16VNNI(SB), NOSPLIT, $0-32
-	MOVQ out+0(FP), BX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	MOVQ nb+24(FP), CX
+// func gemmQ8x16VNNI(y *float32, ldy int, w, a *byte, nb int)
+// Activation row c's 16 results go to y + c·ldy floats.
+TEXT ·gemmQ8x16VNNI(SB), NOSPLIT, $0-40
+	MOVQ y+0(FP), BX
+	MOVQ ldy+8(FP), DX
+	SHLQ $2, DX
+	MOVQ w+16(FP), SI
+	MOVQ a+24(FP), DI
+	MOVQ nb+32(FP), CX
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
@@ -38,7 +41,7 @@ gemmloop:
 	VMOVDQU32 320(SI), Z5
 	VMOVDQU32 384(SI), Z6
 	VMOVDQU32 448(SI), Z7
-	VMOVUPS 512(SI), Z24
+	VCVTPH2PS 512(SI), Z24
 	VPBROADCASTD 36(DI), Z16
 	VPBROADCASTD 76(DI), Z17
 	VPBROADCASTD 116(DI), Z18
@@ -141,26 +144,35 @@ gemmloop:
 	JNZ gemmloop
 
 gemmdone:
-	VMOVUPS Z8, 0(BX)
-	VMOVUPS Z9, 64(BX)
-	VMOVUPS Z10, 128(BX)
-	VMOVUPS Z11, 192(BX)
-	VMOVUPS Z12, 256(BX)
-	VMOVUPS Z13, 320(BX)
-	VMOVUPS Z14, 384(BX)
-	VMOVUPS Z15, 448(BX)
+	VMOVUPS Z8, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z9, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z10, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z11, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z12, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z13, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z14, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z15, (BX)
 	VZEROUPPER
 	RET
 
-// func gemmQ4Kx16VNNI(out *[128]float32, w, a *byte, nb int)
+// func gemmQ4Kx16VNNI(y *float32, ldy int, w, a *byte, nb int)
 // Q4_K and Q5_K strips (unsigned quants, eight 32-element sub-blocks).
 // Per super-block and activation row: Z24+r collects Σ_j (d·sc_j)·S_j +
 // (−dmin·m_j)·B_j in float32, then Z8+r += Z24+r · d_x.
-TEXT ·gemmQ4Kx16VNNI(SB), NOSPLIT, $0-32
-	MOVQ out+0(FP), BX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	MOVQ nb+24(FP), CX
+TEXT ·gemmQ4Kx16VNNI(SB), NOSPLIT, $0-40
+	MOVQ y+0(FP), BX
+	MOVQ ldy+8(FP), DX
+	SHLQ $2, DX
+	MOVQ w+16(FP), SI
+	MOVQ a+24(FP), DI
+	MOVQ nb+32(FP), CX
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
@@ -1043,25 +1055,34 @@ gemmq4kloop:
 	JNZ gemmq4kloop
 
 gemmq4kdone:
-	VMOVUPS Z8, 0(BX)
-	VMOVUPS Z9, 64(BX)
-	VMOVUPS Z10, 128(BX)
-	VMOVUPS Z11, 192(BX)
-	VMOVUPS Z12, 256(BX)
-	VMOVUPS Z13, 320(BX)
-	VMOVUPS Z14, 384(BX)
-	VMOVUPS Z15, 448(BX)
+	VMOVUPS Z8, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z9, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z10, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z11, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z12, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z13, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z14, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z15, (BX)
 	VZEROUPPER
 	RET
 
-// func gemmQ6Kx16VNNI(out *[128]float32, w, a *byte, nb int)
+// func gemmQ6Kx16VNNI(y *float32, ldy int, w, a *byte, nb int)
 // Q6_K strips (unsigned 6-bit quants, sixteen 16-element sub-blocks; the
 // −32 offset comes in as the int32 correction of each activation sub-block).
-TEXT ·gemmQ6Kx16VNNI(SB), NOSPLIT, $0-32
-	MOVQ out+0(FP), BX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	MOVQ nb+24(FP), CX
+TEXT ·gemmQ6Kx16VNNI(SB), NOSPLIT, $0-40
+	MOVQ y+0(FP), BX
+	MOVQ ldy+8(FP), DX
+	SHLQ $2, DX
+	MOVQ w+16(FP), SI
+	MOVQ a+24(FP), DI
+	MOVQ nb+32(FP), CX
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
@@ -2072,13 +2093,20 @@ gemmq6kloop:
 	JNZ gemmq6kloop
 
 gemmq6kdone:
-	VMOVUPS Z8, 0(BX)
-	VMOVUPS Z9, 64(BX)
-	VMOVUPS Z10, 128(BX)
-	VMOVUPS Z11, 192(BX)
-	VMOVUPS Z12, 256(BX)
-	VMOVUPS Z13, 320(BX)
-	VMOVUPS Z14, 384(BX)
-	VMOVUPS Z15, 448(BX)
+	VMOVUPS Z8, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z9, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z10, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z11, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z12, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z13, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z14, (BX)
+	ADDQ DX, BX
+	VMOVUPS Z15, (BX)
 	VZEROUPPER
 	RET
