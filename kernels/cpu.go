@@ -17,6 +17,10 @@ type Features struct {
 	// prefill GEMM micro-kernel uses VPDPBUSD on 512-bit registers. It is
 	// only used together with AVX2.
 	AVX512VNNI bool
+	// AVXVNNI is the VEX-encoded VPDPBUSD on 256-bit registers (Intel
+	// Alder Lake and later, AMD Zen 5): the prefill GEMM without AVX-512.
+	// Only used together with AVX2.
+	AVXVNNI bool
 	// ASIMD, DotProd and I8MM are the arm64 features kernels/neon uses.
 	ASIMD, DotProd, I8MM bool
 }
@@ -26,6 +30,7 @@ var detected = Features{
 	AVX2: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C,
 	AVX512VNNI: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C &&
 		cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI,
+	AVXVNNI: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVXVNNI,
 	ASIMD:   cpu.ARM64.HasASIMD,
 	DotProd: cpu.ARM64.HasASIMDDP,
 	I8MM:    cpu.ARM64.HasI8MM,
@@ -59,6 +64,7 @@ func SetFeatures(f Features) (previous Features) {
 	active = Features{
 		AVX2:       f.AVX2 && detected.AVX2,
 		AVX512VNNI: f.AVX512VNNI && f.AVX2 && detected.AVX512VNNI,
+		AVXVNNI:    f.AVXVNNI && f.AVX2 && detected.AVXVNNI,
 		ASIMD:      f.ASIMD && detected.ASIMD,
 		DotProd:    f.DotProd && detected.DotProd,
 		I8MM:       f.I8MM && detected.I8MM,
@@ -84,8 +90,11 @@ func Implementations() []struct {
 	if d.AVX2 {
 		out = append(out, named{"avx2", Features{AVX2: true}})
 	}
+	if d.AVXVNNI {
+		out = append(out, named{"avxvnni", Features{AVX2: true, AVXVNNI: true}})
+	}
 	if d.AVX512VNNI {
-		out = append(out, named{"avx512vnni", Features{AVX2: true, AVX512VNNI: true}})
+		out = append(out, named{"avx512vnni", Features{AVX2: true, AVXVNNI: d.AVXVNNI, AVX512VNNI: true}})
 	}
 	if d.ASIMD {
 		out = append(out, named{"neon", Features{ASIMD: true}})

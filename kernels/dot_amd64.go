@@ -52,13 +52,30 @@ func archImpl(t *table, f Features) {
 	t.qdot[quant.Q6_K] = blockDot(dotQ6_KQ8_KAVX2, 210, q8_KBytes)
 	t.qdotx4[quant.Q4_0] = blockDotX4(dotQ4_0x4AVX2, 18)
 	t.qdotx4[quant.Q8_0] = blockDotX4(dotQ8_0x4AVX2, q8_0Bytes)
-	if f.AVX512VNNI {
+	// Prefill GEMM: 512-bit VNNI, else 256-bit AVX-VNNI, else AVX2 for the
+	// types whose unsigned weight bytes stay ≤ 128 (VPMADDUBSW pairs must
+	// not saturate).
+	switch {
+	case f.AVX512VNNI:
 		for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL} {
 			t.gemm[wt] = gemmVNNI(gemmQ8x16VNNI, gemmStripBlock, gemmActBlock)
 		}
 		t.gemm[quant.Q4_K] = gemmVNNI(gemmQ4Kx16VNNI, gemmKStripBlock, gemmKActBlock)
 		t.gemm[quant.Q5_K] = gemmVNNI(gemmQ4Kx16VNNI, gemmKStripBlock, gemmKActBlock)
 		t.gemm[quant.Q6_K] = gemmVNNI(gemmQ6Kx16VNNI, gemmKStripBlock, gemmKActBlock)
+	case f.AVXVNNI:
+		for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL} {
+			t.gemm[wt] = gemmYMM(gemmQ8x8VNNI, gemmStripBlock, gemmActBlock, 512)
+		}
+		t.gemm[quant.Q4_K] = gemmYMM(gemmQ4Kx8VNNI, gemmKStripBlock, gemmKActBlock, 0)
+		t.gemm[quant.Q5_K] = gemmYMM(gemmQ4Kx8VNNI, gemmKStripBlock, gemmKActBlock, 0)
+		t.gemm[quant.Q6_K] = gemmYMM(gemmQ6Kx8VNNI, gemmKStripBlock, gemmKActBlock, 0)
+	default:
+		t.gemm[quant.Q4_0] = gemmYMM(gemmQ8x8AVX2, gemmStripBlock, gemmActBlock, 512)
+		t.gemm[quant.Q5_0] = gemmYMM(gemmQ8x8AVX2, gemmStripBlock, gemmActBlock, 512)
+		t.gemm[quant.Q4_K] = gemmYMM(gemmQ4Kx8AVX2, gemmKStripBlock, gemmKActBlock, 0)
+		t.gemm[quant.Q5_K] = gemmYMM(gemmQ4Kx8AVX2, gemmKStripBlock, gemmKActBlock, 0)
+		t.gemm[quant.Q6_K] = gemmYMM(gemmQ6Kx8AVX2, gemmKStripBlock, gemmKActBlock, 0)
 	}
 	t.expSub = expSubAVX2Slice
 	secondAVX2(t)
@@ -247,5 +264,53 @@ func secondAVX2(t *table) {
 			s += quant.BF16ToFP32(w[i]) * x[i]
 		}
 		return s
+	}
+}
+
+//go:noescape
+func gemmQ8x8VNNI(y *float32, ldy int, w, sc, a *byte, nb int)
+
+//go:noescape
+func gemmQ4Kx8VNNI(y *float32, ldy int, w, sc, a *byte, nb int)
+
+//go:noescape
+func gemmQ6Kx8VNNI(y *float32, ldy int, w, sc, a *byte, nb int)
+
+//go:noescape
+func gemmQ8x8AVX2(y *float32, ldy int, w, sc, a *byte, nb int)
+
+//go:noescape
+func gemmQ4Kx8AVX2(y *float32, ldy int, w, sc, a *byte, nb int)
+
+//go:noescape
+func gemmQ6Kx8AVX2(y *float32, ldy int, w, sc, a *byte, nb int)
+
+// gemmYMM builds a 16×8 tile from four calls of an 8-row × 4-column
+// 256-bit kernel (strip half h: chunk bytes at 32h, fp16 scales at
+// scOff+16h when scOff is set; activation rows 4q..4q+3), with the same
+// bounds checks as gemmVNNI.
+func gemmYMM(k func(y *float32, ldy int, w, sc, a *byte, nb int), sblk, ablk, scOff int) gemmFn {
+	return func(y []float32, ldy int, w, a []byte, nb int) {
+		if ldy < gemmRows {
+			panic("kernels: GEMM tile stride below its width")
+		}
+		_ = y[(gemmCols-1)*ldy+gemmRows-1]
+		if nb <= 0 {
+			for c := 0; c < gemmCols; c++ {
+				clear(y[c*ldy : c*ldy+gemmRows])
+			}
+			return
+		}
+		_ = w[nb*sblk-1]
+		_ = a[nb*gemmCols*ablk-1]
+		for h := 0; h < 2; h++ {
+			sc := &w[32*h]
+			if scOff > 0 {
+				sc = &w[scOff+16*h]
+			}
+			for q := 0; q < 2; q++ {
+				k(&y[4*q*ldy+8*h], ldy, &w[32*h], sc, &a[4*q*ablk], nb)
+			}
+		}
 	}
 }
