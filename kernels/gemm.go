@@ -1,5 +1,7 @@
 package kernels
 
+//go:generate go run ./_gen/gemm -o .
+
 import (
 	"encoding/binary"
 	"math"
