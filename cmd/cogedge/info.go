@@ -71,7 +71,11 @@ func infoCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return errUsage{fmt.Errorf("want one GGUF file, got %d arguments", fs.NArg())}
 	}
-	f, err := gguf.Open(fs.Arg(0))
+	path, err := mappable(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	f, err := gguf.Open(path)
 	if err != nil {
 		return err
 	}
@@ -95,7 +99,7 @@ func infoCmd(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		writeInfoJSON(bw, f, sums)
 	} else {
-		writeInfoText(bw, f, sums)
+		writeInfoText(bw, fs.Arg(0), f, sums)
 	}
 	return bw.Flush()
 }
@@ -160,8 +164,8 @@ func writeInfoJSON(w *bufio.Writer, f *gguf.File, sums []string) {
 }
 
 // writeInfoText writes the human-readable listing.
-func writeInfoText(w io.Writer, f *gguf.File, sums []string) {
-	fmt.Fprintf(w, "file:       %s\n", f.Path())
+func writeInfoText(w io.Writer, name string, f *gguf.File, sums []string) {
+	fmt.Fprintf(w, "file:       %s\n", name)
 	fmt.Fprintf(w, "version:    %d\n", f.Version)
 	fmt.Fprintf(w, "alignment:  %d\n", f.Alignment)
 	fmt.Fprintf(w, "data:       from byte %d\n", f.DataOffset)

@@ -59,6 +59,10 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage{fmt.Errorf("want IN.gguf OUT.gguf TYPE, got %d arguments", fs.NArg())}
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
+	in, err := mappable(in)
+	if err != nil {
+		return err
+	}
 	ft, err := requant.ParseFType(fs.Arg(2))
 	if err != nil {
 		return errUsage{err}

@@ -76,7 +76,15 @@ func openSession(mf *modelFlags) (*session, error) {
 	if mf.ctx < 0 {
 		return nil, errUsage{fmt.Errorf("--ctx-size %d: want a positive size", mf.ctx)}
 	}
-	m, err := model.Open(mf.model, mf.mmproj)
+	modelPath, err := mappable(mf.model)
+	if err != nil {
+		return nil, err
+	}
+	mmprojPath, err := mappable(mf.mmproj)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.Open(modelPath, mmprojPath)
 	if err != nil {
 		return nil, err
 	}

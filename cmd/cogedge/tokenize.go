@@ -57,7 +57,11 @@ func tokenizeCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	text := strings.Join(fs.Args(), " ")
 
-	f, err := gguf.Open(*modelPath)
+	path, err := mappable(*modelPath)
+	if err != nil {
+		return err
+	}
+	f, err := gguf.Open(path)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,20 @@
+package main
+
+import (
+	"os"
+
+	"github.com/cogedge/cogedge/internal/zstdcache"
+)
+
+// mappable returns a path that can be memory-mapped for a model file the
+// user named: the path itself, or for a distributed ".gguf.zst" the
+// decompressed copy in the cache folder (decompressed once, streaming;
+// later runs reuse it). Set COGEDGE_CACHE to choose the folder.
+func mappable(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	return zstdcache.Open(path, cacheDir())
+}
+
+func cacheDir() string { return os.Getenv("COGEDGE_CACHE") }
