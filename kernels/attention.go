@@ -109,16 +109,17 @@ func (j *attnJob) run(w, t int) {
 				continue
 			}
 			qi := j.q[(i0+r)*qw+h*hd : (i0+r)*qw+h*hd+hd]
+			kb := t0*kw + kvh*hd // first KV row of the block, this head
+			nr := te - t0
+			if j.kh != nil {
+				impl.scoresF16(s[:nr], qi, j.kh[kb:kb+(nr-1)*kw+hd], kw)
+			} else {
+				impl.scoresF32(s[:nr], qi, j.kf[kb:kb+(nr-1)*kw+hd], kw)
+			}
 			tm := float32(math.Inf(-1))
-			for tt := t0; tt < te; tt++ {
-				var d float32
-				if j.kh != nil {
-					d = impl.dotF16(j.kh[tt*kw+kvh*hd:tt*kw+kvh*hd+hd], qi)
-				} else {
-					d = impl.dotF32(qi, j.kf[tt*kw+kvh*hd:tt*kw+kvh*hd+hd])
-				}
+			for i, d := range s[:nr] {
 				d *= ap.Scale
-				s[tt-t0] = d
+				s[i] = d
 				if d > tm {
 					tm = d
 				}
@@ -130,14 +131,11 @@ func (j *attnJob) run(w, t int) {
 				l[r] *= c
 				mx[r] = tm
 			}
-			l[r] += impl.expSub(s[:te-t0], mx[r])
-			for tt := t0; tt < te; tt++ {
-				pr := s[tt-t0]
-				if j.vh != nil {
-					impl.axpyF16(ar, pr, j.vh[tt*kw+kvh*hd:tt*kw+kvh*hd+hd])
-				} else {
-					impl.axpyF32(ar, pr, j.vf[tt*kw+kvh*hd:tt*kw+kvh*hd+hd])
-				}
+			l[r] += impl.expSub(s[:nr], mx[r])
+			if j.vh != nil {
+				impl.weightedF16(ar, s[:nr], j.vh[kb:kb+(nr-1)*kw+hd], kw)
+			} else {
+				impl.weightedF32(ar, s[:nr], j.vf[kb:kb+(nr-1)*kw+hd], kw)
 			}
 		}
 	}
@@ -151,5 +149,33 @@ func (j *attnJob) run(w, t int) {
 		for e, v := range acc[r*hd : r*hd+hd] {
 			o[e] = v * inv
 		}
+	}
+}
+
+// scoresF32Generic: s[t] = q · k[t·ldk : t·ldk+len(q)].
+func scoresF32Generic(s, q, k []float32, ldk int) {
+	for t := range s {
+		s[t] = impl.dotF32(q, k[t*ldk:t*ldk+len(q)])
+	}
+}
+
+// scoresF16Generic is scoresF32Generic over fp16 keys.
+func scoresF16Generic(s, q []float32, k []uint16, ldk int) {
+	for t := range s {
+		s[t] = impl.dotF16(k[t*ldk:t*ldk+len(q)], q)
+	}
+}
+
+// weightedF32Generic: y += Σ_t p[t]·v[t·ldv : t·ldv+len(y)].
+func weightedF32Generic(y, p, v []float32, ldv int) {
+	for t, pt := range p {
+		impl.axpyF32(y, pt, v[t*ldv:t*ldv+len(y)])
+	}
+}
+
+// weightedF16Generic is weightedF32Generic over fp16 values.
+func weightedF16Generic(y, p []float32, v []uint16, ldv int) {
+	for t, pt := range p {
+		impl.axpyF16(y, pt, v[t*ldv:t*ldv+len(y)])
 	}
 }

@@ -31,6 +31,12 @@ type table struct {
 	axpyF32   func(y []float32, a float32, x []float32)
 	axpyF16   func(y []float32, a float32, x []uint16)
 	expSub    func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
+	// attention over a block of KV rows (row t at k + t·ld): scores
+	// s[t] = q·k_t, and y += Σ p[t]·v_t.
+	scoresF32   func(s, q, k []float32, ldk int)
+	scoresF16   func(s, q []float32, k []uint16, ldk int)
+	weightedF32 func(y, p, v []float32, ldv int)
+	weightedF16 func(y, p []float32, v []uint16, ldv int)
 }
 
 // impl is the table in use; SetFeatures rebuilds it.
@@ -56,6 +62,10 @@ func genericImpl() table {
 	t.axpyF32 = axpyF32Generic
 	t.axpyF16 = axpyF16Generic
 	t.expSub = expSubGeneric
+	t.scoresF32 = scoresF32Generic
+	t.scoresF16 = scoresF16Generic
+	t.weightedF32 = weightedF32Generic
+	t.weightedF16 = weightedF16Generic
 	return t
 }
 

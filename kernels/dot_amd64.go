@@ -79,6 +79,7 @@ func archImpl(t *table, f Features) {
 	}
 	t.expSub = expSubAVX2Slice
 	secondAVX2(t)
+	attnAVX2(t)
 	t.quantQ8_0 = func(dst []byte, src []float32) {
 		nb := len(src) / 32
 		if nb == 0 {

@@ -1,0 +1,428 @@
+//go:build !purego
+
+// AVX2+FMA attention kernels over a block of KV rows, with float32 or fp16
+// K/V: scores (s[t] = q·k_t, four key rows per step with two accumulators
+// each, then single rows) and weighted values (y += Σ p[t]·v_t, eight value
+// rows per pass over y, then single rows). Looping over the rows in
+// assembly lets one group's horizontal reduction overlap the next group's
+// FMAs. The head dimension n is a multiple of 8 (attn_amd64.go falls back
+// to the generic code otherwise).
+
+#include "textflag.h"
+
+
+// func scoresF32AVX2(s *float32, q *float32, k *float32, ldk, rows, n int)
+// s[t] = Σ_{d<n} q[d]·k[t·ldk+d] for t < rows.
+TEXT ·scoresF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), BX
+	MOVQ q+8(FP), AX
+	MOVQ k+16(FP), R11
+	MOVQ ldk+24(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+32(FP), DX
+	MOVQ n+40(FP), R9
+
+scF32group:
+	CMPQ DX, $4
+	JLT scF32single
+	MOVQ AX, SI
+	MOVQ R11, DI
+	LEAQ (R11)(R8*2), R10
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+scF32loop16:
+	CMPQ CX, $16
+	JLT scF32tail8
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS (DI)(R8*1), Y8, Y1
+	VFMADD231PS (R10), Y8, Y2
+	VFMADD231PS (R10)(R8*1), Y8, Y3
+	VFMADD231PS 32(DI), Y9, Y4
+	VFMADD231PS 32(DI)(R8*1), Y9, Y5
+	VFMADD231PS 32(R10), Y9, Y6
+	VFMADD231PS 32(R10)(R8*1), Y9, Y7
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R10
+	SUBQ $16, CX
+	JMP scF32loop16
+
+scF32tail8:
+	TESTQ CX, CX
+	JZ scF32reduce
+	VMOVUPS (SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS (DI)(R8*1), Y8, Y1
+	VFMADD231PS (R10), Y8, Y2
+	VFMADD231PS (R10)(R8*1), Y8, Y3
+
+scF32reduce:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	LEAQ (R11)(R8*4), R11
+	SUBQ $4, DX
+	JMP scF32group
+
+scF32single:
+	TESTQ DX, DX
+	JZ scF32done
+	MOVQ AX, SI
+	MOVQ R11, DI
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+scF32sloop:
+	CMPQ CX, $16
+	JLT scF32stail
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS 32(DI), Y9, Y1
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP scF32sloop
+
+scF32stail:
+	TESTQ CX, CX
+	JZ scF32sreduce
+	VMOVUPS (SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+
+scF32sreduce:
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VADDSS X1, X0, X0
+	MOVSS X0, (BX)
+	ADDQ $4, BX
+	ADDQ R8, R11
+	DECQ DX
+	JMP scF32single
+
+scF32done:
+	VZEROUPPER
+	RET
+
+// func weightedF32AVX2(y *float32, p *float32, v *float32, ldv, rows, n int)
+// y[d] += Σ_{t<rows} p[t]·v[t·ldv+d] for d < n.
+TEXT ·weightedF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), AX
+	MOVQ p+8(FP), BX
+	MOVQ v+16(FP), R12
+	MOVQ ldv+24(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+32(FP), DX
+	MOVQ n+40(FP), R13
+
+wtF32group:
+	CMPQ DX, $8
+	JLT wtF32single
+	VBROADCASTSS 0(BX), Y8
+	VBROADCASTSS 4(BX), Y9
+	VBROADCASTSS 8(BX), Y10
+	VBROADCASTSS 12(BX), Y11
+	VBROADCASTSS 16(BX), Y12
+	VBROADCASTSS 20(BX), Y13
+	VBROADCASTSS 24(BX), Y14
+	VBROADCASTSS 28(BX), Y15
+	MOVQ AX, SI
+	MOVQ R12, DI
+	LEAQ (DI)(R8*2), R9
+	ADDQ R8, R9 // row 3
+	LEAQ (R9)(R8*2), R10 // row 5
+	LEAQ (R10)(R8*2), R11 // row 7
+	MOVQ R13, CX
+
+wtF32loop:
+	VMOVUPS (SI), Y0
+	VXORPS Y1, Y1, Y1
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS (DI)(R8*1), Y9, Y1
+	VFMADD231PS (DI)(R8*2), Y10, Y0
+	VFMADD231PS (R9), Y11, Y1
+	VFMADD231PS (DI)(R8*4), Y12, Y0
+	VFMADD231PS (R10), Y13, Y1
+	VFMADD231PS (R10)(R8*1), Y14, Y0
+	VFMADD231PS (R11), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	SUBQ $8, CX
+	JNZ wtF32loop
+	ADDQ $32, BX
+	LEAQ (R12)(R8*8), R12
+	SUBQ $8, DX
+	JMP wtF32group
+
+wtF32single:
+	TESTQ DX, DX
+	JZ wtF32done
+	VBROADCASTSS (BX), Y8
+	MOVQ AX, SI
+	MOVQ R12, DI
+	MOVQ R13, CX
+
+wtF32sloop:
+	VMOVUPS (SI), Y0
+	VFMADD231PS (DI), Y8, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ wtF32sloop
+	ADDQ $4, BX
+	ADDQ R8, R12
+	DECQ DX
+	JMP wtF32single
+
+wtF32done:
+	VZEROUPPER
+	RET
+
+// func scoresF16AVX2(s *float32, q *float32, k *uint16, ldk, rows, n int)
+// s[t] = Σ_{d<n} q[d]·k[t·ldk+d] for t < rows.
+TEXT ·scoresF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), BX
+	MOVQ q+8(FP), AX
+	MOVQ k+16(FP), R11
+	MOVQ ldk+24(FP), R8
+	SHLQ $1, R8
+	MOVQ rows+32(FP), DX
+	MOVQ n+40(FP), R9
+
+scF16group:
+	CMPQ DX, $4
+	JLT scF16single
+	MOVQ AX, SI
+	MOVQ R11, DI
+	LEAQ (R11)(R8*2), R10
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+scF16loop16:
+	CMPQ CX, $16
+	JLT scF16tail8
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VCVTPH2PS (DI), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VCVTPH2PS (DI)(R8*1), Y11
+	VFMADD231PS Y11, Y8, Y1
+	VCVTPH2PS (R10), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VCVTPH2PS (R10)(R8*1), Y11
+	VFMADD231PS Y11, Y8, Y3
+	VCVTPH2PS 16(DI), Y10
+	VFMADD231PS Y10, Y9, Y4
+	VCVTPH2PS 16(DI)(R8*1), Y11
+	VFMADD231PS Y11, Y9, Y5
+	VCVTPH2PS 16(R10), Y10
+	VFMADD231PS Y10, Y9, Y6
+	VCVTPH2PS 16(R10)(R8*1), Y11
+	VFMADD231PS Y11, Y9, Y7
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $32, R10
+	SUBQ $16, CX
+	JMP scF16loop16
+
+scF16tail8:
+	TESTQ CX, CX
+	JZ scF16reduce
+	VMOVUPS (SI), Y8
+	VCVTPH2PS (DI), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VCVTPH2PS (DI)(R8*1), Y11
+	VFMADD231PS Y11, Y8, Y1
+	VCVTPH2PS (R10), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VCVTPH2PS (R10)(R8*1), Y11
+	VFMADD231PS Y11, Y8, Y3
+
+scF16reduce:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	LEAQ (R11)(R8*4), R11
+	SUBQ $4, DX
+	JMP scF16group
+
+scF16single:
+	TESTQ DX, DX
+	JZ scF16done
+	MOVQ AX, SI
+	MOVQ R11, DI
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+scF16sloop:
+	CMPQ CX, $16
+	JLT scF16stail
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VCVTPH2PS (DI), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VCVTPH2PS 16(DI), Y11
+	VFMADD231PS Y11, Y9, Y1
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP scF16sloop
+
+scF16stail:
+	TESTQ CX, CX
+	JZ scF16sreduce
+	VMOVUPS (SI), Y8
+	VCVTPH2PS (DI), Y10
+	VFMADD231PS Y10, Y8, Y0
+
+scF16sreduce:
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VADDSS X1, X0, X0
+	MOVSS X0, (BX)
+	ADDQ $4, BX
+	ADDQ R8, R11
+	DECQ DX
+	JMP scF16single
+
+scF16done:
+	VZEROUPPER
+	RET
+
+// func weightedF16AVX2(y *float32, p *float32, v *uint16, ldv, rows, n int)
+// y[d] += Σ_{t<rows} p[t]·v[t·ldv+d] for d < n.
+TEXT ·weightedF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), AX
+	MOVQ p+8(FP), BX
+	MOVQ v+16(FP), R12
+	MOVQ ldv+24(FP), R8
+	SHLQ $1, R8
+	MOVQ rows+32(FP), DX
+	MOVQ n+40(FP), R13
+
+wtF16group:
+	CMPQ DX, $8
+	JLT wtF16single
+	VBROADCASTSS 0(BX), Y8
+	VBROADCASTSS 4(BX), Y9
+	VBROADCASTSS 8(BX), Y10
+	VBROADCASTSS 12(BX), Y11
+	VBROADCASTSS 16(BX), Y12
+	VBROADCASTSS 20(BX), Y13
+	VBROADCASTSS 24(BX), Y14
+	VBROADCASTSS 28(BX), Y15
+	MOVQ AX, SI
+	MOVQ R12, DI
+	LEAQ (DI)(R8*2), R9
+	ADDQ R8, R9 // row 3
+	LEAQ (R9)(R8*2), R10 // row 5
+	LEAQ (R10)(R8*2), R11 // row 7
+	MOVQ R13, CX
+
+wtF16loop:
+	VMOVUPS (SI), Y0
+	VXORPS Y1, Y1, Y1
+	VCVTPH2PS (DI), Y2
+	VFMADD231PS Y2, Y8, Y0
+	VCVTPH2PS (DI)(R8*1), Y3
+	VFMADD231PS Y3, Y9, Y1
+	VCVTPH2PS (DI)(R8*2), Y2
+	VFMADD231PS Y2, Y10, Y0
+	VCVTPH2PS (R9), Y3
+	VFMADD231PS Y3, Y11, Y1
+	VCVTPH2PS (DI)(R8*4), Y2
+	VFMADD231PS Y2, Y12, Y0
+	VCVTPH2PS (R10), Y3
+	VFMADD231PS Y3, Y13, Y1
+	VCVTPH2PS (R10)(R8*1), Y2
+	VFMADD231PS Y2, Y14, Y0
+	VCVTPH2PS (R11), Y3
+	VFMADD231PS Y3, Y15, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	ADDQ $16, R9
+	ADDQ $16, R10
+	ADDQ $16, R11
+	SUBQ $8, CX
+	JNZ wtF16loop
+	ADDQ $32, BX
+	LEAQ (R12)(R8*8), R12
+	SUBQ $8, DX
+	JMP wtF16group
+
+wtF16single:
+	TESTQ DX, DX
+	JZ wtF16done
+	VBROADCASTSS (BX), Y8
+	MOVQ AX, SI
+	MOVQ R12, DI
+	MOVQ R13, CX
+
+wtF16sloop:
+	VMOVUPS (SI), Y0
+	VCVTPH2PS (DI), Y2
+	VFMADD231PS Y2, Y8, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JNZ wtF16sloop
+	ADDQ $4, BX
+	ADDQ R8, R12
+	DECQ DX
+	JMP wtF16single
+
+wtF16done:
+	VZEROUPPER
+	RET
