@@ -12,7 +12,8 @@ const (
 var kvaluesIQ4NL = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
 // bestIndexInt8 is ggml's best_index_int8 over the 16 table values: the
-// nearest entry, the upper one unless the lower is strictly closer.
+// nearest entry, the upper one unless the lower is strictly closer. It is
+// the specification bestIndexIQ4NL is tested against.
 func bestIndexInt8(val *[16]int8, x float32) uint8 {
 	if x <= float32(val[0]) {
 		return 0
@@ -35,25 +36,74 @@ func bestIndexInt8(val *[16]int8, x float32) uint8 {
 	return uint8(mu)
 }
 
+// The fast equivalent of bestIndexInt8(&kvaluesIQ4NL, x). Between table
+// entries a < b the C code picks b iff !(x-a < b-x) in float32. Near the
+// midpoint m = (a+b)/2 both differences are exact (they are multiples of
+// ulp(x) far below 2^24 ulps), and elsewhere rounding cannot flip the
+// comparison, so the choice is exactly x >= m; a NaN compares false
+// everywhere and gets 15, like the C code. Every m is a multiple of 1/2, so
+// the answer is constant on each cell [c/2, c/2+1/2): iq4nlCell[c+256] is
+// the number of midpoints <= c/2 for x in [-128, 128). float64(x)*2+256 is
+// exact unless |x| < 2^-21, where any rounding stays inside the two cells
+// around 0, which share one answer. TestBestIndexIQ4NL checks all of this
+// against bestIndexInt8.
+var iq4nlCell = func() (t [512]uint8) {
+	for c := range t {
+		lo := float32(c-256) / 2
+		for k := 1; k < 16; k++ {
+			m := (float32(kvaluesIQ4NL[k-1]) + float32(kvaluesIQ4NL[k])) / 2
+			if m <= lo {
+				t[c]++
+			}
+		}
+	}
+	return t
+}()
+
+// iq4nlCellValue holds the table values of the iq4nlCell indices.
+var iq4nlCellValue = func() (t [512]float32) {
+	for c, i := range iq4nlCell {
+		t[c] = float32(kvaluesIQ4NL[i])
+	}
+	return t
+}()
+
+// iq4nlCellOf returns the iq4nlCell index of x, clamped to 0 below -128 and
+// to 511 at 128 and above or for NaN.
+func iq4nlCellOf(x float32) int {
+	f := float64(x)*2 + 256
+	if f >= 0 && f < 512 {
+		return int(f) & 511
+	}
+	if f < 0 {
+		return 0
+	}
+	return 511 // >= 128 or NaN
+}
+
+// bestIndexIQ4NL is bestIndexInt8(&kvaluesIQ4NL, x), by table.
+func bestIndexIQ4NL(x float32) uint8 { return iq4nlCell[iq4nlCellOf(x)] }
+
 // quantizeIQ4_NL is ggml's quantize_iq4_nl without an importance matrix:
 // quantize_row_iq4_nl_impl(32, 32, ..., ntry 7) for each block — weights
 // x², a first fit from d = max/127, 15 trial scales (itry-127)/max, and a
 // final index assignment with the chosen d. (quantize_row_iq4_nl_ref uses
 // ntry -1 and gives other bytes; llama-quantize uses this one.)
+//
+// The trial scales are independent until their results are compared, so
+// they are evaluated three at a time (more independent float32 sums in
+// flight) and then compared in ggml's order; each sum still adds its terms
+// in element order.
 func quantizeIQ4_NL(dst []byte, src []float32) {
 	const ntry = 7
-	values := &kvaluesIQ4NL
 	var weight [qkIQ4_NL]float32
 	var L [qkIQ4_NL]uint8
 	for i := 0; i < len(src)/qkIQ4_NL; i++ {
-		xb := src[i*qkIQ4_NL : (i+1)*qkIQ4_NL]
-		y := dst[i*sizeIQ4_NL : (i+1)*sizeIQ4_NL]
-		clear(y)
+		xb := (*[qkIQ4_NL]float32)(src[i*qkIQ4_NL : (i+1)*qkIQ4_NL])
+		y := (*[sizeIQ4_NL]byte)(dst[i*sizeIQ4_NL : (i+1)*sizeIQ4_NL])
+		var amax, max float32
 		for j, v := range xb {
 			weight[j] = v * v
-		}
-		var amax, max float32
-		for _, v := range xb {
 			if ax := absf(v); ax > amax {
 				amax = ax
 				max = v
@@ -61,31 +111,44 @@ func quantizeIQ4_NL(dst []byte, src []float32) {
 		}
 		var scale float32
 		if amax >= groupMaxEps {
-			d := -max / float32(values[0])
+			d := -max / float32(kvaluesIQ4NL[0])
 			id := 1 / d
 			var sumqx, sumq2 float32
 			for j, v := range xb {
-				al := float32(id * v)
-				l := bestIndexInt8(values, al)
-				L[j] = l
-				q := float32(values[l])
-				w := weight[j]
-				sumqx += float32(w * q * v)
-				sumq2 += float32(w * q * q)
+				q := iq4nlCellValue[iq4nlCellOf(float32(id*v))]
+				wq := weight[j] * q
+				sumqx += float32(wq * v)
+				sumq2 += float32(wq * q)
 			}
 			d = sumqx / sumq2
 			best := d * sumqx
-			for itry := -ntry; itry <= ntry; itry++ {
-				id = float32(itry+int(values[0])) / max
-				sumqx, sumq2 = 0, 0
+			var sx, s2 [2*ntry + 1]float32
+			for t := 0; t < 2*ntry+1; t += 3 {
+				ida := float32(t-ntry+int(kvaluesIQ4NL[0])) / max
+				idb := float32(t+1-ntry+int(kvaluesIQ4NL[0])) / max
+				idc := float32(t+2-ntry+int(kvaluesIQ4NL[0])) / max
+				var xa, qa, xbb, qb, xc, qc float32
 				for j, v := range xb {
-					al := float32(id * v)
-					l := bestIndexInt8(values, al)
-					q := float32(values[l])
 					w := weight[j]
-					sumqx += float32(w * q * v)
-					sumq2 += float32(w * q * q)
+					q := iq4nlCellValue[iq4nlCellOf(float32(ida*v))]
+					wq := w * q
+					xa += float32(wq * v)
+					qa += float32(wq * q)
+					q = iq4nlCellValue[iq4nlCellOf(float32(idb*v))]
+					wq = w * q
+					xbb += float32(wq * v)
+					qb += float32(wq * q)
+					q = iq4nlCellValue[iq4nlCellOf(float32(idc*v))]
+					wq = w * q
+					xc += float32(wq * v)
+					qc += float32(wq * q)
 				}
+				sx[t], s2[t] = xa, qa
+				sx[t+1], s2[t+1] = xbb, qb
+				sx[t+2], s2[t+2] = xc, qc
+			}
+			for t := range sx {
+				sumqx, sumq2 = sx[t], s2[t]
 				if sumq2 > 0 && float32(sumqx*sumqx) > float32(best*sumq2) {
 					d = sumqx / sumq2
 					best = d * sumqx
@@ -94,13 +157,13 @@ func quantizeIQ4_NL(dst []byte, src []float32) {
 			scale = d
 		}
 		// One block per super-block: the else branch of the C code.
-		putF16(y, scale)
+		putF16(y[:], scale)
 		var id float32
 		if scale != 0 {
 			id = 1 / scale
 		}
 		for j, v := range xb {
-			L[j] = bestIndexInt8(values, float32(id*v))
+			L[j] = iq4nlCell[iq4nlCellOf(float32(id*v))]
 		}
 		for j := 0; j < 16; j++ {
 			y[2+j] = L[j] | L[16+j]<<4
