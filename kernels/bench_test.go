@@ -248,3 +248,31 @@ func BenchmarkAttention(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGEMMFloat measures float-weight prefill (the ViT's 1792×1792
+// attention output projection over 1226 tokens) in GFLOP/s per
+// implementation tier.
+func BenchmarkGEMMFloat(b *testing.B) {
+	const rows, k, n = 1792, 1792, 1226
+	for _, wt := range floatTypes {
+		b.Run(wt.String(), func(b *testing.B) {
+			mats, size := benchMatrices(wt, rows, k)
+			x := randFloats(rand.New(rand.NewPCG(3, 3)), n*k, false)
+			y := make([]float32, n*rows)
+			p := NewPool(0)
+			defer p.Close()
+			for _, im := range Implementations() {
+				b.Run(im.Name, func(b *testing.B) {
+					prev := SetFeatures(im.Features)
+					defer SetFeatures(prev)
+					b.SetBytes(int64(size))
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						p.MatMul(y, mats[i%len(mats)], wt, rows, k, x, n)
+					}
+					b.ReportMetric(2*float64(rows)*k*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		})
+	}
+}

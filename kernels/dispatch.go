@@ -15,6 +15,14 @@ type qdot4Fn func(out *[4]float32, w []byte, ws int, x []byte, nb int)
 // (sc[c*nb+b]): out[c] = dot(w, row c). Optional per type.
 type qdotx4Fn func(out *[4]float32, w, x []byte, xs int, sc []float32, nb int)
 
+// floatKernel is a float-weight GEMM micro-kernel: y[c·ldy+r] = Σ_{e<k}
+// w[r·ldw+e]·x[c·ldx+e] for r < r, c < c (w of the weight type, strides in
+// elements), k a multiple of step.
+type floatKernel struct {
+	fn         func(y []float32, ldy int, w []byte, ldw int, x []float32, ldx, k int)
+	r, c, step int
+}
+
 // table is the dispatch table: one function per op, filled with the generic
 // code and then overridden by the architecture's fast paths.
 type table struct {
@@ -22,6 +30,7 @@ type table struct {
 	qdot4     [quant.MXFP4 + 1]qdot4Fn
 	qdotx4    [quant.MXFP4 + 1]qdotx4Fn
 	gemm      [quant.MXFP4 + 1]gemmFn // prefill micro-kernel (Q8_0 partners only)
+	gemmF     [quant.MXFP4 + 1]floatKernel
 	quantQ8_0 func(dst []byte, src []float32)
 	quantQ8_1 func(dst []byte, src []float32)
 	quantQ8_K func(dst []byte, src []float32)

@@ -80,6 +80,7 @@ func archImpl(t *table, f Features) {
 	t.expSub = expSubAVX2Slice
 	secondAVX2(t)
 	attnAVX2(t)
+	floatGEMM(t, f)
 	t.quantQ8_0 = func(dst []byte, src []float32) {
 		nb := len(src) / 32
 		if nb == 0 {
@@ -314,4 +315,50 @@ func gemmYMM(k func(y *float32, ldy int, w, sc, a *byte, nb int), sblk, ablk, sc
 			}
 		}
 	}
+}
+
+//go:noescape
+func gemmF32x4x5AVX512(y *float32, ldy int, w *byte, ldw int, x *float32, ldx, k int)
+
+//go:noescape
+func gemmF16x4x5AVX512(y *float32, ldy int, w *byte, ldw int, x *float32, ldx, k int)
+
+//go:noescape
+func gemmBF16x4x5AVX512(y *float32, ldy int, w *byte, ldw int, x *float32, ldx, k int)
+
+//go:noescape
+func gemmF32x3x3AVX2(y *float32, ldy int, w *byte, ldw int, x *float32, ldx, k int)
+
+//go:noescape
+func gemmF16x3x3AVX2(y *float32, ldy int, w *byte, ldw int, x *float32, ldx, k int)
+
+//go:noescape
+func gemmBF16x3x3AVX2(y *float32, ldy int, w *byte, ldw int, x *float32, ldx, k int)
+
+// floatGEMM installs the float-weight GEMM kernels of gemmf_amd64.s:
+// 4×5 tiles with AVX-512, 3×3 with AVX2.
+func floatGEMM(t *table, f Features) {
+	type kern = func(y *float32, ldy int, w *byte, ldw int, x *float32, ldx, k int)
+	mk := func(k kern, esz, r, c, step int) floatKernel {
+		return floatKernel{r: r, c: c, step: step, fn: func(y []float32, ldy int, w []byte, ldw int, x []float32, ldx, n int) {
+			if n <= 0 || n%step != 0 {
+				panic("kernels: float GEMM length not a multiple of its step")
+			}
+			_ = y[(c-1)*ldy+r-1]
+			_ = w[((r-1)*ldw+n)*esz-1]
+			_ = x[(c-1)*ldx+n-1]
+			k(&y[0], ldy, &w[0], ldw, &x[0], ldx, n)
+		}}
+	}
+	// The AVX-512 kernels only need AVX-512F, which every CPU with the
+	// AVX512VNNI feature set has.
+	if f.AVX512VNNI {
+		t.gemmF[quant.F32] = mk(gemmF32x4x5AVX512, 4, 4, 5, 16)
+		t.gemmF[quant.F16] = mk(gemmF16x4x5AVX512, 2, 4, 5, 16)
+		t.gemmF[quant.BF16] = mk(gemmBF16x4x5AVX512, 2, 4, 5, 16)
+		return
+	}
+	t.gemmF[quant.F32] = mk(gemmF32x3x3AVX2, 4, 3, 3, 8)
+	t.gemmF[quant.F16] = mk(gemmF16x3x3AVX2, 2, 3, 3, 8)
+	t.gemmF[quant.BF16] = mk(gemmBF16x3x3AVX2, 2, 3, 3, 8)
 }

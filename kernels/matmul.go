@@ -145,6 +145,13 @@ func (j *matmulJob) plan(threads int) {
 		rb := j.rows / (8 * threads)
 		rb = max(16, min(256, rb&^3))
 		j.rb = rb
+	} else if fk := impl.gemmF[j.wt]; j.act == quant.F32 && fk.fn != nil {
+		// float micro-kernel tiles: whole kernel tiles except at the edges
+		j.cb = min(j.n, 12*fk.c)
+		j.rb = 16 * fk.r
+		for j.rb > fk.r && ((j.rows+j.rb-1)/j.rb)*((j.n+j.cb-1)/j.cb) < 4*threads {
+			j.rb = max(fk.r, j.rb/2/fk.r*fk.r)
+		}
 	} else {
 		j.cb = min(j.n, 64)
 		j.rb = 64
@@ -241,26 +248,46 @@ func (j *matmulJob) tileQuant(out *[4]float32, i0, i1, c0, c1 int) {
 }
 
 func (j *matmulJob) tileFloat(i0, i1, c0, c1 int) {
-	k, rows := j.k, j.rows
-	for i := i0; i < i1; i++ {
-		wr := j.w[i*j.wrow : (i+1)*j.wrow]
-		switch j.wt {
-		case quant.F32:
-			wf := bytesAsF32(wr)
-			for c := c0; c < c1; c++ {
-				j.y[c*rows+i] = impl.dotF32(wf, j.x[c*k:(c+1)*k])
+	k, rows, wrow := j.k, j.rows, j.wrow
+	i := i0
+	if fk := impl.gemmF[j.wt]; fk.fn != nil && j.n > 1 && k >= fk.step {
+		kk := k - k%fk.step
+		esz := wrow / max(k, 1)
+		for ; i+fk.r <= i1; i += fk.r {
+			c := c0
+			for ; c+fk.c <= c1; c += fk.c {
+				fk.fn(j.y[c*rows+i:], rows, j.w[i*wrow:], k, j.x[c*k:], k, kk)
+				if kk < k { // the k tail, element by element
+					for cc := c; cc < c+fk.c; cc++ {
+						for ii := i; ii < i+fk.r; ii++ {
+							j.y[cc*rows+ii] += j.dotFloat(j.w[ii*wrow+kk*esz:(ii+1)*wrow], j.x[cc*k+kk:(cc+1)*k])
+						}
+					}
+				}
 			}
-		case quant.F16:
-			wh := bytesAsU16(wr)
-			for c := c0; c < c1; c++ {
-				j.y[c*rows+i] = impl.dotF16(wh, j.x[c*k:(c+1)*k])
-			}
-		case quant.BF16:
-			wh := bytesAsU16(wr)
-			for c := c0; c < c1; c++ {
-				j.y[c*rows+i] = impl.dotBF16(wh, j.x[c*k:(c+1)*k])
+			for ; c < c1; c++ {
+				for ii := i; ii < i+fk.r; ii++ {
+					j.y[c*rows+ii] = j.dotFloat(j.w[ii*wrow:(ii+1)*wrow], j.x[c*k:(c+1)*k])
+				}
 			}
 		}
+	}
+	for ; i < i1; i++ {
+		for c := c0; c < c1; c++ {
+			j.y[c*rows+i] = j.dotFloat(j.w[i*wrow:(i+1)*wrow], j.x[c*k:(c+1)*k])
+		}
+	}
+}
+
+// dotFloat is the dot of float weights wr (type j.wt) with activations x.
+func (j *matmulJob) dotFloat(wr []byte, x []float32) float32 {
+	switch j.wt {
+	case quant.F32:
+		return impl.dotF32(bytesAsF32(wr), x)
+	case quant.F16:
+		return impl.dotF16(bytesAsU16(wr), x)
+	default:
+		return impl.dotBF16(bytesAsU16(wr), x)
 	}
 }
 

@@ -61,14 +61,16 @@ func TestMatMulQuant(t *testing.T) {
 	})
 }
 
-// TestMatMulFloat checks F32/F16/BF16 weights against float64 products.
+// TestMatMulFloat checks F32/F16/BF16 weights against float64 products;
+// the later shapes cover the float micro-kernels with row, column and k
+// tails.
 func TestMatMulFloat(t *testing.T) {
 	withFeatures(t, func(t *testing.T) {
 		p := NewPool(2)
 		defer p.Close()
 		for _, wt := range floatTypes {
 			r := rand.New(rand.NewPCG(uint64(wt), 5))
-			for _, sh := range []struct{ rows, k, n int }{{1, 1, 1}, {3, 7, 2}, {17, 33, 5}, {70, 128, 3}, {5, 4096, 1}} {
+			for _, sh := range []struct{ rows, k, n int }{{1, 1, 1}, {3, 7, 2}, {17, 33, 5}, {70, 128, 3}, {5, 4096, 1}, {37, 100, 11}, {64, 272, 12}, {9, 16, 10}, {130, 48, 66}} {
 				wf := randFloats(r, sh.rows*sh.k, false)
 				w := make([]byte, 0, len(wf)*4)
 				for i, v := range wf {
