@@ -1,5 +1,7 @@
 package quant
 
+import "math"
+
 // Shared search routines of the K-quants, ported from ggml-quants.c with the
 // same float32 operation order (see the notes in codec.go).
 
@@ -102,19 +104,19 @@ func max32(a, b int32) int32 {
 	return b
 }
 
-// makeQKX2Quants is ggml's make_qkx2_quants: asymmetric quantization of x to
-// L[i] in [0, nmax] with a scale and a min, searching nstep+1 scales
-// (rmin + rdelta·is + nmax)/(max-min) and solving the weighted 2×2 least
-// squares for each. It returns the scale and -min (>= 0 in practice).
-func makeQKX2Quants(n, nmax int, x, weights []float32, L, Laux []uint8, rmin, rdelta float32, nstep int, useMad bool) (scale, theMin float32) {
-	x = x[:n]
-	weights = weights[:n]
-	L = L[:n]
-	Laux = Laux[:n]
+// makeQKX2Quants is ggml's make_qkx2_quants for n = 32 and use_mad false:
+// asymmetric quantization of x to L[i] in [0, nmax] with a scale and a min,
+// searching nstep+1 scales (rmin + rdelta·is + nmax)/(max-min) and solving
+// the weighted 2×2 least squares for each. It returns the scale and -min
+// (>= 0 in practice).
+//
+// The step loop runs on eight-lane kernels when useSIMD is set
+// (qkx2SearchLanes), else here one step at a time.
+func makeQKX2Quants(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int) (scale, theMin float32) {
 	mn, mx := x[0], x[0]
 	sumW := weights[0]
 	sumX := float32(sumW * x[0])
-	for i := 1; i < n; i++ {
+	for i := 1; i < 32; i++ {
 		if x[i] < mn {
 			mn = x[i]
 		}
@@ -129,66 +131,124 @@ func makeQKX2Quants(n, nmax int, x, weights []float32, L, Laux []uint8, rmin, rd
 		mn = 0
 	}
 	if mx == mn {
-		clear(L)
+		*L = [32]uint8{}
 		return 0, -mn
 	}
 	fnmax := float32(nmax)
+	nmax32 := int32(nmax)
+	var xm [32]float32 // x - mn for the current mn
+	for i, v := range x {
+		xm[i] = v - mn
+	}
 	iscale := fnmax / (mx - mn)
 	scale = 1 / iscale
 	var bestError float32
 	for i, v := range x {
-		l := nearestInt(float32(iscale * (v - mn)))
-		L[i] = uint8(max32(0, min(int32(nmax), l)))
-		diff := float32(scale*float32(L[i])) + mn - v
-		if useMad {
-			diff = absf(diff)
-		} else {
-			diff = diff * diff
-		}
+		l := max32(0, min(nmax32, nearestInt(float32(iscale*xm[i]))))
+		L[i] = uint8(l)
+		diff := float32(scale*float32(l)) + mn - v
+		diff = diff * diff
 		bestError += float32(weights[i] * diff)
 	}
 	if nstep < 1 {
 		return scale, -mn
 	}
+	if useSIMD {
+		return qkx2SearchLanes(nmax32, x, weights, L, &xm, rmin, rdelta, nstep, fnmax, mn, mx, sumW, sumX, scale, bestError)
+	}
+	var laux [32]float32
 	for is := 0; is <= nstep; is++ {
-		iscale = (rmin + float32(rdelta*float32(is)) + fnmax) / (mx - mn)
+		iscale := (rmin + float32(rdelta*float32(is)) + fnmax) / (mx - mn)
 		var sumL, sumL2, sumXL float32
-		for i, v := range x {
-			l := max32(0, min(int32(nmax), nearestInt(float32(iscale*(v-mn)))))
-			Laux[i] = uint8(l)
-			w := weights[i]
-			fl := float32(l)
-			sumL += float32(w * fl)
-			sumL2 += float32(w * fl * fl)
-			sumXL += float32(w * fl * v)
+		for i := range xm {
+			fl := float32(max32(0, min(nmax32, nearestInt(float32(iscale*xm[i])))))
+			laux[i] = fl
+			wf := float32(weights[i] * fl)
+			sumL += wf
+			sumL2 += float32(wf * fl)
+			sumXL += float32(wf * x[i])
 		}
-		D := float32(sumW*sumL2) - float32(sumL*sumL)
-		if D > 0 {
-			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
-			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
-			if thisMin > 0 {
-				thisMin = 0
-				thisScale = sumXL / sumL2
+		D, thisScale, thisMin := qkx2Solve(sumW, sumX, sumL, sumL2, sumXL)
+		if !(D > 0) {
+			continue
+		}
+		var curError float32
+		for i, v := range x {
+			diff := float32(thisScale*laux[i]) + thisMin - v
+			curError += float32(weights[i] * float32(diff*diff))
+		}
+		if curError < bestError {
+			for i, f := range laux {
+				L[i] = uint8(f)
 			}
-			var curError float32
-			for i, v := range x {
-				diff := float32(thisScale*float32(Laux[i])) + thisMin - v
-				if useMad {
-					diff = absf(diff)
-				} else {
-					diff = diff * diff
-				}
-				curError += float32(weights[i] * diff)
-			}
-			if curError < bestError {
-				copy(L, Laux)
-				bestError = curError
-				scale = thisScale
+			bestError, scale = curError, thisScale
+			if math.Float32bits(thisMin) != math.Float32bits(mn) {
 				mn = thisMin
+				for i, v := range x {
+					xm[i] = v - mn
+				}
 			}
 		}
 	}
 	return scale, -mn
+}
+
+// qkx2SearchLanes is the step loop of makeQKX2Quants on the eight-lane
+// kernels. A step depends on the earlier ones only through min, which
+// changes only when a step is accepted (about 3 of 21), so eight steps are
+// evaluated speculatively with the current min and then compared in ggml's
+// order; after an accepted step that changed min, the rest of the group is
+// dropped and evaluation resumes at the next step with the new min.
+func qkx2SearchLanes(nmax int32, x, weights *[32]float32, L *[32]uint8, xm *[32]float32, rmin, rdelta float32, nstep int, fnmax, mn, mx, sumW, sumX, scale, bestError float32) (float32, float32) {
+	var lv [32][qkx2Lanes]float32
+	var sums [3][qkx2Lanes]float32
+	var isc, D, sc, mi, e [qkx2Lanes]float32
+	for is := 0; is <= nstep; {
+		span := mx - mn
+		for k := range isc {
+			isc[k] = (rmin + float32(rdelta*float32(is+k)) + fnmax) / span
+		}
+		qkx2Sums(xm, x, weights, &isc, nmax, &lv, &sums)
+		for k := range D {
+			D[k], sc[k], mi[k] = qkx2Solve(sumW, sumX, sums[0][k], sums[1][k], sums[2][k])
+		}
+		qkx2Err(x, weights, &lv, &sc, &mi, &e)
+		g := min(qkx2Lanes, nstep+1-is)
+		next := is + g
+		for k := 0; k < g; k++ {
+			if D[k] > 0 && e[k] < bestError {
+				for i := range L {
+					L[i] = uint8(lv[i][k])
+				}
+				bestError, scale = e[k], sc[k]
+				if math.Float32bits(mi[k]) != math.Float32bits(mn) {
+					mn = mi[k]
+					for i, v := range x {
+						xm[i] = v - mn
+					}
+					next = is + k + 1
+					break
+				}
+			}
+		}
+		is = next
+	}
+	return scale, -mn
+}
+
+// qkx2Solve is the 2×2 weighted least squares of make_qkx2_quants for one
+// step: the determinant D and, when D > 0, the step's scale and min.
+func qkx2Solve(sumW, sumX, sumL, sumL2, sumXL float32) (D, scale, min float32) {
+	D = float32(sumW*sumL2) - float32(sumL*sumL)
+	if D > 0 {
+		scale = (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+		min = (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
+		if min > 0 {
+			min = 0
+			scale = sumXL / sumL2
+		}
+	}
+	return D, scale, min
 }
 
 // getScaleMinK4 is ggml's get_scale_min_k4: the 6-bit scale and min of
@@ -221,11 +281,10 @@ func packScalesK4(q []byte, ls, lm *[8]uint8) {
 // decoded scales, as ggml does).
 func kScalesMins(x []float32, L *[QK_K]uint8, nmax int, rmin, rdelta float32, nstep int, scalesOut []byte) (d16, dmin16 uint16) {
 	var weights [32]float32
-	var laux [32]uint8
 	var scales, mins [QK_K / 32]float32
 	var maxScale, maxMin float32
 	for j := 0; j < QK_K/32; j++ {
-		xb := x[32*j : 32*j+32]
+		xb := (*[32]float32)(x[32*j : 32*j+32])
 		var sumX2 float32
 		for _, v := range xb {
 			sumX2 += float32(v * v)
@@ -234,7 +293,7 @@ func kScalesMins(x []float32, L *[QK_K]uint8, nmax int, rmin, rdelta float32, ns
 		for l, v := range xb {
 			weights[l] = avX + absf(v)
 		}
-		scales[j], mins[j] = makeQKX2Quants(32, nmax, xb, weights[:], L[32*j:32*j+32], laux[:], rmin, rdelta, nstep, false)
+		scales[j], mins[j] = makeQKX2Quants(nmax, xb, &weights, (*[32]uint8)(L[32*j:32*j+32]), rmin, rdelta, nstep)
 		if scales[j] > maxScale {
 			maxScale = scales[j]
 		}

@@ -137,6 +137,18 @@ func fillAdversarial(rng *rand.Rand, x []float32, kind int) {
 		for i := range x {
 			x[i] = float32(math.Ldexp(float64(rng.IntN(257)-128), e)) / 8
 		}
+	case 10: // several NaNs with distinct payloads per block, and infinities
+		for i := range x {
+			x[i] = float32(rng.NormFloat64()) * sc
+		}
+		for b := 0; b < len(x); b += 16 {
+			for range 1 + rng.IntN(3) {
+				x[b+rng.IntN(16)] = math.Float32frombits(0x7f800001 + rng.Uint32N(0x7fffff) | rng.Uint32N(2)<<31)
+			}
+			if rng.IntN(4) == 0 {
+				x[b+rng.IntN(16)] = float32(math.Inf(1 - 2*rng.IntN(2)))
+			}
+		}
 	default: // all one sign, heavy tailed
 		sign := float32(1 - 2*rng.IntN(2))
 		for i := range x {
@@ -145,9 +157,25 @@ func fillAdversarial(rng *rand.Rand, x []float32, kind int) {
 	}
 }
 
-const diffKinds = 11
+const diffKinds = 12
 
 func TestQuantizeMatchesSlowRef(t *testing.T) {
+	modes := []bool{false}
+	if useSIMD {
+		modes = []bool{true, false}
+	}
+	defer func(v bool) { useSIMD = v }(useSIMD)
+	for _, simd := range modes {
+		useSIMD = simd
+		name := "go"
+		if simd {
+			name = "simd"
+		}
+		t.Run(name, testQuantizeMatchesSlowRef)
+	}
+}
+
+func testQuantizeMatchesSlowRef(t *testing.T) {
 	rows := diffRows(t)
 	for _, sq := range slowQuantizers {
 		t.Run(sq.typ.String(), func(t *testing.T) {
@@ -213,5 +241,21 @@ func TestDiffGeneratorsCanFail(t *testing.T) {
 	}
 	if bytes.Equal(a, b) {
 		t.Fatal("perturbed input gave identical bytes: the comparison cannot fail")
+	}
+}
+
+// BenchmarkQuantizeSlowRef measures the frozen pre-speedup quantizers on the
+// input of BenchmarkQuantize, for before/after figures under the same load.
+func BenchmarkQuantizeSlowRef(b *testing.B) {
+	x := benchInput()
+	for _, sq := range slowQuantizers {
+		b.Run(sq.typ.String(), func(b *testing.B) {
+			rs, _ := sq.typ.RowSize(int64(len(x)))
+			q := make([]byte, rs)
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				sq.fn(q, x)
+			}
+		})
 	}
 }
