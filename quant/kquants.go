@@ -5,14 +5,17 @@ import "math"
 // Shared search routines of the K-quants, ported from ggml-quants.c with the
 // same float32 operation order (see the notes in codec.go).
 
-// makeQXQuants is ggml's make_qx_quants for the case qw == nil: symmetric
-// quantization of x to L[i] in [0, 2·nmax) around nmax, searching 19 scales
-// around -nmax/max for the best weighted least-squares fit. rmseType selects
-// the weights (1: x², 2: 1, 3: |x|, other: sqrt|x|); a negative rmseType
-// returns after the first fit. It returns the scale.
-func makeQXQuants(n, nmax int, x []float32, L []int8, rmseType int) float32 {
-	x = x[:n]
-	L = L[:n]
+// makeQXQuants is ggml's make_qx_quants(16, 32, x, L, 1, NULL), the only
+// form the reference quantizers use (Q6_K): symmetric quantization of x to
+// L[i] in [0, 64) around 32, searching 18 scales around -32/max for the
+// best least-squares fit with weights x². It returns the scale.
+//
+// The 19 fits (the first one and the 18 trials) do not depend on each
+// other, only the choice among them does: their sums are computed on the
+// eight-lane kernel qxSums, then compared in ggml's order, and the levels
+// are computed once, for the fit that was chosen last.
+func makeQXQuants(x *[16]float32, L *[16]int8) float32 {
+	const nmax = 32
 	var max, amax float32
 	for _, v := range x {
 		if ax := absf(v); ax > amax {
@@ -21,78 +24,51 @@ func makeQXQuants(n, nmax int, x []float32, L []int8, rmseType int) float32 {
 		}
 	}
 	if amax < groupMaxEps {
-		clear(L)
+		*L = [16]int8{}
 		return 0
 	}
-	fnmax := float32(nmax)
-	iscale := float32(-nmax) / max
-	if rmseType == 0 {
-		for i, v := range x {
-			l := nearestInt(float32(iscale * v))
-			L[i] = int8(int32(nmax) + max32(int32(-nmax), min(int32(nmax-1), l)))
-		}
-		return 1 / iscale
-	}
-	returnEarly := false
-	if rmseType < 0 {
-		rmseType = -rmseType
-		returnEarly = true
-	}
-	weight := func(v float32) float32 {
-		switch rmseType {
-		case 1:
-			return v * v
-		case 2:
-			return 1
-		case 3:
-			return absf(v)
-		default:
-			return sqrtf(absf(v))
-		}
-	}
-	var sumlx, suml2 float32
+	var w, wv [16]float32
 	for i, v := range x {
-		l := nearestInt(float32(iscale * v))
-		l = max32(int32(-nmax), min(int32(nmax-1), l))
-		L[i] = int8(l + int32(nmax))
-		w := weight(v)
-		fl := float32(l)
-		sumlx += float32(w * v * fl)
-		suml2 += float32(w * fl * fl)
+		w[i] = v * v
+		wv[i] = w[i] * v
 	}
+	fnmax := float32(nmax)
+	// Fit 0 is the first fit; fits 1..18 are the trials is = -9..-1, 1..9.
+	var isc [3][qkx2Lanes]float32
+	var sums [3][2][qkx2Lanes]float32
+	isc0 := float32(-nmax) / max
+	for f := 0; f < 3*qkx2Lanes; f++ {
+		v := isc0 // padding lanes repeat fit 0
+		if f >= 1 && f <= 18 {
+			is := f - 10 // fits 1..9: is = -9..-1
+			if f > 9 {
+				is = f - 9 // fits 10..18: is = 1..9
+			}
+			v = -(fnmax + float32(0.1*float32(is))) / max
+		}
+		isc[f/qkx2Lanes][f%qkx2Lanes] = v
+	}
+	for g := range isc {
+		qxSums(x, &wv, &w, &isc[g], &sums[g])
+	}
+	sumlx, suml2 := sums[0][0][0], sums[0][1][0]
 	var scale float32
 	if suml2 != 0 {
 		scale = sumlx / suml2
 	}
-	if returnEarly {
-		if suml2 > 0 {
-			return float32(0.5 * (scale + 1/iscale))
-		}
-		return 1 / iscale
-	}
 	best := scale * sumlx
-	for is := -9; is <= 9; is++ {
-		if is == 0 {
-			continue
-		}
-		iscale = -(fnmax + float32(0.1*float32(is))) / max
-		sumlx, suml2 = 0, 0
-		for _, v := range x {
-			l := nearestInt(float32(iscale * v))
-			l = max32(int32(-nmax), min(int32(nmax-1), l))
-			w := weight(v)
-			fl := float32(l)
-			sumlx += float32(w * v * fl)
-			suml2 += float32(w * fl * fl)
-		}
+	chosen := isc0
+	for f := 1; f <= 18; f++ {
+		sumlx, suml2 = sums[f/qkx2Lanes][0][f%qkx2Lanes], sums[f/qkx2Lanes][1][f%qkx2Lanes]
 		if suml2 > 0 && float32(sumlx*sumlx) > float32(best*suml2) {
-			for i, v := range x {
-				l := nearestInt(float32(iscale * v))
-				L[i] = int8(int32(nmax) + max32(int32(-nmax), min(int32(nmax-1), l)))
-			}
 			scale = sumlx / suml2
 			best = scale * sumlx
+			chosen = isc[f/qkx2Lanes][f%qkx2Lanes]
 		}
+	}
+	for i, v := range x {
+		l := nearestInt(float32(chosen * v))
+		L[i] = int8(int32(nmax) + max32(-nmax, min(nmax-1, l)))
 	}
 	return scale
 }

@@ -20,7 +20,7 @@ func quantizeQ6_K(dst []byte, src []float32) {
 		y := dst[i*sizeQ6_K : (i+1)*sizeQ6_K]
 		var maxScale, maxAbsScale float32
 		for ib := 0; ib < QK_K/16; ib++ {
-			scale := makeQXQuants(16, 32, x[16*ib:], L[16*ib:], 1)
+			scale := makeQXQuants((*[16]float32)(x[16*ib:16*ib+16]), (*[16]int8)(L[16*ib:16*ib+16]))
 			scales[ib] = scale
 			if as := absf(scale); as > maxAbsScale {
 				maxAbsScale = as
