@@ -26,11 +26,14 @@ type floatKernel struct {
 // table is the dispatch table: one function per op, filled with the generic
 // code and then overridden by the architecture's fast paths.
 type table struct {
-	qdot      [quant.MXFP4 + 1]qdotFn
-	qdot4     [quant.MXFP4 + 1]qdot4Fn
-	qdotx4    [quant.MXFP4 + 1]qdotx4Fn
-	gemm      [quant.MXFP4 + 1]gemmFn // prefill micro-kernel (Q8_0 partners only)
-	gemmF     [quant.MXFP4 + 1]floatKernel
+	qdot   [quant.MXFP4 + 1]qdotFn
+	qdot4  [quant.MXFP4 + 1]qdot4Fn
+	qdotx4 [quant.MXFP4 + 1]qdotx4Fn
+	gemm   [quant.MXFP4 + 1]gemmFn // prefill micro-kernel (Q8_0 partners only)
+	gemmF  [quant.MXFP4 + 1]floatKernel
+	// decode dot of one weight row with an activation row packed by
+	// packActLinear (Q8_0 partners only; nil: use qdot)
+	gemv      [quant.MXFP4 + 1]qdotFn
 	quantQ8_0 func(dst []byte, src []float32)
 	quantQ8_1 func(dst []byte, src []float32)
 	quantQ8_K func(dst []byte, src []float32)

@@ -81,6 +81,12 @@ func archImpl(t *table, f Features) {
 	secondAVX2(t)
 	attnAVX2(t)
 	floatGEMM(t, f)
+	switch {
+	case f.AVX512VNNI:
+		t.gemv[quant.Q4_0] = blockDot(gemvQ4_0AVX512, 18, gemmActBlock)
+	case f.AVXVNNI:
+		t.gemv[quant.Q4_0] = blockDot(gemvQ4_0AVXVNNI, 18, gemmActBlock)
+	}
 	t.quantQ8_0 = func(dst []byte, src []float32) {
 		nb := len(src) / 32
 		if nb == 0 {
@@ -362,3 +368,9 @@ func floatGEMM(t *table, f Features) {
 	t.gemmF[quant.F16] = mk(gemmF16x3x3AVX2, 2, 3, 3, 8)
 	t.gemmF[quant.BF16] = mk(gemmBF16x3x3AVX2, 2, 3, 3, 8)
 }
+
+//go:noescape
+func gemvQ4_0AVX512(w, x *byte, nb int) float32
+
+//go:noescape
+func gemvQ4_0AVXVNNI(w, x *byte, nb int) float32

@@ -251,6 +251,23 @@ func packActRowK(dst, src []byte, r, nb int, wt quant.Type) {
 	}
 }
 
+// packActLinear writes one Q8_0-quantized activation row as consecutive
+// gemmActBlock slots (quants, d as float32, −offset·Σq), the operand of the
+// GEMV kernels (table.gemv).
+func packActLinear(dst, src []byte, nb int, offset int32) {
+	for b := 0; b < nb; b++ {
+		s := src[b*q8_0Bytes : (b+1)*q8_0Bytes]
+		o := dst[b*gemmActBlock : (b+1)*gemmActBlock]
+		copy(o[:32], s[2:34])
+		var sum int32
+		for _, q := range s[2:34] {
+			sum += int32(int8(q))
+		}
+		binary.LittleEndian.PutUint32(o[32:], math.Float32bits(f16(s)))
+		binary.LittleEndian.PutUint32(o[36:], uint32(-offset*sum))
+	}
+}
+
 // useGEMM reports whether this call goes through the micro-kernel.
 func (j *matmulJob) useGEMM() bool {
 	return j.n >= gemmMinN && impl.gemm[j.wt] != nil

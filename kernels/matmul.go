@@ -40,6 +40,9 @@ type matmulJob struct {
 	ngroups int    // activation groups of gemmCols rows
 	nstrips int    // weight strips of gemmRows rows
 	nchunks int    // activation-group chunks per strip (tasks = nstrips·nchunks)
+
+	// decode through table.gemv: the activation row in linear slots.
+	al []byte
 }
 
 // MatMul computes y[j*rows+i] = dot(W row i, x row j) for j < n, i < rows.
@@ -82,6 +85,12 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 		j.a = p.act[:need]
 		if j.useGEMM() {
 			j.setupGEMM(p)
+		} else if n == 1 && impl.gemv[wt] != nil {
+			j.goff = gemmOffset(wt)
+			if cap(p.agBuf) < j.nb*gemmActBlock {
+				p.agBuf = make([]byte, j.nb*gemmActBlock)
+			}
+			j.al = p.agBuf[:j.nb*gemmActBlock]
 		} else if act == quant.Q8_0 && impl.qdotx4[wt] != nil && n >= 4 {
 			if cap(p.ascale) < n*j.nb {
 				p.ascale = make([]float32, n*j.nb)
@@ -102,7 +111,7 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 		j.plan(p.threads)
 		p.parallel(j, j.nrb*((n+j.cb-1)/j.cb))
 	}
-	j.y, j.w, j.x, j.a, j.sc, j.ag, j.p = nil, nil, nil, nil, nil, nil, nil
+	j.y, j.w, j.x, j.a, j.sc, j.ag, j.p, j.al = nil, nil, nil, nil, nil, nil, nil, nil
 }
 
 // setupGEMM sizes the pool's scratch for the micro-kernel path, zeroes the
@@ -169,6 +178,9 @@ func (j *matmulJob) run(w, t int) {
 		for r := r0; r < r1; r++ {
 			ar := j.a[r*j.arow : (r+1)*j.arow]
 			QuantizeActivations(j.act, ar, j.x[r*j.k:(r+1)*j.k])
+			if j.al != nil {
+				packActLinear(j.al, ar, j.nb, j.goff)
+			}
 			if j.gemm {
 				gsz := j.nb * gemmCols * j.ablk
 				g := r / gemmCols
@@ -212,6 +224,13 @@ func (j *matmulJob) tileQuant(out *[4]float32, i0, i1, c0, c1 int) {
 	dot4 := impl.qdot4[j.wt]
 	wrow, arow, nb, rows := j.wrow, j.arow, j.nb, j.rows
 	i := i0
+	if j.al != nil { // decode: one activation row
+		gemv := impl.gemv[j.wt]
+		for ; i < i1; i++ {
+			j.y[i] = gemv(j.w[i*wrow:(i+1)*wrow], j.al, nb)
+		}
+		return
+	}
 	if x4 := impl.qdotx4[j.wt]; x4 != nil && j.sc != nil {
 		for ; i < i1; i++ {
 			wr := j.w[i*wrow : (i+1)*wrow]
