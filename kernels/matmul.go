@@ -79,6 +79,10 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 		j.arow = int(arow)
 		j.nb = k / act.BlockSize()
 		need := n * j.arow
+		if j.useGEMM() {
+			// rows are staged per worker, then repacked into groups
+			need = p.threads * j.arow
+		}
 		if cap(p.act) < need {
 			p.act = make([]byte, need)
 		}
@@ -176,7 +180,11 @@ func (j *matmulJob) run(w, t int) {
 		r0 := t * j.qrows
 		r1 := min(r0+j.qrows, j.n)
 		for r := r0; r < r1; r++ {
-			ar := j.a[r*j.arow : (r+1)*j.arow]
+			slot := r
+			if j.gemm {
+				slot = w // staged per worker
+			}
+			ar := j.a[slot*j.arow : (slot+1)*j.arow]
 			QuantizeActivations(j.act, ar, j.x[r*j.k:(r+1)*j.k])
 			if j.al != nil {
 				packActLinear(j.al, ar, j.nb, j.goff)
