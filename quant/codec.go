@@ -19,6 +19,13 @@ import (
 // build. (ggml compiled natively on arm64 with default flags may contract
 // some of these expressions and differ from itself on x86 in rare ties; we
 // follow the x86 build, which is what most published GGUF files come from.)
+//
+// Inputs holding NaN are outside this guarantee: where two NaNs with
+// different payloads meet in one addition, the one kept depends on operand
+// order (chosen by the compiler, in Go as in C) and on the hardware, and a
+// payload can reach a scale byte through nearest_int. Such blocks quantize
+// without panicking to some bytes. Infinities are covered: the only NaN they
+// create is the platform's default NaN.
 
 // codec is the pair of row functions of one type. Both work on whole blocks:
 // len(src) is a multiple of the block size and dst is exactly sized.

@@ -16,7 +16,7 @@ import (
 // against ggml by golden_test.go) over many seeded random rows, most of them
 // built to hit edge cases: exact rounding ties, values on the midpoints of
 // the IQ4_NL table, scales near GROUP_MAX_EPS and fp16 limits, subnormals,
-// constant and zero blocks, infinities and NaNs.
+// constant and zero blocks, infinities and NaNs (see maskNaNBlocks).
 
 // slowQuantizers maps each type to its frozen reference quantizer.
 var slowQuantizers = []struct {
@@ -99,9 +99,12 @@ func fillAdversarial(rng *rand.Rand, x []float32, kind int) {
 			x[b+rng.IntN(32)] = m
 			x[b+rng.IntN(32)] = -m
 		}
-	case 5: // random bit patterns: subnormals, huge values, infinities, NaNs
+	case 5: // random bit patterns: subnormals, huge values, infinities (NaNs are kind 10's)
 		for i := range x {
 			x[i] = math.Float32frombits(rng.Uint32())
+			for x[i] != x[i] {
+				x[i] = math.Float32frombits(rng.Uint32())
+			}
 		}
 	case 6: // mostly gaussian with sprinkled specials
 		special := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, 1.1754942e-38,
@@ -204,12 +207,35 @@ func testQuantizeMatchesSlowRef(t *testing.T) {
 				if err := Quantize(sq.typ, got, x); err != nil {
 					t.Fatal(err)
 				}
+				maskNaNBlocks(got, want, x, sq.typ)
 				if !bytes.Equal(got, want) {
 					t.Fatalf("row %d (kind %d, %d elements): %s\ninput block: %v", r, kind, n,
 						firstDiff(got, want, sq.typ.TypeSize()), firstDiffInput(got, want, x, sq.typ))
 				}
 			}
 		})
+	}
+}
+
+// maskNaNBlocks zeroes, in got and want, every block whose input holds a
+// NaN. Such blocks are outside the bit-exact contract: when two NaNs with
+// different payloads meet in one addition the result keeps one of them by
+// operand order, which Go leaves to the compiler (it differs between the
+// old and new code on arm64, and between x86 and ARM hardware), and the
+// payload can reach a scale byte through nearest_int. Inputs without NaN
+// only ever produce the platform's default NaN (from inf-inf or 0·inf), so
+// their bytes do not depend on operand order and are compared in full. The
+// NaN blocks still run, which checks that they do not panic.
+func maskNaNBlocks(got, want []byte, x []float32, t Type) {
+	ts, bs := t.TypeSize(), t.BlockSize()
+	for b := 0; b*bs < len(x); b++ {
+		for _, v := range x[b*bs : (b+1)*bs] {
+			if v != v {
+				clear(got[b*ts : (b+1)*ts])
+				clear(want[b*ts : (b+1)*ts])
+				break
+			}
+		}
 	}
 }
 
