@@ -18,7 +18,7 @@ type AttnParams struct {
 }
 
 const (
-	attnQBlock  = 16 // query rows per task
+	attnQBlock  = 64 // query rows per task: each task reads its head's K and V once
 	attnKVBlock = 32 // KV rows per inner tile
 )
 
@@ -83,11 +83,25 @@ func (j *attnJob) run(w, t int) {
 	kvh := h / (ap.NHead / ap.NHeadKV)
 	qw, kw := ap.NHead*hd, ap.NHeadKV*hd
 
-	buf := j.p.scratch(w, nqr*hd+2*nqr+attnKVBlock)
+	// With several query rows, each KV block of this head is first copied
+	// to contiguous rows (kc, vc), read by every row: the cache rows are
+	// NHeadKV·HeadDim apart, a stride that maps a block's rows onto few L1
+	// sets and many pages. A single query row (decode) reads the cache in
+	// place.
+	kvn := attnKVBlock * hd
+	buf := j.p.scratch(w, nqr*hd+2*nqr+attnKVBlock+2*kvn)
 	acc := buf[:nqr*hd]
 	mx := buf[nqr*hd : nqr*hd+nqr]
 	l := buf[nqr*hd+nqr : nqr*hd+2*nqr]
-	s := buf[nqr*hd+2*nqr:]
+	s := buf[nqr*hd+2*nqr : nqr*hd+2*nqr+attnKVBlock]
+	kc := buf[nqr*hd+2*nqr+attnKVBlock:][:kvn]
+	vc := buf[nqr*hd+2*nqr+attnKVBlock+kvn:][:kvn]
+	pack := nqr >= 4
+	var kc16, vc16 []uint16
+	if j.kh != nil {
+		b16 := j.p.scratch16(w, 2*kvn)
+		kc16, vc16 = b16[:kvn], b16[kvn:]
+	}
 	clear(acc)
 	for r := range mx {
 		mx[r] = float32(math.Inf(-1))
@@ -100,6 +114,17 @@ func (j *attnJob) run(w, t int) {
 	}
 	for t0 := 0; t0 < end; t0 += attnKVBlock {
 		t1 := min(t0+attnKVBlock, end)
+		for t := t0; t < t1 && pack; t++ {
+			src := t*kw + kvh*hd
+			dst := (t - t0) * hd
+			if j.kh != nil {
+				copy(kc16[dst:dst+hd], j.kh[src:src+hd])
+				copy(vc16[dst:dst+hd], j.vh[src:src+hd])
+			} else {
+				copy(kc[dst:dst+hd], j.kf[src:src+hd])
+				copy(vc[dst:dst+hd], j.vf[src:src+hd])
+			}
+		}
 		for r := 0; r < nqr; r++ {
 			te := t1
 			if ap.Causal {
@@ -109,12 +134,22 @@ func (j *attnJob) run(w, t int) {
 				continue
 			}
 			qi := j.q[(i0+r)*qw+h*hd : (i0+r)*qw+h*hd+hd]
-			kb := t0*kw + kvh*hd // first KV row of the block, this head
 			nr := te - t0
+			// K and V rows of the block: packed, or in the cache
+			ks, ks16, vs, vs16, ld := kc, kc16, vc, vc16, hd
+			if !pack {
+				kb := t0*kw + kvh*hd
+				ld = kw
+				if j.kh != nil {
+					ks16, vs16 = j.kh[kb:kb+(nr-1)*kw+hd], j.vh[kb:kb+(nr-1)*kw+hd]
+				} else {
+					ks, vs = j.kf[kb:kb+(nr-1)*kw+hd], j.vf[kb:kb+(nr-1)*kw+hd]
+				}
+			}
 			if j.kh != nil {
-				impl.scoresF16(s[:nr], qi, j.kh[kb:kb+(nr-1)*kw+hd], kw)
+				impl.scoresF16(s[:nr], qi, ks16, ld)
 			} else {
-				impl.scoresF32(s[:nr], qi, j.kf[kb:kb+(nr-1)*kw+hd], kw)
+				impl.scoresF32(s[:nr], qi, ks, ld)
 			}
 			tm := float32(math.Inf(-1))
 			for i, d := range s[:nr] {
@@ -133,9 +168,9 @@ func (j *attnJob) run(w, t int) {
 			}
 			l[r] += impl.expSub(s[:nr], mx[r])
 			if j.vh != nil {
-				impl.weightedF16(ar, s[:nr], j.vh[kb:kb+(nr-1)*kw+hd], kw)
+				impl.weightedF16(ar, s[:nr], vs16, ld)
 			} else {
-				impl.weightedF32(ar, s[:nr], j.vf[kb:kb+(nr-1)*kw+hd], kw)
+				impl.weightedF32(ar, s[:nr], vs, ld)
 			}
 		}
 	}

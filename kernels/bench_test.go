@@ -202,7 +202,8 @@ func uniqueInts(a, b int) []int {
 // BenchmarkAttention measures attention in GFLOP/s (4·HeadDim per query ×
 // visible KV row per head: q·k and p·v): the ViT shape (1226 tokens, 16
 // heads of 112, not causal, f32 KV), a causal text prefill (512 tokens, 32
-// heads of 128, f16 KV) and one decode step over 2048 cached rows.
+// heads of 128, f16 KV) and one decode step over 2048 cached rows, per
+// accelerated implementation tier.
 func BenchmarkAttention(b *testing.B) {
 	for _, c := range []struct {
 		name        string
@@ -236,15 +237,26 @@ func BenchmarkAttention(b *testing.B) {
 			}
 			p := NewPool(0)
 			defer p.Close()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if c.f16 {
-					p.AttentionF16(out, q, c.nq, k16, v16, c.nkv, ap)
-				} else {
-					p.AttentionF32(out, q, c.nq, k, v, c.nkv, ap)
-				}
+			for _, im := range Implementations()[1:] {
+				b.Run(im.Name, func(b *testing.B) {
+					prev := SetFeatures(im.Features)
+					defer SetFeatures(prev)
+					b.ResetTimer()
+					cpu0 := processCPUSeconds()
+					for i := 0; i < b.N; i++ {
+						if c.f16 {
+							p.AttentionF16(out, q, c.nq, k16, v16, c.nkv, ap)
+						} else {
+							p.AttentionF32(out, q, c.nq, k, v, c.nkv, ap)
+						}
+					}
+					flops := 4 * float64(c.hd) * float64(c.heads) * pairs * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					if cpu := processCPUSeconds() - cpu0; cpu > 0 {
+						b.ReportMetric(flops/cpu/1e9, "GFLOP/cpu-s")
+					}
+				})
 			}
-			b.ReportMetric(4*float64(c.hd)*float64(c.heads)*pairs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

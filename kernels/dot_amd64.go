@@ -79,7 +79,7 @@ func archImpl(t *table, f Features) {
 	}
 	t.expSub = expSubAVX2Slice
 	secondAVX2(t)
-	attnAVX2(t)
+	attnAVX2(t, f.AVX512VNNI)
 	floatGEMM(t, f)
 	switch {
 	case f.AVX512VNNI:

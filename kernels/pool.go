@@ -34,7 +34,8 @@ type Pool struct {
 	mm     matmulJob
 	attn   attnJob
 	// per-worker scratch for attention
-	wscratch [][]float32
+	wscratch   [][]float32
+	wscratch16 [][]uint16
 }
 
 // runner is a parallel job: run executes task t on worker w (0 = caller).
@@ -48,6 +49,7 @@ func NewPool(threads int) *Pool {
 	}
 	p := &Pool{threads: threads, done: make(chan struct{}, threads)}
 	p.wscratch = make([][]float32, threads)
+	p.wscratch16 = make([][]uint16, threads)
 	p.out4 = make([][4]float32, threads)
 	p.strips = make([][]byte, threads)
 	p.gout = make([][gemmRows * gemmCols]float32, threads)
@@ -130,4 +132,12 @@ func (p *Pool) scratch(w, n int) []float32 {
 		p.wscratch[w] = make([]float32, n)
 	}
 	return p.wscratch[w][:n]
+}
+
+// scratch16 returns worker w's uint16 scratch of at least n elements.
+func (p *Pool) scratch16(w, n int) []uint16 {
+	if cap(p.wscratch16[w]) < n {
+		p.wscratch16[w] = make([]uint16, n)
+	}
+	return p.wscratch16[w][:n]
 }
