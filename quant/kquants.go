@@ -88,7 +88,9 @@ func max32(a, b int32) int32 {
 //
 // The step loop runs on eight-lane kernels when useSIMD is set
 // (qkx2SearchLanes), else here one step at a time.
-func makeQKX2Quants(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelta float32, nstep int) (scale, theMin float32) {
+func makeQKX2Quants(f *qkx2Frame, L *[32]uint8, nstep int) (scale, theMin float32) {
+	x, weights, xm := &f.x, &f.w, &f.xm
+	rmin, rdelta, fnmax, nmax32 := f.rmin, f.rdelta, f.fnmax, f.nmax
 	mn, mx := x[0], x[0]
 	sumW := weights[0]
 	sumX := float32(sumW * x[0])
@@ -110,10 +112,7 @@ func makeQKX2Quants(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelt
 		*L = [32]uint8{}
 		return 0, -mn
 	}
-	fnmax := float32(nmax)
-	nmax32 := int32(nmax)
-	var xm [32]float32 // x - mn for the current mn
-	for i, v := range x {
+	for i, v := range x { // x - mn for the current mn
 		xm[i] = v - mn
 	}
 	iscale := fnmax / (mx - mn)
@@ -130,7 +129,8 @@ func makeQKX2Quants(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelt
 		return scale, -mn
 	}
 	if useSIMD {
-		return qkx2SearchLanes(nmax32, x, weights, L, &xm, rmin, rdelta, nstep, fnmax, mn, mx, sumW, sumX, scale, bestError)
+		f.sumW, f.sumX = sumW, sumX
+		return qkx2SearchLanes(f, L, nstep, mn, mx, scale, bestError)
 	}
 	var laux [32]float32
 	for is := 0; is <= nstep; is++ {
@@ -170,37 +170,28 @@ func makeQKX2Quants(nmax int, x, weights *[32]float32, L *[32]uint8, rmin, rdelt
 }
 
 // qkx2SearchLanes is the step loop of makeQKX2Quants on the eight-lane
-// kernels. A step depends on the earlier ones only through min, which
-// changes only when a step is accepted (about 3 of 21), so eight steps are
-// evaluated speculatively with the current min and then compared in ggml's
-// order; after an accepted step that changed min, the rest of the group is
-// dropped and evaluation resumes at the next step with the new min.
-func qkx2SearchLanes(nmax int32, x, weights *[32]float32, L *[32]uint8, xm *[32]float32, rmin, rdelta float32, nstep int, fnmax, mn, mx, sumW, sumX, scale, bestError float32) (float32, float32) {
-	var lv [32][qkx2Lanes]float32
-	var sums [3][qkx2Lanes]float32
-	var isc, D, sc, mi, e [qkx2Lanes]float32
+// kernel qkx2Group. A step depends on the earlier ones only through min,
+// which changes only when a step is accepted (about 3 of 21), so eight steps
+// are evaluated speculatively with the current min and then compared in
+// ggml's order; after an accepted step that changed min, the rest of the
+// group is dropped and evaluation resumes at the next step with the new min.
+func qkx2SearchLanes(f *qkx2Frame, L *[32]uint8, nstep int, mn, mx, scale, bestError float32) (float32, float32) {
 	for is := 0; is <= nstep; {
-		span := mx - mn
-		for k := range isc {
-			isc[k] = (rmin + float32(rdelta*float32(is+k)) + fnmax) / span
-		}
-		qkx2Sums(xm, x, weights, &isc, nmax, &lv, &sums)
-		for k := range D {
-			D[k], sc[k], mi[k] = qkx2Solve(sumW, sumX, sums[0][k], sums[1][k], sums[2][k])
-		}
-		qkx2Err(x, weights, &lv, &sc, &mi, &e)
+		f.base = float32(is)
+		f.span = mx - mn
+		qkx2Group(f)
 		g := min(qkx2Lanes, nstep+1-is)
 		next := is + g
 		for k := 0; k < g; k++ {
-			if D[k] > 0 && e[k] < bestError {
+			if f.D[k] > 0 && f.e[k] < bestError {
 				for i := range L {
-					L[i] = uint8(lv[i][k])
+					L[i] = uint8(f.lv[i][k])
 				}
-				bestError, scale = e[k], sc[k]
-				if math.Float32bits(mi[k]) != math.Float32bits(mn) {
-					mn = mi[k]
-					for i, v := range x {
-						xm[i] = v - mn
+				bestError, scale = f.e[k], f.sc[k]
+				if math.Float32bits(f.mi[k]) != math.Float32bits(mn) {
+					mn = f.mi[k]
+					for i, v := range f.x {
+						f.xm[i] = v - mn
 					}
 					next = is + k + 1
 					break
@@ -256,20 +247,22 @@ func packScalesK4(q []byte, ls, lm *[8]uint8) {
 // bits of d and dmin, leaving the final levels in L (re-quantized with the
 // decoded scales, as ggml does).
 func kScalesMins(x []float32, L *[QK_K]uint8, nmax int, rmin, rdelta float32, nstep int, scalesOut []byte) (d16, dmin16 uint16) {
-	var weights [32]float32
+	var f qkx2Frame
+	f.rmin, f.rdelta, f.fnmax, f.nmax = rmin, rdelta, float32(nmax), int32(nmax)
 	var scales, mins [QK_K / 32]float32
 	var maxScale, maxMin float32
 	for j := 0; j < QK_K/32; j++ {
-		xb := (*[32]float32)(x[32*j : 32*j+32])
+		f.x = [32]float32(x[32*j : 32*j+32])
+		xb := &f.x
 		var sumX2 float32
 		for _, v := range xb {
 			sumX2 += float32(v * v)
 		}
 		avX := sqrtf(sumX2 / 32)
 		for l, v := range xb {
-			weights[l] = avX + absf(v)
+			f.w[l] = avX + absf(v)
 		}
-		scales[j], mins[j] = makeQKX2Quants(nmax, xb, &weights, (*[32]uint8)(L[32*j:32*j+32]), rmin, rdelta, nstep)
+		scales[j], mins[j] = makeQKX2Quants(&f, (*[32]uint8)(L[32*j:32*j+32]), nstep)
 		if scales[j] > maxScale {
 			maxScale = scales[j]
 		}

@@ -60,3 +60,47 @@ func qxSumsGo(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]fl
 		s[0][k], s[1][k] = sumlx, suml2
 	}
 }
+
+// qkx2Frame is the working set of one group of eight make_qkx2_quants steps
+// (qkx2Group). The assembly addresses its fields by the offsets checked in
+// TestQKX2FrameLayout; do not reorder them.
+type qkx2Frame struct {
+	xm, x, w [32]float32            // x - min, x, weights
+	lv       [32][qkx2Lanes]float32 // levels: lv[i][k] for lane k
+	isc      [qkx2Lanes]float32     // the lanes' trial scales
+	D        [qkx2Lanes]float32     // determinants; a lane counts only if D > 0
+	sc, mi   [qkx2Lanes]float32     // the lanes' least-squares scale and min
+	e        [qkx2Lanes]float32     // the lanes' weighted squared error
+	base     float32                // step index of lane 0
+	rmin     float32
+	rdelta   float32
+	fnmax    float32
+	span     float32 // max - min
+	sumW     float32
+	sumX     float32
+	nmax     int32
+}
+
+// qkx2GroupGo evaluates steps base..base+7 of make_qkx2_quants' loop:
+// isc[k] = (rmin + rdelta·(base+k) + nmax) / span, the levels and sums
+// (qkx2SumsGo), the least-squares solve of each lane (as qkx2Solve but for
+// every lane, D > 0 or not) and the errors (qkx2ErrGo).
+func qkx2GroupGo(f *qkx2Frame) {
+	for k := range f.isc {
+		f.isc[k] = (f.rmin + float32(f.rdelta*(f.base+float32(k))) + f.fnmax) / f.span
+	}
+	var sums [3][qkx2Lanes]float32
+	qkx2SumsGo(&f.xm, &f.x, &f.w, &f.isc, f.nmax, &f.lv, &sums)
+	for k := range f.D {
+		sumL, sumL2, sumXL := sums[0][k], sums[1][k], sums[2][k]
+		D := float32(f.sumW*sumL2) - float32(sumL*sumL)
+		scale := (float32(f.sumW*sumXL) - float32(f.sumX*sumL)) / D
+		min := (float32(sumL2*f.sumX) - float32(sumL*sumXL)) / D
+		if min > 0 {
+			min = 0
+			scale = sumXL / sumL2
+		}
+		f.D[k], f.sc[k], f.mi[k] = D, scale, min
+	}
+	qkx2ErrGo(&f.x, &f.w, &f.lv, &f.sc, &f.mi, &f.e)
+}

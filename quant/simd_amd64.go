@@ -39,3 +39,14 @@ func qxSums(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]floa
 	}
 	qxSumsGo(x, wv, w, is, s)
 }
+
+//go:noescape
+func qkx2GroupAVX2(f *qkx2Frame)
+
+func qkx2Group(f *qkx2Frame) {
+	if useSIMD {
+		qkx2GroupAVX2(f)
+		return
+	}
+	qkx2GroupGo(f)
+}

@@ -16,3 +16,5 @@ func qkx2Err(x, w *[32]float32, lv *[32][qkx2Lanes]float32, sc, mi, e *[qkx2Lane
 func qxSums(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
 	qxSumsGo(x, wv, w, is, s)
 }
+
+func qkx2Group(f *qkx2Frame) { qkx2GroupGo(f) }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // The lane kernels are tested against their Go twins on random and hostile
@@ -84,6 +85,86 @@ func TestLaneKernelsMatchGo(t *testing.T) {
 			for k := range q1[j] {
 				if !sameF32(q1[j][k], q2[j][k]) {
 					t.Fatalf("trial %d: qxSums sum %d lane %d = %v, Go %v", trial, j, k, q1[j][k], q2[j][k])
+				}
+			}
+		}
+	}
+}
+
+// TestQKX2FrameLayout pins the field offsets simd_amd64.s uses.
+func TestQKX2FrameLayout(t *testing.T) {
+	var f qkx2Frame
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"xm", unsafe.Offsetof(f.xm), 0}, {"x", unsafe.Offsetof(f.x), 128}, {"w", unsafe.Offsetof(f.w), 256},
+		{"lv", unsafe.Offsetof(f.lv), 384}, {"isc", unsafe.Offsetof(f.isc), 1408}, {"D", unsafe.Offsetof(f.D), 1440},
+		{"sc", unsafe.Offsetof(f.sc), 1472}, {"mi", unsafe.Offsetof(f.mi), 1504}, {"e", unsafe.Offsetof(f.e), 1536},
+		{"base", unsafe.Offsetof(f.base), 1568}, {"rmin", unsafe.Offsetof(f.rmin), 1572},
+		{"rdelta", unsafe.Offsetof(f.rdelta), 1576}, {"fnmax", unsafe.Offsetof(f.fnmax), 1580},
+		{"span", unsafe.Offsetof(f.span), 1584}, {"sumW", unsafe.Offsetof(f.sumW), 1588},
+		{"sumX", unsafe.Offsetof(f.sumX), 1592}, {"nmax", unsafe.Offsetof(f.nmax), 1596},
+		{"size", unsafe.Sizeof(f), 1600},
+	} {
+		if c.got != c.want {
+			t.Errorf("qkx2Frame.%s at %d, simd_amd64.s says %d", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestQKX2GroupMatchesGo compares the whole group kernel with its twin.
+func TestQKX2GroupMatchesGo(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no assembly lane kernels on this build or CPU; the Go twins are what runs")
+	}
+	rng := rand.New(rand.NewPCG(23, 24))
+	for trial := 0; trial < 3000; trial++ {
+		var f qkx2Frame
+		for i := range f.x {
+			f.x[i] = laneValue(rng)
+			if trial%2 == 0 {
+				f.x[i] = float32(rng.NormFloat64())
+			}
+			f.w[i] = float32(rng.ExpFloat64())
+			if trial%7 == 0 {
+				f.w[i] = laneValue(rng)
+			}
+		}
+		f.base = float32(rng.IntN(21))
+		f.rmin, f.rdelta = []float32{-1, -0.5}[trial%2], 0.1
+		f.nmax = int32([]int{15, 31}[trial%2])
+		f.fnmax = float32(f.nmax)
+		mn := min(float32(0), float32(-rng.ExpFloat64()))
+		for i, v := range f.x {
+			f.xm[i] = v - mn
+		}
+		f.span = float32(rng.ExpFloat64()*4) - mn
+		if trial%11 == 0 {
+			f.span = laneValue(rng) // NaN spans are excluded: see TestLaneKernelsMatchGo
+			for f.span != f.span {
+				f.span = laneValue(rng)
+			}
+		}
+		for i := range f.x {
+			f.sumW += f.w[i]
+			f.sumX += float32(f.w[i] * f.x[i])
+		}
+		g := f
+		qkx2Group(&f)
+		qkx2GroupGo(&g)
+		for k := 0; k < qkx2Lanes; k++ {
+			for _, c := range []struct {
+				name string
+				a, b float32
+			}{{"isc", f.isc[k], g.isc[k]}, {"D", f.D[k], g.D[k]}, {"sc", f.sc[k], g.sc[k]}, {"mi", f.mi[k], g.mi[k]}, {"e", f.e[k], g.e[k]}} {
+				if !sameF32(c.a, c.b) {
+					t.Fatalf("trial %d lane %d: %s = %v, Go %v", trial, k, c.name, c.a, c.b)
+				}
+			}
+			for i := range f.lv {
+				if !sameF32(f.lv[i][k], g.lv[i][k]) {
+					t.Fatalf("trial %d: level [%d][%d] = %v, Go %v", trial, i, k, f.lv[i][k], g.lv[i][k])
 				}
 			}
 		}
