@@ -8,29 +8,7 @@ import "golang.org/x/sys/cpu"
 var useSIMD = cpu.X86.HasAVX2
 
 //go:noescape
-func qkx2SumsAVX2(xm, x, w *[32]float32, is *[qkx2Lanes]float32, nmax int32, lv *[32][qkx2Lanes]float32, s *[3][qkx2Lanes]float32)
-
-//go:noescape
-func qkx2ErrAVX2(x, w *[32]float32, lv *[32][qkx2Lanes]float32, sc, mi, e *[qkx2Lanes]float32)
-
-//go:noescape
 func qxSumsAVX2(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32)
-
-func qkx2Sums(xm, x, w *[32]float32, is *[qkx2Lanes]float32, nmax int32, lv *[32][qkx2Lanes]float32, s *[3][qkx2Lanes]float32) {
-	if useSIMD {
-		qkx2SumsAVX2(xm, x, w, is, nmax, lv, s)
-		return
-	}
-	qkx2SumsGo(xm, x, w, is, nmax, lv, s)
-}
-
-func qkx2Err(x, w *[32]float32, lv *[32][qkx2Lanes]float32, sc, mi, e *[qkx2Lanes]float32) {
-	if useSIMD {
-		qkx2ErrAVX2(x, w, lv, sc, mi, e)
-		return
-	}
-	qkx2ErrGo(x, w, lv, sc, mi, e)
-}
 
 func qxSums(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
 	if useSIMD {
