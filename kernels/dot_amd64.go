@@ -86,6 +86,8 @@ func archImpl(t *table, f Features) {
 		t.gemv[quant.Q4_0] = blockDot(gemvQ4_0AVX512, 18, gemmActBlock)
 	case f.AVXVNNI:
 		t.gemv[quant.Q4_0] = blockDot(gemvQ4_0AVXVNNI, 18, gemmActBlock)
+	default:
+		t.gemv[quant.Q4_0] = blockDot(gemvQ4_0AVX2, 18, gemmActBlock)
 	}
 	t.quantQ8_0 = func(dst []byte, src []float32) {
 		nb := len(src) / 32
@@ -374,3 +376,6 @@ func gemvQ4_0AVX512(w, x *byte, nb int) float32
 
 //go:noescape
 func gemvQ4_0AVXVNNI(w, x *byte, nb int) float32
+
+//go:noescape
+func gemvQ4_0AVX2(w, x *byte, nb int) float32

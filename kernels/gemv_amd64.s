@@ -1,7 +1,7 @@
 //go:build !purego
 
 // Q4_0 decode dot with VPDPBUSD (AVX-512 VL+VNNI, EVEX; or AVX-VNNI, VEX,
-// hand-encoded): the unsigned nibbles (0..15) are multiplied with the
+// hand-encoded; or VPMADDUBSW+VPMADDWD on plain AVX2): the unsigned nibbles (0..15) are multiplied with the
 // activation's int8 quants, the block sum starts at the activation's
 // −8·Σq (packActLinear) in lane 0 (VMOVD zeroes the other seven), so no
 // "subtract 8" or sign trick is needed. Two
@@ -39,6 +39,9 @@ TEXT name(SB), NOSPLIT, $0-28 \
 	MOVL $0x0F0F0F0F, AX \
 	VMOVD AX, X13 \
 	VPBROADCASTD X13, Y13 \
+	MOVL $0x00010001, AX \
+	VMOVD AX, X11 \
+	VPBROADCASTD X11, Y11 \
 loop2: \
 	CMPQ CX, $2 \
 	JLT tail \
@@ -72,4 +75,10 @@ GEMVQ4_0(·gemvQ4_0AVX512)
 // The same as VEX (AVX-VNNI): C4 E2 65 50 EC = {vex} vpdpbusd %ymm4, %ymm3, %ymm5.
 #define DPBUSD BYTE $0xC4; BYTE $0xE2; BYTE $0x65; BYTE $0x50; BYTE $0xEC
 GEMVQ4_0(·gemvQ4_0AVXVNNI)
+#undef DPBUSD
+
+// Plain AVX2: VPMADDUBSW pairs (at most 2·15·127, no saturation) summed
+// to int32 by VPMADDWD with ones (Y11), then added to the correction.
+#define DPBUSD VPMADDUBSW Y4, Y3, Y4; VPMADDWD Y11, Y4, Y4; VPADDD Y4, Y5, Y5
+GEMVQ4_0(·gemvQ4_0AVX2)
 #undef DPBUSD
