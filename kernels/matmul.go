@@ -70,6 +70,10 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 	if rows == 0 || n == 0 {
 		return
 	}
+	if k == 0 { // empty sums
+		clear(y[:n*rows])
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	j := &p.mm

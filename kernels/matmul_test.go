@@ -134,6 +134,29 @@ func TestMatMulPanics(t *testing.T) {
 	}
 }
 
+// TestMatMulZeroK: an empty inner dimension gives zeros on every path
+// (prefill GEMM, decode, float kernels) instead of a panic.
+func TestMatMulZeroK(t *testing.T) {
+	withFeatures(t, func(t *testing.T) {
+		p := NewPool(2)
+		defer p.Close()
+		for _, wt := range append(append([]quant.Type{}, quantTypes...), floatTypes...) {
+			for _, n := range []int{1, 5, 17} {
+				y := make([]float32, n*20)
+				for i := range y {
+					y[i] = 7
+				}
+				p.MatMul(y, nil, wt, 20, 0, nil, n)
+				for i, v := range y {
+					if v != 0 {
+						t.Fatalf("%v n=%d: y[%d]=%g, want 0", wt, n, i, v)
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestMatMulNoAllocs: steady-state calls allocate nothing.
 func TestMatMulNoAllocs(t *testing.T) {
 	p := NewPool(2)
