@@ -30,7 +30,9 @@ type table struct {
 	qdot4  [quant.MXFP4 + 1]qdot4Fn
 	qdotx4 [quant.MXFP4 + 1]qdotx4Fn
 	gemm   [quant.MXFP4 + 1]gemmFn // prefill micro-kernel (Q8_0 partners only)
-	gemmF  [quant.MXFP4 + 1]floatKernel
+	// gemmSigned: the kernel takes signed weight bytes (no offset)
+	gemmSigned [quant.MXFP4 + 1]bool
+	gemmF      [quant.MXFP4 + 1]floatKernel
 	// decode dot of one weight row with an activation row packed by
 	// packActLinear (Q8_0 partners only; nil: use qdot)
 	gemv      [quant.MXFP4 + 1]qdotFn

@@ -71,6 +71,9 @@ func archImpl(t *table, f Features) {
 		t.gemm[quant.Q5_K] = gemmYMM(gemmQ4Kx8VNNI, gemmKStripBlock, gemmKActBlock, 0)
 		t.gemm[quant.Q6_K] = gemmYMM(gemmQ6Kx8VNNI, gemmKStripBlock, gemmKActBlock, 0)
 	default:
+		t.gemm[quant.Q8_0] = gemmYMM(gemmQ8x8SignAVX2, gemmStripBlock, gemmActBlock, 512)
+		t.gemm[quant.IQ4_NL] = gemmYMM(gemmQ8x8SignAVX2, gemmStripBlock, gemmActBlock, 512)
+		t.gemmSigned[quant.Q8_0], t.gemmSigned[quant.IQ4_NL] = true, true
 		t.gemm[quant.Q4_0] = gemmYMM(gemmQ8x8AVX2, gemmStripBlock, gemmActBlock, 512)
 		t.gemm[quant.Q5_0] = gemmYMM(gemmQ8x8AVX2, gemmStripBlock, gemmActBlock, 512)
 		t.gemm[quant.Q4_K] = gemmYMM(gemmQ4Kx8AVX2, gemmKStripBlock, gemmKActBlock, 0)
@@ -288,6 +291,9 @@ func gemmQ6Kx8VNNI(y *float32, ldy int, w, sc, a *byte, nb int)
 
 //go:noescape
 func gemmQ8x8AVX2(y *float32, ldy int, w, sc, a *byte, nb int)
+
+//go:noescape
+func gemmQ8x8SignAVX2(y *float32, ldy int, w, sc, a *byte, nb int)
 
 //go:noescape
 func gemmQ4Kx8AVX2(y *float32, ldy int, w, sc, a *byte, nb int)

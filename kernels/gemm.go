@@ -86,7 +86,9 @@ func gemmOffset(wt quant.Type) int32 {
 
 // packStrip unpacks weight rows [0, nrows) of w (wrow bytes each, nrows ≤
 // gemmRows) into dst in the strip layout; rows nrows..15 become zero.
-func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
+// With signed set, Q8_0 and IQ4_NL bytes stay signed (offset 0) for the
+// sign-trick kernels of the plain AVX2 tier.
+func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
 	switch wt {
 	case quant.Q4_K, quant.Q5_K, quant.Q6_K:
 		packStripK(wt, dst, w, wrow, nrows, nb)
@@ -97,6 +99,11 @@ func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 		clear(dst)
 	}
 	bs := wt.TypeSize()
+	var flip byte = 0x80 // int8 → uint8 (+128)
+	if signed {
+		flip = 0
+	}
+	flip4 := uint32(flip) * 0x01010101
 	for r := 0; r < nrows; r++ {
 		row := w[r*wrow : r*wrow+nb*bs]
 		// The slices above bound every access below: block b of the row is
@@ -122,7 +129,7 @@ func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 				st32(ob, 7*64, uint32(hi>>36)&m)
 			case quant.Q8_0:
 				for g := 0; g < 8; g++ {
-					st32(ob, g*64, *(*uint32)(unsafe.Add(blk, 2+4*g))^0x80808080)
+					st32(ob, g*64, *(*uint32)(unsafe.Add(blk, 2+4*g))^flip4)
 				}
 			case quant.Q5_0:
 				qh := *(*uint32)(unsafe.Add(blk, 2))
@@ -134,8 +141,8 @@ func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 			case quant.IQ4_NL:
 				for e := 0; e < 16; e++ {
 					q := *(*byte)(unsafe.Add(blk, 2+e))
-					*(*byte)(unsafe.Add(ob, (e/4)*64+e%4)) = byte(iq4nlValues[q&0xF]) ^ 0x80
-					*(*byte)(unsafe.Add(ob, (4+e/4)*64+e%4)) = byte(iq4nlValues[q>>4]) ^ 0x80
+					*(*byte)(unsafe.Add(ob, (e/4)*64+e%4)) = byte(iq4nlValues[q&0xF]) ^ flip
+					*(*byte)(unsafe.Add(ob, (4+e/4)*64+e%4)) = byte(iq4nlValues[q>>4]) ^ flip
 				}
 			}
 		}
@@ -279,7 +286,7 @@ func (j *matmulJob) gemmTask(p *Pool, w, s, g0, g1 int) {
 	strip := p.strips[w][:j.nb*j.sblk]
 	i0 := s * gemmRows
 	nrows := min(gemmRows, j.rows-i0)
-	packStrip(j.wt, strip, j.w[i0*j.wrow:], j.wrow, nrows, j.nb)
+	packStrip(j.wt, strip, j.w[i0*j.wrow:], j.wrow, nrows, j.nb, impl.gemmSigned[j.wt])
 	out := p.gout[w][:]
 	gsz := j.nb * gemmCols * j.ablk
 	kern := impl.gemm[j.wt]

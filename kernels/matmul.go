@@ -127,6 +127,9 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 func (j *matmulJob) setupGEMM(p *Pool) {
 	j.gemm, j.p = true, p
 	j.goff = gemmOffset(j.wt)
+	if impl.gemmSigned[j.wt] {
+		j.goff = 0
+	}
 	j.sblk, j.ablk = gemmBlocks(j.wt)
 	j.ngroups = (j.n + gemmCols - 1) / gemmCols
 	j.nstrips = (j.rows + gemmRows - 1) / gemmRows

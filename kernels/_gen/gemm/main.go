@@ -55,11 +55,11 @@ const ymmHeader = `//go:build !purego
 // Two variants of each: AVX-VNNI (VPDPBUSD on Y registers,
 // VEX-encoded by hand because Go's assembler only knows the EVEX form) and
 // plain AVX2 (VPMADDUBSW + VPMADDWD), which is exact only while a weight
-// byte is at most 128 — so not for Q8_0/IQ4_NL (offset 128), see
-// dot_amd64.go. Registers: Y0–Y3 int32 block sums, Y4–Y7 float32
+// byte is at most 128 — so Q8_0/IQ4_NL (offset 128) have a third,
+// signed-weight variant with the VPSIGNB sign trick instead. Registers: Y0–Y3 int32 block sums, Y4–Y7 float32
 // accumulators, Y8 weights, Y9 the broadcast activation bytes, Y10 scratch,
 // Y11 int16 ones, Y12–Y15 per-super-block float sums (K-quants) or the
-// weight scales (Y12).
+// weight scales (Y12), Y13 weight magnitudes (signed-weight variant).
 
 #include "textflag.h"
 `
@@ -212,13 +212,23 @@ func (g *gen) vpdpbusd(acc, u, s int) {
 	g.p("BYTE $0xC4; BYTE $0x%02X; BYTE $0x%02X; BYTE $0x50; BYTE $0x%02X // VPDPBUSD Y%d, Y%d, Y%d (AVX-VNNI)", b1, b2, modrm, acc, u, s)
 }
 
-// dot adds u8(Y8)·s8(Y9) in groups of four to the int32 lanes of Y<acc>.
-func (g *gen) dot(vnni bool, acc int) {
+// dot adds u8(Y8)·s8(Y9) in groups of four to the int32 lanes of Y<acc>;
+// sign: Y8 holds signed bytes instead, Y13 their magnitudes (VPSIGNB moves
+// each weight's sign onto the activation byte: exact, as activations never
+// hold −128).
+func (g *gen) dot(vnni bool, acc int) { g.dotv(vnni, false, acc) }
+
+func (g *gen) dotv(vnni, sign bool, acc int) {
 	if vnni {
 		g.vpdpbusd(acc, 8, 9)
 		return
 	}
-	g.p("VPMADDUBSW Y9, Y8, Y10")
+	if sign {
+		g.p("VPSIGNB Y8, Y9, Y9")
+		g.p("VPMADDUBSW Y9, Y13, Y10")
+	} else {
+		g.p("VPMADDUBSW Y9, Y8, Y10")
+	}
 	g.p("VPMADDWD Y11, Y10, Y10")
 	g.p("VPADDD Y10, Y%d, Y%d", acc, acc)
 }
@@ -258,21 +268,22 @@ func (g *gen) ymmEpilogue(name string, sadd, scadd, aadd int) {
 	g.p("RET")
 }
 
-func (g *gen) ymm(vnni bool) {
-	suf := "AVX2"
-	if vnni {
-		suf = "VNNI"
-	}
-	name := "gemmQ8x8" + suf
+// ymmQ8 is the 32-element-block kernel; sign selects the signed-weight
+// variant (plain AVX2 for Q8_0 and IQ4_NL, whose +128 bytes would saturate
+// VPMADDUBSW).
+func (g *gen) ymmQ8(name string, vnni, sign bool) {
 	g.ymmPrologue(name)
 	for r := 0; r < 4; r++ {
 		g.p("VPBROADCASTD %d(DI), Y%d", r*actQ8+36, r)
 	}
 	for k := 0; k < 8; k++ {
 		g.p("VMOVDQU %d(SI), Y8", 64*k)
+		if sign {
+			g.p("VPABSB Y8, Y13")
+		}
 		for r := 0; r < 4; r++ {
 			g.p("VPBROADCASTD %d(DI), Y9", r*actQ8+4*k)
-			g.dot(vnni, r)
+			g.dotv(vnni, sign, r)
 		}
 	}
 	g.p("VCVTPH2PS (R8), Y12")
@@ -283,8 +294,19 @@ func (g *gen) ymm(vnni bool) {
 		g.p("VFMADD231PS Y12, Y%d, Y%d", r, 4+r)
 	}
 	g.ymmEpilogue(name, 576, 576, 8*actQ8)
+}
 
-	name = "gemmQ4Kx8" + suf
+func (g *gen) ymm(vnni bool) {
+	suf := "AVX2"
+	if vnni {
+		suf = "VNNI"
+	}
+	g.ymmQ8("gemmQ8x8"+suf, vnni, false)
+	if !vnni {
+		g.ymmQ8("gemmQ8x8SignAVX2", false, true)
+	}
+
+	name := "gemmQ4Kx8" + suf
 	g.ymmPrologue(name)
 	for r := 0; r < 4; r++ {
 		g.p("VXORPS Y%d, Y%d, Y%d", 12+r, 12+r, 12+r)
