@@ -146,18 +146,11 @@ func (j *attnJob) run(w, t int) {
 					ks, vs = j.kf[kb:kb+(nr-1)*kw+hd], j.vf[kb:kb+(nr-1)*kw+hd]
 				}
 			}
+			var tm float32 // largest scaled score of the block
 			if j.kh != nil {
-				impl.scoresF16(s[:nr], qi, ks16, ld)
+				tm = impl.scoresF16(s[:nr], qi, ks16, ld, ap.Scale)
 			} else {
-				impl.scoresF32(s[:nr], qi, ks, ld)
-			}
-			tm := float32(math.Inf(-1))
-			for i, d := range s[:nr] {
-				d *= ap.Scale
-				s[i] = d
-				if d > tm {
-					tm = d
-				}
+				tm = impl.scoresF32(s[:nr], qi, ks, ld, ap.Scale)
 			}
 			ar := acc[r*hd : r*hd+hd]
 			if tm > mx[r] {
@@ -187,18 +180,31 @@ func (j *attnJob) run(w, t int) {
 	}
 }
 
-// scoresF32Generic: s[t] = q · k[t·ldk : t·ldk+len(q)].
-func scoresF32Generic(s, q, k []float32, ldk int) {
+// scoresF32Generic: s[t] = scale · (q · k[t·ldk : t·ldk+len(q)]); returns
+// the largest s[t] (−Inf when s is empty).
+func scoresF32Generic(s, q, k []float32, ldk int, scale float32) float32 {
+	m := float32(math.Inf(-1))
 	for t := range s {
-		s[t] = impl.dotF32(q, k[t*ldk:t*ldk+len(q)])
+		d := impl.dotF32(q, k[t*ldk:t*ldk+len(q)]) * scale
+		s[t] = d
+		if d > m {
+			m = d
+		}
 	}
+	return m
 }
 
 // scoresF16Generic is scoresF32Generic over fp16 keys.
-func scoresF16Generic(s, q []float32, k []uint16, ldk int) {
+func scoresF16Generic(s, q []float32, k []uint16, ldk int, scale float32) float32 {
+	m := float32(math.Inf(-1))
 	for t := range s {
-		s[t] = impl.dotF16(k[t*ldk:t*ldk+len(q)], q)
+		d := impl.dotF16(k[t*ldk:t*ldk+len(q)], q) * scale
+		s[t] = d
+		if d > m {
+			m = d
+		}
 	}
+	return m
 }
 
 // weightedF32Generic: y += Σ_t p[t]·v[t·ldv : t·ldv+len(y)].

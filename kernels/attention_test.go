@@ -96,3 +96,67 @@ func TestAttention(t *testing.T) {
 		}
 	})
 }
+
+// TestAttnBlockKernels compares each implementation's block kernels
+// (scaled scores with their maximum, weighted value sums) with float64
+// sums, over head dimensions with and without a SIMD width and row counts
+// around the kernels' groups of 4 and 8.
+func TestAttnBlockKernels(t *testing.T) {
+	withFeatures(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(21, 21))
+		for _, hd := range []int{8, 16, 24, 33, 112, 128} {
+			for _, rows := range []int{1, 3, 4, 5, 8, 9, 31, 32} {
+				ld := hd + 7 // rows not contiguous
+				q := randFloats(r, hd, false)
+				k := randFloats(r, rows*ld, false)
+				k16 := make([]uint16, len(k))
+				for i := range k {
+					k16[i] = quant.FP32ToFP16(k[i])
+				}
+				const scale = -0.37 // negative: the maximum is not that of the raw dots
+				s, s16 := make([]float32, rows), make([]float32, rows)
+				m, m16 := impl.scoresF32(s, q, k, ld, scale), impl.scoresF16(s16, q, k16, ld, scale)
+				wm, wm16 := math.Inf(-1), math.Inf(-1)
+				for i := 0; i < rows; i++ {
+					var d, d16, mag float64
+					for e := 0; e < hd; e++ {
+						d += float64(q[e]) * float64(k[i*ld+e])
+						d16 += float64(q[e]) * float64(quant.FP16ToFP32(k16[i*ld+e]))
+						mag += math.Abs(float64(q[e]) * float64(k[i*ld+e]))
+					}
+					d, d16 = d*scale, d16*scale
+					tol := 4 * float64(hd) * 0x1p-24 * (mag + 1)
+					if math.Abs(float64(s[i])-d) > tol || math.Abs(float64(s16[i])-d16) > tol {
+						t.Fatalf("hd=%d rows=%d: s[%d] = %g / %g, want %g / %g", hd, rows, i, s[i], s16[i], d, d16)
+					}
+					wm, wm16 = math.Max(wm, float64(s[i])), math.Max(wm16, float64(s16[i]))
+				}
+				if float64(m) != wm || float64(m16) != wm16 {
+					t.Fatalf("hd=%d rows=%d: max %g / %g, want %g / %g", hd, rows, m, m16, wm, wm16)
+				}
+				// weighted: y += Σ p[t]·v_t
+				p := randFloats(r, rows, false)
+				y0 := randFloats(r, hd, false)
+				y, y16 := append([]float32(nil), y0...), append([]float32(nil), y0...)
+				impl.weightedF32(y, p, k, ld)
+				impl.weightedF16(y16, p, k16, ld)
+				for e := 0; e < hd; e++ {
+					want, want16, mag := float64(y0[e]), float64(y0[e]), math.Abs(float64(y0[e]))
+					for i := 0; i < rows; i++ {
+						want += float64(p[i]) * float64(k[i*ld+e])
+						want16 += float64(p[i]) * float64(quant.FP16ToFP32(k16[i*ld+e]))
+						mag += math.Abs(float64(p[i]) * float64(k[i*ld+e]))
+					}
+					tol := 4 * float64(rows+1) * 0x1p-24 * (mag + 1)
+					if math.Abs(float64(y[e])-want) > tol || math.Abs(float64(y16[e])-want16) > tol {
+						t.Fatalf("hd=%d rows=%d: y[%d] = %g / %g, want %g / %g", hd, rows, e, y[e], y16[e], want, want16)
+					}
+				}
+			}
+		}
+		var s []float32
+		if m := impl.scoresF32(s, make([]float32, 16), nil, 16, 1); !math.IsInf(float64(m), -1) {
+			t.Fatalf("max of no scores = %g, want -Inf", m)
+		}
+	})
+}

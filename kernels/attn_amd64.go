@@ -3,10 +3,10 @@
 package kernels
 
 //go:noescape
-func scoresF32AVX2(s *float32, q *float32, k *float32, ldk, rows, n int)
+func scoresF32AVX2(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32
 
 //go:noescape
-func scoresF16AVX2(s *float32, q *float32, k *uint16, ldk, rows, n int)
+func scoresF16AVX2(s *float32, q *float32, k *uint16, ldk, rows, n int, scale float32) float32
 
 //go:noescape
 func weightedF32AVX2(y *float32, p *float32, v *float32, ldv, rows, n int)
@@ -15,10 +15,10 @@ func weightedF32AVX2(y *float32, p *float32, v *float32, ldv, rows, n int)
 func weightedF16AVX2(y *float32, p *float32, v *uint16, ldv, rows, n int)
 
 //go:noescape
-func scoresF32AVX512(s *float32, q *float32, k *float32, ldk, rows, n int)
+func scoresF32AVX512(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32
 
 //go:noescape
-func scoresF16AVX512(s *float32, q *float32, k *uint16, ldk, rows, n int)
+func scoresF16AVX512(s *float32, q *float32, k *uint16, ldk, rows, n int, scale float32) float32
 
 //go:noescape
 func weightedF32AVX512(y *float32, p *float32, v *float32, ldv, rows, n int)
@@ -30,8 +30,8 @@ func weightedF16AVX512(y *float32, p *float32, v *uint16, ldv, rows, n int)
 // pointers: head dimension n a multiple of step.
 type attnKernels struct {
 	step        int
-	scoresF32   func(s *float32, q *float32, k *float32, ldk, rows, n int)
-	scoresF16   func(s *float32, q *float32, k *uint16, ldk, rows, n int)
+	scoresF32   func(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32
+	scoresF16   func(s *float32, q *float32, k *uint16, ldk, rows, n int, scale float32) float32
 	weightedF32 func(y *float32, p *float32, v *float32, ldv, rows, n int)
 	weightedF16 func(y *float32, p *float32, v *uint16, ldv, rows, n int)
 }
@@ -55,25 +55,23 @@ func attnAVX2(t *table, avx512 bool) {
 		}
 		return nil
 	}
-	t.scoresF32 = func(s, q, k []float32, ldk int) {
+	t.scoresF32 = func(s, q, k []float32, ldk int, scale float32) float32 {
 		n, rows := len(q), len(s)
 		ak := pick(n)
 		if ak == nil || n == 0 || rows == 0 {
-			scoresF32Generic(s, q, k, ldk)
-			return
+			return scoresF32Generic(s, q, k, ldk, scale)
 		}
 		_ = k[(rows-1)*ldk+n-1]
-		ak.scoresF32(&s[0], &q[0], &k[0], ldk, rows, n)
+		return ak.scoresF32(&s[0], &q[0], &k[0], ldk, rows, n, scale)
 	}
-	t.scoresF16 = func(s, q []float32, k []uint16, ldk int) {
+	t.scoresF16 = func(s, q []float32, k []uint16, ldk int, scale float32) float32 {
 		n, rows := len(q), len(s)
 		ak := pick(n)
 		if ak == nil || n == 0 || rows == 0 {
-			scoresF16Generic(s, q, k, ldk)
-			return
+			return scoresF16Generic(s, q, k, ldk, scale)
 		}
 		_ = k[(rows-1)*ldk+n-1]
-		ak.scoresF16(&s[0], &q[0], &k[0], ldk, rows, n)
+		return ak.scoresF16(&s[0], &q[0], &k[0], ldk, rows, n, scale)
 	}
 	t.weightedF32 = func(y, p, v []float32, ldv int) {
 		n, rows := len(y), len(p)

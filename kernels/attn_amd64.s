@@ -1,8 +1,9 @@
 //go:build !purego
 
 // AVX2+FMA attention kernels over a block of KV rows, with float32 or fp16
-// K/V: scores (s[t] = q·k_t, four key rows per step with two accumulators
-// each, then single rows) and weighted values (y += Σ p[t]·v_t, eight value
+// K/V: scores (s[t] = scale·q·k_t, four key rows per step with two
+// accumulators each, then single rows; the maximum is returned for the
+// online softmax) and weighted values (y += Σ p[t]·v_t, eight value
 // rows per pass over y, then single rows). Looping over the rows in
 // assembly lets one group's horizontal reduction overlap the next group's
 // FMAs. The head dimension n is a multiple of 8 (attn_amd64.go falls back
@@ -11,9 +12,10 @@
 #include "textflag.h"
 
 
-// func scoresF32AVX2(s *float32, q *float32, k *float32, ldk, rows, n int)
-// s[t] = Σ_{d<n} q[d]·k[t·ldk+d] for t < rows.
-TEXT ·scoresF32AVX2(SB), NOSPLIT, $0-48
+// func scoresF32AVX2(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32
+// s[t] = scale·Σ_{d<n} q[d]·k[t·ldk+d] for t < rows; returns max_t s[t]
+// (−Inf for no rows).
+TEXT ·scoresF32AVX2(SB), NOSPLIT, $0-60
 	MOVQ s+0(FP), BX
 	MOVQ q+8(FP), AX
 	MOVQ k+16(FP), R11
@@ -21,6 +23,10 @@ TEXT ·scoresF32AVX2(SB), NOSPLIT, $0-48
 	SHLQ $2, R8
 	MOVQ rows+32(FP), DX
 	MOVQ n+40(FP), R9
+	VBROADCASTSS scale+48(FP), X12
+	MOVL $0xFF800000, R12 // -Inf
+	VMOVD R12, X13
+	VPBROADCASTD X13, X13
 
 scF32group:
 	CMPQ DX, $4
@@ -76,7 +82,9 @@ scF32reduce:
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
+	VMULPS X12, X0, X0
 	VMOVUPS X0, (BX)
+	VMAXPS X0, X13, X13
 	ADDQ $16, BX
 	LEAQ (R11)(R8*4), R11
 	SUBQ $4, DX
@@ -117,13 +125,20 @@ scF32sreduce:
 	VADDPS X1, X0, X0
 	VPERMILPS $0xB1, X0, X1
 	VADDSS X1, X0, X0
+	VMULSS X12, X0, X0
 	MOVSS X0, (BX)
+	VMAXSS X0, X13, X13
 	ADDQ $4, BX
 	ADDQ R8, R11
 	DECQ DX
 	JMP scF32single
 
 scF32done:
+	VPERMILPS $0x4E, X13, X1
+	VMAXPS X1, X13, X13
+	VPERMILPS $0xB1, X13, X1
+	VMAXPS X1, X13, X13
+	MOVSS X13, ret+56(FP)
 	VZEROUPPER
 	RET
 
@@ -207,9 +222,8 @@ wtF32done:
 	VZEROUPPER
 	RET
 
-// func scoresF16AVX2(s *float32, q *float32, k *uint16, ldk, rows, n int)
-// s[t] = Σ_{d<n} q[d]·k[t·ldk+d] for t < rows.
-TEXT ·scoresF16AVX2(SB), NOSPLIT, $0-48
+// func scoresF16AVX2(s *float32, q *float32, k *uint16, ldk, rows, n int, scale float32) float32
+TEXT ·scoresF16AVX2(SB), NOSPLIT, $0-60
 	MOVQ s+0(FP), BX
 	MOVQ q+8(FP), AX
 	MOVQ k+16(FP), R11
@@ -217,6 +231,10 @@ TEXT ·scoresF16AVX2(SB), NOSPLIT, $0-48
 	SHLQ $1, R8
 	MOVQ rows+32(FP), DX
 	MOVQ n+40(FP), R9
+	VBROADCASTSS scale+48(FP), X12
+	MOVL $0xFF800000, R12 // -Inf
+	VMOVD R12, X13
+	VPBROADCASTD X13, X13
 
 scF16group:
 	CMPQ DX, $4
@@ -284,7 +302,9 @@ scF16reduce:
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
+	VMULPS X12, X0, X0
 	VMOVUPS X0, (BX)
+	VMAXPS X0, X13, X13
 	ADDQ $16, BX
 	LEAQ (R11)(R8*4), R11
 	SUBQ $4, DX
@@ -328,13 +348,20 @@ scF16sreduce:
 	VADDPS X1, X0, X0
 	VPERMILPS $0xB1, X0, X1
 	VADDSS X1, X0, X0
+	VMULSS X12, X0, X0
 	MOVSS X0, (BX)
+	VMAXSS X0, X13, X13
 	ADDQ $4, BX
 	ADDQ R8, R11
 	DECQ DX
 	JMP scF16single
 
 scF16done:
+	VPERMILPS $0x4E, X13, X1
+	VMAXPS X1, X13, X13
+	VPERMILPS $0xB1, X13, X1
+	VMAXPS X1, X13, X13
+	MOVSS X13, ret+56(FP)
 	VZEROUPPER
 	RET
 
@@ -430,8 +457,8 @@ wtF16done:
 // AVX-512 versions (16 floats per register, two registers per row and
 // step); the head dimension is a multiple of 16.
 
-// func scoresF32AVX512(s *float32, q *float32, k *float32, ldk, rows, n int)
-TEXT ·scoresF32AVX512(SB), NOSPLIT, $0-48
+// func scoresF32AVX512(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32
+TEXT ·scoresF32AVX512(SB), NOSPLIT, $0-60
 	MOVQ s+0(FP), BX
 	MOVQ q+8(FP), AX
 	MOVQ k+16(FP), R11
@@ -439,6 +466,10 @@ TEXT ·scoresF32AVX512(SB), NOSPLIT, $0-48
 	SHLQ $2, R8
 	MOVQ rows+32(FP), DX
 	MOVQ n+40(FP), R9
+	VBROADCASTSS scale+48(FP), X12
+	MOVL $0xFF800000, R12 // -Inf
+	VMOVD R12, X13
+	VPBROADCASTD X13, X13
 
 zsF32group:
 	CMPQ DX, $4
@@ -502,7 +533,9 @@ zsF32reduce:
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
+	VMULPS X12, X0, X0
 	VMOVUPS X0, (BX)
+	VMAXPS X0, X13, X13
 	ADDQ $16, BX
 	LEAQ (R11)(R8*4), R11
 	SUBQ $4, DX
@@ -545,13 +578,20 @@ zsF32sreduce:
 	VADDPS X1, X0, X0
 	VPERMILPS $0xB1, X0, X1
 	VADDSS X1, X0, X0
+	VMULSS X12, X0, X0
 	MOVSS X0, (BX)
+	VMAXSS X0, X13, X13
 	ADDQ $4, BX
 	ADDQ R8, R11
 	DECQ DX
 	JMP zsF32single
 
 zsF32done:
+	VPERMILPS $0x4E, X13, X1
+	VMAXPS X1, X13, X13
+	VPERMILPS $0xB1, X13, X1
+	VMAXPS X1, X13, X13
+	MOVSS X13, ret+56(FP)
 	VZEROUPPER
 	RET
 
@@ -634,8 +674,8 @@ zwF32done:
 	VZEROUPPER
 	RET
 
-// func scoresF16AVX512(s *float32, q *float32, k *uint16, ldk, rows, n int)
-TEXT ·scoresF16AVX512(SB), NOSPLIT, $0-48
+// func scoresF16AVX512(s *float32, q *float32, k *uint16, ldk, rows, n int, scale float32) float32
+TEXT ·scoresF16AVX512(SB), NOSPLIT, $0-60
 	MOVQ s+0(FP), BX
 	MOVQ q+8(FP), AX
 	MOVQ k+16(FP), R11
@@ -643,6 +683,10 @@ TEXT ·scoresF16AVX512(SB), NOSPLIT, $0-48
 	SHLQ $1, R8
 	MOVQ rows+32(FP), DX
 	MOVQ n+40(FP), R9
+	VBROADCASTSS scale+48(FP), X12
+	MOVL $0xFF800000, R12 // -Inf
+	VMOVD R12, X13
+	VPBROADCASTD X13, X13
 
 zsF16group:
 	CMPQ DX, $4
@@ -718,7 +762,9 @@ zsF16reduce:
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
+	VMULPS X12, X0, X0
 	VMOVUPS X0, (BX)
+	VMAXPS X0, X13, X13
 	ADDQ $16, BX
 	LEAQ (R11)(R8*4), R11
 	SUBQ $4, DX
@@ -764,13 +810,20 @@ zsF16sreduce:
 	VADDPS X1, X0, X0
 	VPERMILPS $0xB1, X0, X1
 	VADDSS X1, X0, X0
+	VMULSS X12, X0, X0
 	MOVSS X0, (BX)
+	VMAXSS X0, X13, X13
 	ADDQ $4, BX
 	ADDQ R8, R11
 	DECQ DX
 	JMP zsF16single
 
 zsF16done:
+	VPERMILPS $0x4E, X13, X1
+	VMAXPS X1, X13, X13
+	VPERMILPS $0xB1, X13, X1
+	VMAXPS X1, X13, X13
+	MOVSS X13, ret+56(FP)
 	VZEROUPPER
 	RET
 

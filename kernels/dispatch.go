@@ -46,9 +46,9 @@ type table struct {
 	axpyF16   func(y []float32, a float32, x []uint16)
 	expSub    func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
 	// attention over a block of KV rows (row t at k + t·ld): scores
-	// s[t] = q·k_t, and y += Σ p[t]·v_t.
-	scoresF32   func(s, q, k []float32, ldk int)
-	scoresF16   func(s, q []float32, k []uint16, ldk int)
+	// s[t] = scale·q·k_t returning their maximum, and y += Σ p[t]·v_t.
+	scoresF32   func(s, q, k []float32, ldk int, scale float32) float32
+	scoresF16   func(s, q []float32, k []uint16, ldk int, scale float32) float32
 	weightedF32 func(y, p, v []float32, ldv int)
 	weightedF16 func(y, p []float32, v []uint16, ldv int)
 }
