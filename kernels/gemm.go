@@ -42,7 +42,11 @@ import (
 // of the plain dot. Each block's sum is then scaled by d_x (broadcast) and
 // accumulated with d_w (a vector over the rows) in float32. The unpacked
 // strip (k bytes per row plus scales) stays in L2 while every activation
-// group streams past it.
+// group streams past it. Without AVX-512 the 256-bit kernels read the same
+// layouts as two halves of 8 rows, four activation rows at a time; on
+// plain AVX2 (VPMADDUBSW, which saturates above 128·127·2) Q8_0 and IQ4_NL
+// strips keep signed bytes (offset 0) for a sign-trick kernel
+// (table.gemmSigned).
 const (
 	gemmRows       = 16
 	gemmCols       = 8
