@@ -45,6 +45,7 @@ type table struct {
 	axpyF32   func(y []float32, a float32, x []float32)
 	axpyF16   func(y []float32, a float32, x []uint16)
 	expSub    func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
+	gelu      func(dst, x []float32)
 	// attention over a block of KV rows (row t at k + t·ld): scores
 	// s[t] = scale·q·k_t returning their maximum, and y += Σ p[t]·v_t.
 	scoresF32   func(s, q, k []float32, ldk int, scale float32) float32
@@ -76,6 +77,7 @@ func genericImpl() table {
 	t.axpyF32 = axpyF32Generic
 	t.axpyF16 = axpyF16Generic
 	t.expSub = expSubGeneric
+	t.gelu = geluGeneric
 	t.scoresF32 = scoresF32Generic
 	t.scoresF16 = scoresF16Generic
 	t.weightedF32 = weightedF32Generic

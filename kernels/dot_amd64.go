@@ -81,6 +81,14 @@ func archImpl(t *table, f Features) {
 		t.gemm[quant.Q6_K] = gemmYMM(gemmQ6Kx8AVX2, gemmKStripBlock, gemmKActBlock, 0)
 	}
 	t.expSub = expSubAVX2Slice
+	t.gelu = func(dst, x []float32) {
+		n := len(x) &^ 3
+		dst = dst[:len(x)]
+		if n > 0 {
+			geluAVX2(&dst[0], &x[0], n)
+		}
+		geluGeneric(dst[n:], x[n:])
+	}
 	secondAVX2(t)
 	attnAVX2(t, f.AVX512VNNI)
 	floatGEMM(t, f)
@@ -211,6 +219,9 @@ func gemmVNNI(k func(y *float32, ldy int, w, a *byte, nb int), sblk, ablk int) g
 
 //go:noescape
 func expSubAVX2(s *float32, n int, m float32) float32
+
+//go:noescape
+func geluAVX2(dst, x *float32, n int)
 
 // expSubAVX2Slice runs the AVX2 exp over the multiple-of-8 head of s and
 // the scalar expf over the tail.

@@ -38,7 +38,8 @@ func expf(x float32) float32 {
 	} else if x > expHi {
 		x = expHi
 	}
-	n := float32(math.Floor(float64(x*expLog2e) + 0.5))
+	// round to nearest with the 1.5·2²³ trick (|x·log2e| < 2²²)
+	n := (x*expLog2e + 0x1.8p23) - 0x1.8p23
 	r := x - n*expC1
 	r -= n * expC2
 	p := float32(expP0)

@@ -169,3 +169,207 @@ expdone:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// GELU constants: float64, four copies each (see gelu.go).
+
+DATA geluc<>+0(SB)/8, $0x7fffffffffffffff
+DATA geluc<>+8(SB)/8, $0x7fffffffffffffff
+DATA geluc<>+16(SB)/8, $0x7fffffffffffffff
+DATA geluc<>+24(SB)/8, $0x7fffffffffffffff
+DATA geluc<>+32(SB)/8, $0x8000000000000000
+DATA geluc<>+40(SB)/8, $0x8000000000000000
+DATA geluc<>+48(SB)/8, $0x8000000000000000
+DATA geluc<>+56(SB)/8, $0x8000000000000000
+DATA geluc<>+64(SB)/8, $0x3fe0000000000000
+DATA geluc<>+72(SB)/8, $0x3fe0000000000000
+DATA geluc<>+80(SB)/8, $0x3fe0000000000000
+DATA geluc<>+88(SB)/8, $0x3fe0000000000000
+DATA geluc<>+96(SB)/8, $0x3ff0000000000000
+DATA geluc<>+104(SB)/8, $0x3ff0000000000000
+DATA geluc<>+112(SB)/8, $0x3ff0000000000000
+DATA geluc<>+120(SB)/8, $0x3ff0000000000000
+DATA geluc<>+128(SB)/8, $0x3fe6a09e667f3bcd
+DATA geluc<>+136(SB)/8, $0x3fe6a09e667f3bcd
+DATA geluc<>+144(SB)/8, $0x3fe6a09e667f3bcd
+DATA geluc<>+152(SB)/8, $0x3fe6a09e667f3bcd
+DATA geluc<>+160(SB)/8, $0x3fd4f740a93d7b8c
+DATA geluc<>+168(SB)/8, $0x3fd4f740a93d7b8c
+DATA geluc<>+176(SB)/8, $0x3fd4f740a93d7b8c
+DATA geluc<>+184(SB)/8, $0x3fd4f740a93d7b8c
+DATA geluc<>+192(SB)/8, $0x402299999999999a
+DATA geluc<>+200(SB)/8, $0x402299999999999a
+DATA geluc<>+208(SB)/8, $0x402299999999999a
+DATA geluc<>+216(SB)/8, $0x402299999999999a
+DATA geluc<>+224(SB)/8, $0x40559f5c28f5c28f
+DATA geluc<>+232(SB)/8, $0x40559f5c28f5c28f
+DATA geluc<>+240(SB)/8, $0x40559f5c28f5c28f
+DATA geluc<>+248(SB)/8, $0x40559f5c28f5c28f
+DATA geluc<>+256(SB)/8, $0xbf49524b606cdbfe
+DATA geluc<>+264(SB)/8, $0xbf49524b606cdbfe
+DATA geluc<>+272(SB)/8, $0xbf49524b606cdbfe
+DATA geluc<>+280(SB)/8, $0xbf49524b606cdbfe
+DATA geluc<>+288(SB)/8, $0x3f754f04719e96b0
+DATA geluc<>+296(SB)/8, $0x3f754f04719e96b0
+DATA geluc<>+304(SB)/8, $0x3f754f04719e96b0
+DATA geluc<>+312(SB)/8, $0x3f754f04719e96b0
+DATA geluc<>+320(SB)/8, $0xbf9b821c5c17db56
+DATA geluc<>+328(SB)/8, $0xbf9b821c5c17db56
+DATA geluc<>+336(SB)/8, $0xbf9b821c5c17db56
+DATA geluc<>+344(SB)/8, $0xbf9b821c5c17db56
+DATA geluc<>+352(SB)/8, $0x3fbce2efa5b4ddc2
+DATA geluc<>+360(SB)/8, $0x3fbce2efa5b4ddc2
+DATA geluc<>+368(SB)/8, $0x3fbce2efa5b4ddc2
+DATA geluc<>+376(SB)/8, $0x3fbce2efa5b4ddc2
+DATA geluc<>+384(SB)/8, $0xbfd8127467db2b7a
+DATA geluc<>+392(SB)/8, $0xbfd8127467db2b7a
+DATA geluc<>+400(SB)/8, $0xbfd8127467db2b7a
+DATA geluc<>+408(SB)/8, $0xbfd8127467db2b7a
+DATA geluc<>+416(SB)/8, $0x3ff20dd75041f431
+DATA geluc<>+424(SB)/8, $0x3ff20dd75041f431
+DATA geluc<>+432(SB)/8, $0x3ff20dd75041f431
+DATA geluc<>+440(SB)/8, $0x3ff20dd75041f431
+DATA geluc<>+448(SB)/8, $0x3faf445eb63b2b8c
+DATA geluc<>+456(SB)/8, $0x3faf445eb63b2b8c
+DATA geluc<>+464(SB)/8, $0x3faf445eb63b2b8c
+DATA geluc<>+472(SB)/8, $0x3faf445eb63b2b8c
+DATA geluc<>+480(SB)/8, $0xbfd6246640a0f09e
+DATA geluc<>+488(SB)/8, $0xbfd6246640a0f09e
+DATA geluc<>+496(SB)/8, $0xbfd6246640a0f09e
+DATA geluc<>+504(SB)/8, $0xbfd6246640a0f09e
+DATA geluc<>+512(SB)/8, $0x3fe6addc6b5bfbb5
+DATA geluc<>+520(SB)/8, $0x3fe6addc6b5bfbb5
+DATA geluc<>+528(SB)/8, $0x3fe6addc6b5bfbb5
+DATA geluc<>+536(SB)/8, $0x3fe6addc6b5bfbb5
+DATA geluc<>+544(SB)/8, $0xbfe6193b9838eb79
+DATA geluc<>+552(SB)/8, $0xbfe6193b9838eb79
+DATA geluc<>+560(SB)/8, $0xbfe6193b9838eb79
+DATA geluc<>+568(SB)/8, $0xbfe6193b9838eb79
+DATA geluc<>+576(SB)/8, $0x3fe446986187bac4
+DATA geluc<>+584(SB)/8, $0x3fe446986187bac4
+DATA geluc<>+592(SB)/8, $0x3fe446986187bac4
+DATA geluc<>+600(SB)/8, $0x3fe446986187bac4
+DATA geluc<>+608(SB)/8, $0xbfc1c9a1a0f0fadf
+DATA geluc<>+616(SB)/8, $0xbfc1c9a1a0f0fadf
+DATA geluc<>+624(SB)/8, $0xbfc1c9a1a0f0fadf
+DATA geluc<>+632(SB)/8, $0xbfc1c9a1a0f0fadf
+DATA geluc<>+640(SB)/8, $0x3fcf73f9fbd278df
+DATA geluc<>+648(SB)/8, $0x3fcf73f9fbd278df
+DATA geluc<>+656(SB)/8, $0x3fcf73f9fbd278df
+DATA geluc<>+664(SB)/8, $0x3fcf73f9fbd278df
+DATA geluc<>+672(SB)/8, $0x3fc3afe0d0c9c060
+DATA geluc<>+680(SB)/8, $0x3fc3afe0d0c9c060
+DATA geluc<>+688(SB)/8, $0x3fc3afe0d0c9c060
+DATA geluc<>+696(SB)/8, $0x3fc3afe0d0c9c060
+DATA geluc<>+704(SB)/8, $0x3fc81144da53c9f0
+DATA geluc<>+712(SB)/8, $0x3fc81144da53c9f0
+DATA geluc<>+720(SB)/8, $0x3fc81144da53c9f0
+DATA geluc<>+728(SB)/8, $0x3fc81144da53c9f0
+DATA geluc<>+736(SB)/8, $0x3fc79eec9d0df63a
+DATA geluc<>+744(SB)/8, $0x3fc79eec9d0df63a
+DATA geluc<>+752(SB)/8, $0x3fc79eec9d0df63a
+DATA geluc<>+760(SB)/8, $0x3fc79eec9d0df63a
+DATA geluc<>+768(SB)/8, $0x3ee7e1f76ac294c1
+DATA geluc<>+776(SB)/8, $0x3ee7e1f76ac294c1
+DATA geluc<>+784(SB)/8, $0x3ee7e1f76ac294c1
+DATA geluc<>+792(SB)/8, $0x3ee7e1f76ac294c1
+GLOBL geluc<>(SB), RODATA|NOPTR, $800
+
+// func geluAVX2(dst, x *float32, n int)  (n a multiple of 4)
+// gelu of gelu.go on four float64 lanes, both branches computed and
+// blended: z < ½ → ½ ± ½·z·P(z²); ½ ≤ z ≤ 9.3 → tail with e^(−z²) from the
+// float32 exp of the rounded x²/2 (its rounding error e applied as 1 − e);
+// z > 9.3 → x for x > 0, 0 for x < 0.
+TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JLE geludone
+
+gelulooop:
+	VCVTPS2PD (SI), Y0          // x
+	VANDPD geluc<>+0(SB), Y0, Y1
+	VMULPD geluc<>+128(SB), Y1, Y1 // z = |x|/√2
+	// small: ½ ± ½·z·P(z²)
+	VMULPD Y1, Y1, Y4
+	VMOVUPD geluc<>+256(SB), Y5
+	VFMADD213PD geluc<>+288(SB), Y4, Y5
+	VFMADD213PD geluc<>+320(SB), Y4, Y5
+	VFMADD213PD geluc<>+352(SB), Y4, Y5
+	VFMADD213PD geluc<>+384(SB), Y4, Y5
+	VFMADD213PD geluc<>+416(SB), Y4, Y5
+	VMULPD Y1, Y5, Y5
+	VMULPD geluc<>+64(SB), Y5, Y5
+	VANDPD geluc<>+32(SB), Y0, Y6
+	VXORPD Y6, Y5, Y5
+	VADDPD geluc<>+64(SB), Y5, Y2   // Φ small
+	// tail: z² = x²/2 (exact), r = float32(z²), e = z² − r
+	VMULPD Y0, Y0, Y4
+	VMULPD geluc<>+64(SB), Y4, Y4
+	VMINPD geluc<>+224(SB), Y4, Y4
+	VCVTPD2PSY Y4, X7
+	VCVTPS2PD X7, Y6
+	VSUBPD Y6, Y4, Y6           // e
+	// e^(−r) in float32 (four lanes; −r ∈ [−86.5, 0], 2ⁿ normal)
+	VXORPS X8, X8, X8
+	VSUBPS X7, X8, X7           // −r
+	VMULPS expc<>+64(SB), X7, X8
+	VROUNDPS $0, X8, X8         // n
+	VFNMADD231PS expc<>+96(SB), X8, X7
+	VFNMADD231PS expc<>+128(SB), X8, X7 // r'
+	VMOVUPS expc<>+160(SB), X9
+	VFMADD213PS expc<>+192(SB), X7, X9
+	VFMADD213PS expc<>+224(SB), X7, X9
+	VFMADD213PS expc<>+256(SB), X7, X9
+	VFMADD213PS expc<>+288(SB), X7, X9
+	VFMADD213PS expc<>+320(SB), X7, X9
+	VMULPS X7, X7, X10
+	VFMADD213PS X7, X10, X9
+	VADDPS expc<>+352(SB), X9, X9     // e^r'
+	VCVTPS2DQ X8, X8
+	VPADDD expc<>+384(SB), X8, X8
+	VPSLLD $23, X8, X8          // 2ⁿ
+	VMULPS X8, X9, X9
+	VCVTPS2PD X9, Y5            // e^(−r)
+	VMOVUPD geluc<>+96(SB), Y7
+	VSUBPD Y6, Y7, Y7
+	VMULPD Y7, Y5, Y5           // e^(−z²)
+	// t = 1/(1 + 0.3275911·z), G(t)
+	VMOVUPD geluc<>+96(SB), Y6
+	VFMADD231PD geluc<>+160(SB), Y1, Y6
+	VMOVUPD geluc<>+96(SB), Y7
+	VDIVPD Y6, Y7, Y6
+	VMOVUPD geluc<>+448(SB), Y7
+	VFMADD213PD geluc<>+480(SB), Y6, Y7
+	VFMADD213PD geluc<>+512(SB), Y6, Y7
+	VFMADD213PD geluc<>+544(SB), Y6, Y7
+	VFMADD213PD geluc<>+576(SB), Y6, Y7
+	VFMADD213PD geluc<>+608(SB), Y6, Y7
+	VFMADD213PD geluc<>+640(SB), Y6, Y7
+	VFMADD213PD geluc<>+672(SB), Y6, Y7
+	VFMADD213PD geluc<>+704(SB), Y6, Y7
+	VFMADD213PD geluc<>+736(SB), Y6, Y7
+	VFMADD213PD geluc<>+768(SB), Y6, Y7
+	VMULPD Y7, Y5, Y5
+	VMULPD geluc<>+64(SB), Y5, Y5  // ½·erfc(z)
+	VMOVUPD geluc<>+96(SB), Y7
+	VSUBPD Y5, Y7, Y7           // 1 − ½·erfc(z)
+	VBLENDVPD Y0, Y5, Y7, Y3    // Φ tail: x < 0 ? ½·erfc : 1 − ½·erfc
+	// choose and multiply
+	VCMPPD $1, geluc<>+64(SB), Y1, Y4 // z < ½
+	VBLENDVPD Y4, Y2, Y3, Y3
+	VMULPD Y3, Y0, Y3           // x·Φ
+	VXORPD Y5, Y5, Y5
+	VBLENDVPD Y0, Y5, Y0, Y5    // big z: x < 0 ? 0 : x
+	VCMPPD $0x1E, geluc<>+192(SB), Y1, Y4 // z > 9.3
+	VBLENDVPD Y4, Y5, Y3, Y3
+	VCVTPD2PSY Y3, X3
+	VMOVUPS X3, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $4, CX
+	JNZ gelulooop
+
+geludone:
+	VZEROUPPER
+	RET

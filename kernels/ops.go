@@ -88,11 +88,14 @@ func Softmax(x []float32) {
 	}
 }
 
-// GELU writes the exact (erf) GELU of x to dst: 0.5·x·(1+erf(x/√2)).
-func GELU(dst, x []float32) {
+// GELU writes the exact (erf) GELU of x to dst: 0.5·x·(1+erf(x/√2)),
+// within 4 ulp (see gelu.go).
+func GELU(dst, x []float32) { impl.gelu(dst, x) }
+
+func geluGeneric(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
-		dst[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)*(1/math.Sqrt2))))
+		dst[i] = gelu(v)
 	}
 }
 
