@@ -110,7 +110,9 @@ func quantizeIQ4_NL(dst []byte, src []float32) {
 			}
 		}
 		var scale float32
-		if amax >= groupMaxEps {
+		if amax >= groupMaxEps && useSIMD {
+			scale = iq4nlSearchLanes(xb, &weight, max)
+		} else if amax >= groupMaxEps {
 			d := -max / float32(kvaluesIQ4NL[0])
 			id := 1 / d
 			var sumqx, sumq2 float32
@@ -169,6 +171,31 @@ func quantizeIQ4_NL(dst []byte, src []float32) {
 			y[2+j] = L[j] | L[16+j]<<4
 		}
 	}
+}
+
+// iq4nlSearchLanes is the scale search of quantizeIQ4_NL on the eight-lane
+// kernel iq4nlSums: the first fit and the 15 trials are 16 independent sums,
+// computed in two calls and then compared in ggml's order.
+func iq4nlSearchLanes(xb, weight *[qkIQ4_NL]float32, max float32) float32 {
+	const ntry = 7
+	var id [2][qkx2Lanes]float32
+	var sums [2][2][qkx2Lanes]float32
+	id[0][0] = 1 / (-max / float32(kvaluesIQ4NL[0]))
+	for t := 1; t <= 2*ntry+1; t++ {
+		id[t/qkx2Lanes][t%qkx2Lanes] = float32(t-1-ntry+int(kvaluesIQ4NL[0])) / max
+	}
+	iq4nlSums(xb, weight, &id[0], &sums[0])
+	iq4nlSums(xb, weight, &id[1], &sums[1])
+	d := sums[0][0][0] / sums[0][1][0]
+	best := d * sums[0][0][0]
+	for t := 1; t <= 2*ntry+1; t++ {
+		sumqx, sumq2 := sums[t/qkx2Lanes][0][t%qkx2Lanes], sums[t/qkx2Lanes][1][t%qkx2Lanes]
+		if sumq2 > 0 && float32(sumqx*sumqx) > float32(best*sumq2) {
+			d = sumqx / sumq2
+			best = d * sumqx
+		}
+	}
+	return d
 }
 
 // dequantizeIQ4_NL is ggml's dequantize_row_iq4_nl.

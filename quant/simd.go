@@ -104,3 +104,19 @@ func qkx2GroupGo(f *qkx2Frame) {
 	}
 	qkx2ErrGo(&f.x, &f.w, &f.lv, &f.sc, &f.mi, &f.e)
 }
+
+// iq4nlSumsGo: for each lane k, the sums of quantize_row_iq4_nl_impl's fit
+// with inverse scale id[k]: q = kvalues_iq4nl[best_index_int8(id[k]·x)],
+// s[0][k] = Σ (w·q)·x and s[1][k] = Σ (w·q)·q, in element order.
+func iq4nlSumsGo(x, w *[32]float32, id *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
+	for k := 0; k < qkx2Lanes; k++ {
+		var sumqx, sumq2 float32
+		for j, v := range x {
+			q := iq4nlCellValue[iq4nlCellOf(float32(id[k]*v))]
+			wq := w[j] * q
+			sumqx += float32(wq * v)
+			sumq2 += float32(wq * q)
+		}
+		s[0][k], s[1][k] = sumqx, sumq2
+	}
+}

@@ -28,3 +28,14 @@ func qkx2Group(f *qkx2Frame) {
 	}
 	qkx2GroupGo(f)
 }
+
+//go:noescape
+func iq4nlSumsAVX2(x, w *[32]float32, id *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32)
+
+func iq4nlSums(x, w *[32]float32, id *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
+	if useSIMD {
+		iq4nlSumsAVX2(x, w, id, s)
+		return
+	}
+	iq4nlSumsGo(x, w, id, s)
+}

@@ -10,3 +10,7 @@ func qxSums(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]floa
 }
 
 func qkx2Group(f *qkx2Frame) { qkx2GroupGo(f) }
+
+func iq4nlSums(x, w *[32]float32, id *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
+	iq4nlSumsGo(x, w, id, s)
+}

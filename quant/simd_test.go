@@ -145,3 +145,54 @@ func TestQKX2GroupMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestIQ4NLSumsMatchGo compares the IQ4_NL fit kernel with its twin,
+// including inverse scales that put id·x exactly on the table midpoints.
+func TestIQ4NLSumsMatchGo(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no assembly lane kernels on this build or CPU; the Go twins are what runs")
+	}
+	rng := rand.New(rand.NewPCG(25, 26))
+	for trial := 0; trial < 5000; trial++ {
+		var x, w [32]float32
+		var id [qkx2Lanes]float32
+		for i := range x {
+			switch trial % 3 {
+			case 0:
+				x[i] = float32(rng.NormFloat64())
+			case 1: // on or next to a midpoint or entry after scaling by id = 1
+				k := 1 + rng.IntN(15)
+				v := (float32(kvaluesIQ4NL[k-1]) + float32(kvaluesIQ4NL[k])) / 2
+				if rng.IntN(3) == 0 {
+					v = float32(kvaluesIQ4NL[k])
+				}
+				x[i] = math.Float32frombits(math.Float32bits(v) + uint32(rng.IntN(3)) - 1)
+			default:
+				x[i] = laneValue(rng)
+			}
+			w[i] = x[i] * x[i]
+		}
+		for k := range id {
+			id[k] = float32(rng.NormFloat64()*0.1) + 1
+			if trial%3 == 1 {
+				id[k] = 1
+			}
+			if trial%3 == 2 { // hostile but never NaN (see TestQXSumsMatchGo)
+				id[k] = laneValue(rng)
+				for id[k] != id[k] {
+					id[k] = laneValue(rng)
+				}
+			}
+		}
+		var s1, s2 [2][qkx2Lanes]float32
+		iq4nlSums(&x, &w, &id, &s1)
+		iq4nlSumsGo(&x, &w, &id, &s2)
+		for j := range s1 {
+			for k := range s1[j] {
+				if !sameF32(s1[j][k], s2[j][k]) {
+					t.Fatalf("trial %d: iq4nlSums sum %d lane %d = %v, Go %v", trial, j, k, s1[j][k], s2[j][k])
+				}
+			}
+		}
+	}
+}
