@@ -89,6 +89,16 @@ func archImpl(t *table, f Features) {
 		}
 		geluGeneric(dst[n:], x[n:])
 	}
+	if f.AVX512VNNI { // AVX-512F is enough; the tier implies it
+		t.gelu = func(dst, x []float32) {
+			n := len(x) &^ 7
+			dst = dst[:len(x)]
+			if n > 0 {
+				geluAVX512(&dst[0], &x[0], n)
+			}
+			geluGeneric(dst[n:], x[n:])
+		}
+	}
 	secondAVX2(t)
 	attnAVX2(t, f.AVX512VNNI)
 	floatGEMM(t, f)
@@ -222,6 +232,9 @@ func expSubAVX2(s *float32, n int, m float32) float32
 
 //go:noescape
 func geluAVX2(dst, x *float32, n int)
+
+//go:noescape
+func geluAVX512(dst, x *float32, n int)
 
 // expSubAVX2Slice runs the AVX2 exp over the multiple-of-8 head of s and
 // the scalar expf over the tail.
