@@ -48,8 +48,15 @@ func makeQXQuants(x *[16]float32, L *[16]int8) float32 {
 		}
 		isc[f/qkx2Lanes][f%qkx2Lanes] = v
 	}
-	for g := range isc {
-		qxSums(x, &wv, &w, &isc[g], &sums[g])
+	if useSIMD {
+		for g := range isc {
+			qxSums(x, &wv, &w, &isc[g], &sums[g])
+		}
+	} else {
+		for f := 0; f <= 18; f++ {
+			g, k := f/qkx2Lanes, f%qkx2Lanes
+			sums[g][0][k], sums[g][1][k] = qxFit(x, &wv, &w, isc[g][k])
+		}
 	}
 	sumlx, suml2 := sums[0][0][0], sums[0][1][0]
 	var scale float32

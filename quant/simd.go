@@ -50,15 +50,18 @@ func qkx2ErrGo(x, w *[32]float32, lv *[32][qkx2Lanes]float32, sc, mi, e *[qkx2La
 // holds x²·x and w[i] holds x².
 func qxSumsGo(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
 	for k := 0; k < qkx2Lanes; k++ {
-		isc := is[k]
-		var sumlx, suml2 float32
-		for i, v := range x {
-			fl := float32(max32(-32, min(31, nearestInt(float32(isc*v)))))
-			sumlx += float32(wv[i] * fl)
-			suml2 += float32(float32(w[i]*fl) * fl)
-		}
-		s[0][k], s[1][k] = sumlx, suml2
+		s[0][k], s[1][k] = qxFit(x, wv, w, is[k])
 	}
+}
+
+// qxFit is one lane of qxSumsGo.
+func qxFit(x, wv, w *[16]float32, isc float32) (sumlx, suml2 float32) {
+	for i, v := range x {
+		fl := float32(max32(-32, min(31, nearestInt(float32(isc*v)))))
+		sumlx += float32(wv[i] * fl)
+		suml2 += float32(float32(w[i]*fl) * fl)
+	}
+	return sumlx, suml2
 }
 
 // qkx2Frame is the working set of one group of eight make_qkx2_quants steps
