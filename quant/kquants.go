@@ -16,13 +16,7 @@ import "math"
 // are computed once, for the fit that was chosen last.
 func makeQXQuants(x *[16]float32, L *[16]int8) float32 {
 	const nmax = 32
-	var max, amax float32
-	for _, v := range x {
-		if ax := absf(v); ax > amax {
-			amax = ax
-			max = v
-		}
-	}
+	amax, max := absMax16(x)
 	if amax < groupMaxEps {
 		*L = [16]int8{}
 		return 0
@@ -32,29 +26,16 @@ func makeQXQuants(x *[16]float32, L *[16]int8) float32 {
 		w[i] = v * v
 		wv[i] = w[i] * v
 	}
-	fnmax := float32(nmax)
-	// Fit 0 is the first fit; fits 1..18 are the trials is = -9..-1, 1..9.
-	var isc [3][qkx2Lanes]float32
+	var isc [3][qkx2Lanes]float32 // fit f's inverse scale qxNumer[f]/max
 	var sums [3][2][qkx2Lanes]float32
-	isc0 := float32(-nmax) / max
-	for f := 0; f < 3*qkx2Lanes; f++ {
-		v := isc0 // padding lanes repeat fit 0
-		if f >= 1 && f <= 18 {
-			is := f - 10 // fits 1..9: is = -9..-1
-			if f > 9 {
-				is = f - 9 // fits 10..18: is = 1..9
-			}
-			v = -(fnmax + float32(0.1*float32(is))) / max
-		}
-		isc[f/qkx2Lanes][f%qkx2Lanes] = v
-	}
 	if useSIMD {
 		for g := range isc {
-			qxSums(x, &wv, &w, &isc[g], &sums[g])
+			qxSums(x, &wv, &w, &qxNumer[g], max, &isc[g], &sums[g])
 		}
 	} else {
 		for f := 0; f <= 18; f++ {
 			g, k := f/qkx2Lanes, f%qkx2Lanes
+			isc[g][k] = qxNumer[g][k] / max
 			sums[g][0][k], sums[g][1][k] = qxFit(x, &wv, &w, isc[g][k])
 		}
 	}
@@ -64,7 +45,7 @@ func makeQXQuants(x *[16]float32, L *[16]int8) float32 {
 		scale = sumlx / suml2
 	}
 	best := scale * sumlx
-	chosen := isc0
+	chosen := isc[0][0]
 	for f := 1; f <= 18; f++ {
 		sumlx, suml2 = sums[f/qkx2Lanes][0][f%qkx2Lanes], sums[f/qkx2Lanes][1][f%qkx2Lanes]
 		if suml2 > 0 && float32(sumlx*sumlx) > float32(best*suml2) {
@@ -78,6 +59,49 @@ func makeQXQuants(x *[16]float32, L *[16]int8) float32 {
 		L[i] = int8(int32(nmax) + max32(-nmax, min(nmax-1, l)))
 	}
 	return scale
+}
+
+// qxNumer holds the numerators of make_qx_quants' inverse scales for nmax
+// 32, fit f at [f/8][f%8]: fit 0 (the first fit) is -nmax, fits 1..18 are
+// the trials is = -9..-1, 1..9: -(nmax + 0.1·is), in ggml's float32
+// operations; lanes 19..23 repeat fit 0.
+var qxNumer = func() (t [3][qkx2Lanes]float32) {
+	const nmax = 32
+	fnmax := float32(nmax)
+	for f := 0; f < 3*qkx2Lanes; f++ {
+		v := float32(-nmax)
+		if f >= 1 && f <= 18 {
+			is := f - 10 // fits 1..9: is = -9..-1
+			if f > 9 {
+				is = f - 9 // fits 10..18: is = 1..9
+			}
+			v = -(fnmax + float32(0.1*float32(is)))
+		}
+		t[f/qkx2Lanes][f%qkx2Lanes] = v
+	}
+	return t
+}()
+
+// absMax16 returns the largest |x[i]| and the first x[i] that has it, as
+// the loop `if fabsf(x[i]) > amax { amax = fabsf(x[i]); max = x[i] }` does
+// from amax = max = 0 (NaNs never win), without unpredictable branches:
+// for non-negative floats the bit patterns order like the values.
+func absMax16(x *[16]float32) (amax, max float32) {
+	var ab uint32
+	mi := 0
+	for i, v := range x {
+		b := math.Float32bits(v) &^ (1 << 31)
+		if b > 0x7f800000 { // NaN
+			b = 0
+		}
+		if b > ab {
+			ab, mi = b, i
+		}
+	}
+	if ab == 0 {
+		return 0, 0
+	}
+	return math.Float32frombits(ab), x[mi]
 }
 
 func max32(a, b int32) int32 {

@@ -48,8 +48,10 @@ func qkx2ErrGo(x, w *[32]float32, lv *[32][qkx2Lanes]float32, sc, mi, e *[qkx2La
 // nmax 32 and weights x²: l = clamp(nearest_int(is[k]·x), -32, 31),
 // s[0][k] = Σ (x²·x)·l and s[1][k] = Σ (x²·l)·l, in element order; wv[i]
 // holds x²·x and w[i] holds x².
-func qxSumsGo(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
+// The lanes' inverse scales are numer[k]/max, stored in is.
+func qxSumsGo(x, wv, w *[16]float32, numer *[qkx2Lanes]float32, max float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
 	for k := 0; k < qkx2Lanes; k++ {
+		is[k] = numer[k] / max
 		s[0][k], s[1][k] = qxFit(x, wv, w, is[k])
 	}
 }

@@ -8,14 +8,14 @@ import "golang.org/x/sys/cpu"
 var useSIMD = cpu.X86.HasAVX2
 
 //go:noescape
-func qxSumsAVX2(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32)
+func qxSumsAVX2(x, wv, w *[16]float32, numer *[qkx2Lanes]float32, max float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32)
 
-func qxSums(x, wv, w *[16]float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
+func qxSums(x, wv, w *[16]float32, numer *[qkx2Lanes]float32, max float32, is *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
 	if useSIMD {
-		qxSumsAVX2(x, wv, w, is, s)
+		qxSumsAVX2(x, wv, w, numer, max, is, s)
 		return
 	}
-	qxSumsGo(x, wv, w, is, s)
+	qxSumsGo(x, wv, w, numer, max, is, s)
 }
 
 //go:noescape

@@ -13,14 +13,18 @@
 #define MANT $0x007FFFFF
 #define HALF $0x00400000
 
-// func qxSumsAVX2(x, wv, w *[16]float32, is *[8]float32, s *[2][8]float32)
-TEXT ·qxSumsAVX2(SB), NOSPLIT, $0-40
+// func qxSumsAVX2(x, wv, w *[16]float32, numer *[8]float32, max float32, is *[8]float32, s *[2][8]float32)
+TEXT ·qxSumsAVX2(SB), NOSPLIT, $0-56
 	MOVQ x+0(FP), SI
 	MOVQ wv+8(FP), DI
 	MOVQ w+16(FP), DX
-	MOVQ is+24(FP), AX
-	MOVQ s+32(FP), R9
+	MOVQ numer+24(FP), AX
+	VBROADCASTSS max+32(FP), Y1
+	MOVQ is+40(FP), BX
+	MOVQ s+48(FP), R9
 	VMOVUPS (AX), Y0
+	VDIVPS Y1, Y0, Y0       // is = numer / max
+	VMOVUPS Y0, (BX)
 	MOVL MAGIC, CX
 	VMOVD CX, X1
 	VPBROADCASTD X1, Y1

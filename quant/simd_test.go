@@ -54,8 +54,18 @@ func TestQXSumsMatchGo(t *testing.T) {
 		}
 		x16, wv, w16 := (*[16]float32)(x[:16]), (*[16]float32)(xm[16:]), (*[16]float32)(w[:16])
 		var q1, q2 [2][qkx2Lanes]float32
-		qxSums(x16, wv, w16, &is, &q1)
-		qxSumsGo(x16, wv, w16, &is, &q2)
+		var is1, is2 [qkx2Lanes]float32
+		max := laneValue(rng)
+		for max != max {
+			max = laneValue(rng)
+		}
+		qxSums(x16, wv, w16, &is, max, &is1, &q1)
+		qxSumsGo(x16, wv, w16, &is, max, &is2, &q2)
+		for k := range is1 {
+			if !sameF32(is1[k], is2[k]) {
+				t.Fatalf("trial %d: qxSums scale lane %d = %v, Go %v", trial, k, is1[k], is2[k])
+			}
+		}
 		for j := range q1 {
 			for k := range q1[j] {
 				if !sameF32(q1[j][k], q2[j][k]) {
