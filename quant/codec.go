@@ -24,8 +24,14 @@ import (
 // different payloads meet in one addition, the one kept depends on operand
 // order (chosen by the compiler, in Go as in C) and on the hardware, and a
 // payload can reach a scale byte through nearest_int. Such blocks quantize
-// without panicking to some bytes. Infinities are covered: the only NaN they
-// create is the platform's default NaN.
+// without panicking to some bytes. Inputs without NaN stay deterministic
+// even when infinities or overflow create NaNs inside the search, since
+// those all carry the hardware's one default NaN (which is not the same on
+// x86 and ARM, so such blocks can differ between the two).
+//
+// Speed: the trial-scale searches of the K-quants and IQ4_NL evaluate their
+// independent trials in eight SIMD lanes (simd.go, simd_amd64.s) with the
+// same float32 operations per lane, and compare the results in ggml's order.
 
 // codec is the pair of row functions of one type. Both work on whole blocks:
 // len(src) is a multiple of the block size and dst is exactly sized.
