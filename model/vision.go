@@ -146,25 +146,33 @@ func (c *Context) ViTStates(dst, states, pixels []float32) error {
 		}
 		c.pool.AttentionF32(s.att, s.q, T, s.k, s.v, T, ap)
 		c.matmul(s.o, &L.out, s.att, T)
-		for i := 0; i < T; i++ {
-			o := s.o[i*Hv : (i+1)*Hv]
-			kernels.Add(o, o, L.outB)
-			kernels.LayerNorm(s.xn[i*Hv:(i+1)*Hv], o, L.ln1W, L.ln1B, vc.LNEps)
-		}
-		kernels.Add(s.x, s.x, s.xn)
+		// Row-wise work around the matmuls runs on all threads: at 1226
+		// rows × 15360 the GELU alone costs seconds per image on one core.
+		c.pool.Rows(T, rowGrain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o := s.o[i*Hv : (i+1)*Hv]
+				kernels.Add(o, o, L.outB)
+				kernels.LayerNorm(s.xn[i*Hv:(i+1)*Hv], o, L.ln1W, L.ln1B, vc.LNEps)
+			}
+			kernels.Add(s.x[lo*Hv:hi*Hv], s.x[lo*Hv:hi*Hv], s.xn[lo*Hv:hi*Hv])
+		})
 		c.matmul(s.mlp, &L.fc1, s.x, T)
-		for i := 0; i < T; i++ {
-			r := s.mlp[i*vc.FFN : (i+1)*vc.FFN]
-			kernels.Add(r, r, L.fc1B)
-		}
-		kernels.GELU(s.mlp, s.mlp)
+		c.pool.Rows(T, rowGrain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				r := s.mlp[i*vc.FFN : (i+1)*vc.FFN]
+				kernels.Add(r, r, L.fc1B)
+				kernels.GELU(r, r)
+			}
+		})
 		c.matmul(s.o, &L.fc2, s.mlp, T)
-		for i := 0; i < T; i++ {
-			o := s.o[i*Hv : (i+1)*Hv]
-			kernels.Add(o, o, L.fc2B)
-			kernels.LayerNorm(s.xn[i*Hv:(i+1)*Hv], o, L.ln2W, L.ln2B, vc.LNEps)
-		}
-		kernels.Add(s.x, s.x, s.xn)
+		c.pool.Rows(T, rowGrain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o := s.o[i*Hv : (i+1)*Hv]
+				kernels.Add(o, o, L.fc2B)
+				kernels.LayerNorm(s.xn[i*Hv:(i+1)*Hv], o, L.ln2W, L.ln2B, vc.LNEps)
+			}
+			kernels.Add(s.x[lo*Hv:hi*Hv], s.x[lo*Hv:hi*Hv], s.xn[lo*Hv:hi*Hv])
+		})
 		if states != nil {
 			copy(states[(l+1)*T*Hv:], s.x)
 		}
@@ -187,13 +195,20 @@ func (c *Context) Adapter(dst, vit []float32) error {
 	w := c.m.vis
 	s := c.visionScratch()
 	c.matmul(s.h, &w.fc, vit, P)
-	for i := 0; i < P; i++ {
-		kernels.LayerNorm(s.hn[i*H:(i+1)*H], s.h[i*H:(i+1)*H], w.normW, w.normB, vc.AdapterEps)
-	}
-	kernels.GELU(s.hn, s.hn)
+	c.pool.Rows(P, rowGrain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := s.hn[i*H : (i+1)*H]
+			kernels.LayerNorm(r, s.h[i*H:(i+1)*H], w.normW, w.normB, vc.AdapterEps)
+			kernels.GELU(r, r)
+		}
+	})
 	c.matmul(s.gate, &w.gate, s.hn, P)
 	c.matmul(s.up, &w.up, s.hn, P)
-	kernels.SwiGLU(s.gate, s.gate, s.up)
+	c.pool.Rows(P, rowGrain, func(lo, hi int) {
+		F := vc.AdapterFFN
+		g := s.gate[lo*F : hi*F]
+		kernels.SwiGLU(g, g, s.up[lo*F:hi*F])
+	})
 	copy(dst[:H], w.boi)
 	c.matmul(dst[H:(P+1)*H], &w.down, s.gate, P)
 	copy(dst[(P+1)*H:], w.eoi)
@@ -226,3 +241,7 @@ func (c *Context) EncodeImage(dst, pixels []float32) error {
 	}
 	return c.Adapter(dst, vit)
 }
+
+// rowGrain is how many rows one task of the row-wise vision work takes:
+// enough to amortise a hand-off, few enough to balance two to eight cores.
+const rowGrain = 16
