@@ -90,10 +90,11 @@ func bestIndexIQ4NL(x float32) uint8 { return iq4nlCell[iq4nlCellOf(x)] }
 // final index assignment with the chosen d. (quantize_row_iq4_nl_ref uses
 // ntry -1 and gives other bytes; llama-quantize uses this one.)
 //
-// The trial scales are independent until their results are compared, so
-// they are evaluated three at a time (more independent float32 sums in
-// flight) and then compared in ggml's order; each sum still adds its terms
-// in element order.
+// The fits are independent until their results are compared: with useSIMD
+// all 16 run as SIMD lanes (iq4nlSearchLanes), otherwise the trials run
+// three at a time (more independent float32 sums in flight); either way
+// they are compared in ggml's order and each sum adds its terms in element
+// order.
 func quantizeIQ4_NL(dst []byte, src []float32) {
 	const ntry = 7
 	var weight [qkIQ4_NL]float32

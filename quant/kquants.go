@@ -111,7 +111,8 @@ func max32(a, b int32) int32 {
 	return b
 }
 
-// makeQKX2Quants is ggml's make_qkx2_quants for n = 32 and use_mad false:
+// makeQKX2Quants is ggml's make_qkx2_quants for n = 32 and use_mad false
+// over f.x with weights f.w (f.rmin, f.rdelta, f.fnmax, f.nmax set):
 // asymmetric quantization of x to L[i] in [0, nmax] with a scale and a min,
 // searching nstep+1 scales (rmin + rdelta·is + nmax)/(max-min) and solving
 // the weighted 2×2 least squares for each. It returns the scale and -min
