@@ -201,6 +201,31 @@ func makeQKX2Quants(f *qkx2Frame, L *[32]uint8, nstep int) (scale, theMin float3
 	return scale, -mn
 }
 
+// makeQKX2QuantsLanes is makeQKX2Quants for sub-block j after
+// qkx2PrologueRun did the weights and everything before the step loop for
+// all eight sub-blocks at once.
+func makeQKX2QuantsLanes(f *qkx2Frame, p *qkx2Prologue, j int, L *[32]uint8, nstep int) (scale, theMin float32) {
+	for i := range f.w {
+		f.w[i] = p.wt[i][j]
+	}
+	mn, mx := p.mn[j], p.mx[j]
+	if mx == mn {
+		*L = [32]uint8{}
+		return 0, -mn
+	}
+	for i := range L {
+		L[i] = uint8(p.lt[i][j])
+	}
+	if nstep < 1 {
+		return p.scale[j], -mn
+	}
+	for i, v := range f.x {
+		f.xm[i] = v - mn
+	}
+	f.sumW, f.sumX = p.sumW[j], p.sumX[j]
+	return qkx2SearchLanes(f, L, nstep, mn, mx, p.scale[j], p.bestErr[j])
+}
+
 // qkx2SearchLanes is the step loop of makeQKX2Quants on the eight-lane
 // kernel qkx2Group. A step depends on the earlier ones only through min,
 // which changes only when a step is accepted (about 3 of 21), so eight steps
@@ -283,18 +308,32 @@ func kScalesMins(x []float32, L *[QK_K]uint8, nmax int, rmin, rdelta float32, ns
 	f.rmin, f.rdelta, f.fnmax, f.nmax = rmin, rdelta, float32(nmax), int32(nmax)
 	var scales, mins [QK_K / 32]float32
 	var maxScale, maxMin float32
+	var p qkx2Prologue
+	if useSIMD {
+		for i := range p.xt {
+			for j := range p.xt[i] {
+				p.xt[i][j] = x[32*j+i]
+			}
+		}
+		p.fnmax, p.nmax = f.fnmax, f.nmax
+		qkx2PrologueRun(&p)
+	}
 	for j := 0; j < QK_K/32; j++ {
 		f.x = [32]float32(x[32*j : 32*j+32])
-		xb := &f.x
-		var sumX2 float32
-		for _, v := range xb {
-			sumX2 += float32(v * v)
+		Lj := (*[32]uint8)(L[32*j : 32*j+32])
+		if useSIMD {
+			scales[j], mins[j] = makeQKX2QuantsLanes(&f, &p, j, Lj, nstep)
+		} else {
+			var sumX2 float32
+			for _, v := range f.x {
+				sumX2 += float32(v * v)
+			}
+			avX := sqrtf(sumX2 / 32)
+			for l, v := range f.x {
+				f.w[l] = avX + absf(v)
+			}
+			scales[j], mins[j] = makeQKX2Quants(&f, Lj, nstep)
 		}
-		avX := sqrtf(sumX2 / 32)
-		for l, v := range xb {
-			f.w[l] = avX + absf(v)
-		}
-		scales[j], mins[j] = makeQKX2Quants(&f, (*[32]uint8)(L[32*j:32*j+32]), nstep)
 		if scales[j] > maxScale {
 			maxScale = scales[j]
 		}

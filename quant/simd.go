@@ -125,3 +125,71 @@ func iq4nlSumsGo(x, w *[32]float32, id *[qkx2Lanes]float32, s *[2][qkx2Lanes]flo
 		s[0][k], s[1][k] = sumqx, sumq2
 	}
 }
+
+// qkx2Prologue holds the eight sub-blocks of a Q4_K/Q5_K super-block in
+// lanes (lane j is sub-block j; xt[i][j] = x[32j+i]) for qkx2PrologueGo,
+// which does, per lane, everything make_qkx2_quants and its caller do before
+// the step loop. The assembly addresses the fields by the offsets checked in
+// TestQKX2PrologueLayout; do not reorder them.
+type qkx2Prologue struct {
+	xt      [32][qkx2Lanes]float32 // in: the super-block, transposed
+	wt      [32][qkx2Lanes]float32 // out: weights sqrt(Σx²/32) + |x|
+	lt      [32][qkx2Lanes]float32 // out: the first fit's levels
+	mn      [qkx2Lanes]float32     // out: min(x), raised to 0 if positive
+	mx      [qkx2Lanes]float32     // out: max(x)
+	sumW    [qkx2Lanes]float32     // out: Σ w
+	sumX    [qkx2Lanes]float32     // out: Σ w·x
+	scale   [qkx2Lanes]float32     // out: the first fit's scale (mx-mn)/nmax as 1/(nmax/(mx-mn))
+	bestErr [qkx2Lanes]float32     // out: the first fit's weighted squared error
+	fnmax   float32                // in
+	nmax    int32                  // in
+}
+
+// qkx2PrologueGo: per lane, the weights of quantize_row_q4_K_ref (and
+// q5_K), then make_qkx2_quants up to its step loop: min and max, Σw and
+// Σw·x (starting from the first element's terms, as the C code does), min
+// raised to 0, the first fit's levels and error. Lanes with max == min
+// hold unused values.
+func qkx2PrologueGo(p *qkx2Prologue) {
+	for j := 0; j < qkx2Lanes; j++ {
+		var sumX2 float32
+		for i := range p.xt {
+			v := p.xt[i][j]
+			sumX2 += float32(v * v)
+		}
+		avX := sqrtf(sumX2 / 32)
+		for i := range p.xt {
+			p.wt[i][j] = avX + absf(p.xt[i][j])
+		}
+		mn, mx := p.xt[0][j], p.xt[0][j]
+		sumW := p.wt[0][j]
+		sumX := float32(sumW * p.xt[0][j])
+		for i := 1; i < 32; i++ {
+			v := p.xt[i][j]
+			if v < mn {
+				mn = v
+			}
+			if v > mx {
+				mx = v
+			}
+			w := p.wt[i][j]
+			sumW += w
+			sumX += float32(w * v)
+		}
+		if mn > 0 {
+			mn = 0
+		}
+		iscale := p.fnmax / (mx - mn)
+		scale := 1 / iscale
+		var bestError float32
+		for i := range p.xt {
+			v := p.xt[i][j]
+			fl := float32(max32(0, min(p.nmax, nearestInt(float32(iscale*(v-mn))))))
+			p.lt[i][j] = fl
+			diff := float32(scale*fl) + mn - v
+			bestError += float32(p.wt[i][j] * float32(diff*diff))
+		}
+		p.mn[j], p.mx[j], p.sumW[j], p.sumX[j] = mn, mx, sumW, sumX
+		p.scale[j], p.bestErr[j] = scale, bestError
+	}
+}

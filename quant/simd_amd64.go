@@ -39,3 +39,14 @@ func iq4nlSums(x, w *[32]float32, id *[qkx2Lanes]float32, s *[2][qkx2Lanes]float
 	}
 	iq4nlSumsGo(x, w, id, s)
 }
+
+//go:noescape
+func qkx2PrologueAVX2(p *qkx2Prologue)
+
+func qkx2PrologueRun(p *qkx2Prologue) {
+	if useSIMD {
+		qkx2PrologueAVX2(p)
+		return
+	}
+	qkx2PrologueGo(p)
+}

@@ -382,3 +382,120 @@ iq4loop:
 	VMOVUPS Y3, 32(R9)
 	VZEROUPPER
 	RET
+
+// qkx2Prologue field offsets (TestQKX2PrologueLayout checks them).
+#define P_XT 0
+#define P_WT 1024
+#define P_LT 2048
+#define P_MN 3072
+#define P_MX 3104
+#define P_SUMW 3136
+#define P_SUMX 3168
+#define P_SCALE 3200
+#define P_BEST 3232
+#define P_FNMAX 3264
+#define P_NMAX 3268
+
+// func qkx2PrologueAVX2(p *qkx2Prologue): qkx2PrologueGo in eight lanes.
+TEXT ·qkx2PrologueAVX2(SB), NOSPLIT, $0-8
+	MOVQ p+0(FP), R8
+
+	// avX = sqrt((Σ x²) / 32)
+	VXORPS Y0, Y0, Y0
+	XORQ CX, CX
+psq:
+	VMOVUPS P_XT(R8)(CX*1), Y1
+	VMULPS Y1, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	ADDQ $32, CX
+	CMPQ CX, $1024
+	JLT psq
+	MOVL $0x42000000, AX // 32.0
+	VMOVD AX, X1
+	VPBROADCASTD X1, Y1
+	VDIVPS Y1, Y0, Y0
+	VSQRTPS Y0, Y0
+
+	// element 0: w, min = max = x, sumW = w, sumX = w·x
+	MOVL $0x7FFFFFFF, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15 // |·| mask
+	VMOVUPS P_XT(R8), Y1
+	VANDPS Y15, Y1, Y2
+	VADDPS Y2, Y0, Y2 // w = avX + |x|
+	VMOVUPS Y2, P_WT(R8)
+	VMOVAPS Y1, Y3 // mn
+	VMOVAPS Y1, Y4 // mx
+	VMOVAPS Y2, Y5 // sumW
+	VMULPS Y1, Y2, Y6 // sumX
+	MOVQ $32, CX
+pmm:
+	VMOVUPS P_XT(R8)(CX*1), Y1
+	VANDPS Y15, Y1, Y2
+	VADDPS Y2, Y0, Y2
+	VMOVUPS Y2, P_WT(R8)(CX*1)
+	VMINPS Y3, Y1, Y3 // x < mn ? x : mn
+	VMAXPS Y4, Y1, Y4 // x > mx ? x : mx
+	VADDPS Y2, Y5, Y5
+	VMULPS Y1, Y2, Y7
+	VADDPS Y7, Y6, Y6
+	ADDQ $32, CX
+	CMPQ CX, $1024
+	JLT pmm
+
+	// if mn > 0 { mn = 0 }
+	VXORPS Y7, Y7, Y7
+	VCMPPS $0x1e, Y7, Y3, Y8
+	VBLENDVPS Y8, Y7, Y3, Y3
+	VMOVUPS Y3, P_MN(R8)
+	VMOVUPS Y4, P_MX(R8)
+	VMOVUPS Y5, P_SUMW(R8)
+	VMOVUPS Y6, P_SUMX(R8)
+
+	// iscale = fnmax / (mx - mn); scale = 1 / iscale
+	VSUBPS Y3, Y4, Y4
+	VBROADCASTSS P_FNMAX(R8), Y0
+	VDIVPS Y4, Y0, Y0
+	MOVL $0x3F800000, AX // 1.0
+	VMOVD AX, X1
+	VPBROADCASTD X1, Y1
+	VDIVPS Y0, Y1, Y12
+	VMOVUPS Y12, P_SCALE(R8)
+
+	MOVL MAGIC, AX
+	VMOVD AX, X1
+	VPBROADCASTD X1, Y1
+	MOVL MANT, AX
+	VMOVD AX, X2
+	VPBROADCASTD X2, Y2
+	MOVL HALF, AX
+	VMOVD AX, X4
+	VPBROADCASTD X4, Y4
+	VPBROADCASTD P_NMAX(R8), Y5
+	VPXOR Y6, Y6, Y6
+	VXORPS Y13, Y13, Y13 // bestError
+	XORQ CX, CX
+pfit:
+	VMOVUPS P_XT(R8)(CX*1), Y7
+	VSUBPS Y3, Y7, Y8 // x - mn
+	VMULPS Y8, Y0, Y8 // iscale·(x - mn)
+	VADDPS Y1, Y8, Y8
+	VPAND Y2, Y8, Y8
+	VPSUBD Y4, Y8, Y8 // nearest_int
+	VPMINSD Y5, Y8, Y8
+	VPMAXSD Y6, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMOVUPS Y8, P_LT(R8)(CX*1)
+	VMULPS Y8, Y12, Y9 // scale·l
+	VADDPS Y3, Y9, Y9 // + mn
+	VSUBPS Y7, Y9, Y9 // - x
+	VMULPS Y9, Y9, Y9
+	VMULPS P_WT(R8)(CX*1), Y9, Y9
+	VADDPS Y9, Y13, Y13
+	ADDQ $32, CX
+	CMPQ CX, $1024
+	JLT pfit
+
+	VMOVUPS Y13, P_BEST(R8)
+	VZEROUPPER
+	RET

@@ -14,3 +14,5 @@ func qkx2Group(f *qkx2Frame) { qkx2GroupGo(f) }
 func iq4nlSums(x, w *[32]float32, id *[qkx2Lanes]float32, s *[2][qkx2Lanes]float32) {
 	iq4nlSumsGo(x, w, id, s)
 }
+
+func qkx2PrologueRun(p *qkx2Prologue) { qkx2PrologueGo(p) }

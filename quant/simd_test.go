@@ -206,3 +206,80 @@ func TestIQ4NLSumsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestQKX2PrologueLayout pins the field offsets simd_amd64.s uses.
+func TestQKX2PrologueLayout(t *testing.T) {
+	var p qkx2Prologue
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"xt", unsafe.Offsetof(p.xt), 0}, {"wt", unsafe.Offsetof(p.wt), 1024}, {"lt", unsafe.Offsetof(p.lt), 2048},
+		{"mn", unsafe.Offsetof(p.mn), 3072}, {"mx", unsafe.Offsetof(p.mx), 3104}, {"sumW", unsafe.Offsetof(p.sumW), 3136},
+		{"sumX", unsafe.Offsetof(p.sumX), 3168}, {"scale", unsafe.Offsetof(p.scale), 3200},
+		{"bestErr", unsafe.Offsetof(p.bestErr), 3232}, {"fnmax", unsafe.Offsetof(p.fnmax), 3264},
+		{"nmax", unsafe.Offsetof(p.nmax), 3268}, {"size", unsafe.Sizeof(p), 3272},
+	} {
+		if c.got != c.want {
+			t.Errorf("qkx2Prologue.%s at %d, simd_amd64.s says %d", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestQKX2PrologueMatchesGo compares the prologue kernel with its twin on
+// gaussian, signed-zero, constant, tie and hostile sub-blocks.
+func TestQKX2PrologueMatchesGo(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no assembly lane kernels on this build or CPU; the Go twins are what runs")
+	}
+	rng := rand.New(rand.NewPCG(27, 28))
+	for trial := 0; trial < 3000; trial++ {
+		var p qkx2Prologue
+		for j := 0; j < qkx2Lanes; j++ {
+			kind := rng.IntN(6)
+			c := float32(rng.NormFloat64())
+			for i := range p.xt {
+				var v float32
+				switch kind {
+				case 0:
+					v = float32(rng.NormFloat64())
+				case 1: // signed zeros and tiny values
+					v = []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45}[rng.IntN(4)]
+				case 2: // constant
+					v = c
+				case 3: // all positive
+					v = float32(rng.ExpFloat64())
+				case 4: // halves: rounding ties
+					v = float32(rng.IntN(33)-16) / 2
+				default: // hostile, never NaN (see maskNaNBlocks)
+					v = laneValue(rng)
+					for v != v {
+						v = laneValue(rng)
+					}
+				}
+				p.xt[i][j] = v
+			}
+		}
+		p.nmax = int32([]int{15, 31}[trial%2])
+		p.fnmax = float32(p.nmax)
+		g := p
+		qkx2PrologueRun(&p)
+		qkx2PrologueGo(&g)
+		for j := 0; j < qkx2Lanes; j++ {
+			for _, c := range []struct {
+				name string
+				a, b float32
+			}{{"mn", p.mn[j], g.mn[j]}, {"mx", p.mx[j], g.mx[j]}, {"sumW", p.sumW[j], g.sumW[j]}, {"sumX", p.sumX[j], g.sumX[j]},
+				{"scale", p.scale[j], g.scale[j]}, {"bestErr", p.bestErr[j], g.bestErr[j]}} {
+				if !sameF32(c.a, c.b) {
+					t.Fatalf("trial %d lane %d: %s = %v, Go %v", trial, j, c.name, c.a, c.b)
+				}
+			}
+			for i := range p.wt {
+				if !sameF32(p.wt[i][j], g.wt[i][j]) || !sameF32(p.lt[i][j], g.lt[i][j]) {
+					t.Fatalf("trial %d lane %d element %d: w %v l %v, Go w %v l %v", trial, j, i, p.wt[i][j], p.lt[i][j], g.wt[i][j], g.lt[i][j])
+				}
+			}
+		}
+	}
+}
