@@ -201,6 +201,24 @@ func makeQKX2Quants(f *qkx2Frame, L *[32]uint8, nstep int) (scale, theMin float3
 	return scale, -mn
 }
 
+// kSubBlocksLanes is kScalesMins' per-sub-block search on the lane
+// kernels: the prologue of all eight sub-blocks at once, then each one's
+// step search.
+func kSubBlocksLanes(x []float32, L *[QK_K]uint8, f *qkx2Frame, nstep int, scales, mins *[QK_K / 32]float32) {
+	var p qkx2Prologue
+	for i := range p.xt {
+		for j := range p.xt[i] {
+			p.xt[i][j] = x[32*j+i]
+		}
+	}
+	p.fnmax, p.nmax = f.fnmax, f.nmax
+	qkx2PrologueRun(&p)
+	for j := 0; j < QK_K/32; j++ {
+		f.x = [32]float32(x[32*j : 32*j+32])
+		scales[j], mins[j] = makeQKX2QuantsLanes(f, &p, j, (*[32]uint8)(L[32*j:32*j+32]), nstep)
+	}
+}
+
 // makeQKX2QuantsLanes is makeQKX2Quants for sub-block j after
 // qkx2PrologueRun did the weights and everything before the step loop for
 // all eight sub-blocks at once.
@@ -308,22 +326,11 @@ func kScalesMins(x []float32, L *[QK_K]uint8, nmax int, rmin, rdelta float32, ns
 	f.rmin, f.rdelta, f.fnmax, f.nmax = rmin, rdelta, float32(nmax), int32(nmax)
 	var scales, mins [QK_K / 32]float32
 	var maxScale, maxMin float32
-	var p qkx2Prologue
 	if useSIMD {
-		for i := range p.xt {
-			for j := range p.xt[i] {
-				p.xt[i][j] = x[32*j+i]
-			}
-		}
-		p.fnmax, p.nmax = f.fnmax, f.nmax
-		qkx2PrologueRun(&p)
-	}
-	for j := 0; j < QK_K/32; j++ {
-		f.x = [32]float32(x[32*j : 32*j+32])
-		Lj := (*[32]uint8)(L[32*j : 32*j+32])
-		if useSIMD {
-			scales[j], mins[j] = makeQKX2QuantsLanes(&f, &p, j, Lj, nstep)
-		} else {
+		kSubBlocksLanes(x, L, &f, nstep, &scales, &mins)
+	} else {
+		for j := 0; j < QK_K/32; j++ {
+			f.x = [32]float32(x[32*j : 32*j+32])
 			var sumX2 float32
 			for _, v := range f.x {
 				sumX2 += float32(v * v)
@@ -332,8 +339,10 @@ func kScalesMins(x []float32, L *[QK_K]uint8, nmax int, rmin, rdelta float32, ns
 			for l, v := range f.x {
 				f.w[l] = avX + absf(v)
 			}
-			scales[j], mins[j] = makeQKX2Quants(&f, Lj, nstep)
+			scales[j], mins[j] = makeQKX2Quants(&f, (*[32]uint8)(L[32*j:32*j+32]), nstep)
 		}
+	}
+	for j := 0; j < QK_K/32; j++ {
 		if scales[j] > maxScale {
 			maxScale = scales[j]
 		}
