@@ -28,9 +28,10 @@ go test -count=1 ./...
 step "go test -tags purego (generic kernels only)"
 go test -count=1 -tags purego ./quant/... ./kernels/...
 
-# arm64 under qemu-user: the packages with architecture-specific code, at
-# three CPU tiers. qemu reports the CPU's features through HWCAP, so
-# golang.org/x/sys/cpu sees what a real core of that kind has.
+# arm64 under qemu-user at three CPU tiers: the packages with
+# architecture-specific code, and the model end to end (its goldens then run
+# through the NEON kernels of each tier). qemu reports the CPU's features
+# through HWCAP, so golang.org/x/sys/cpu sees what a real core of that kind has.
 wrapdir=$(mktemp -d)
 trap 'rm -rf "$wrapdir"' EXIT
 cat >"$wrapdir/go_linux_arm64_exec" <<'WRAP'
@@ -38,7 +39,7 @@ cat >"$wrapdir/go_linux_arm64_exec" <<'WRAP'
 exec qemu-aarch64-static -cpu "${QEMU_CPU:-max}" "$@"
 WRAP
 chmod +x "$wrapdir/go_linux_arm64_exec"
-arm_pkgs=$(go list ./quant/... ./kernels/... ./gguf/...)
+arm_pkgs=$(go list ./quant/... ./kernels/... ./gguf/... ./model/...)
 for cpu in max neoverse-n1 cortex-a72; do
 	step "go test (linux/arm64 under qemu, -cpu $cpu)"
 	PATH="$wrapdir:$PATH" QEMU_CPU=$cpu GOARCH=arm64 go test -count=1 $arm_pkgs
