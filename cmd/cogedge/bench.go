@@ -1,0 +1,573 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cogedge/cogedge/gguf"
+	"github.com/cogedge/cogedge/kernels"
+	"github.com/cogedge/cogedge/model"
+	"github.com/cogedge/cogedge/quant"
+	"github.com/spf13/pflag"
+)
+
+func init() {
+	register(command{
+		name:  "bench",
+		short: "measure prompt processing, generation and image encoding speed (llama-bench table)",
+		run:   benchCmd,
+	})
+}
+
+// benchResult is one row of the bench table, also the JSON schema of
+// `cogedge bench -o json` (an array of these).
+type benchResult struct {
+	Model     string    `json:"model_type"`     // "cogvlm 17B Q4_0"
+	Filename  string    `json:"model_filename"` // -m
+	MMProj    string    `json:"mmproj_filename,omitempty"`
+	SizeBytes uint64    `json:"model_size"`     // tensor bytes of the files given
+	Params    uint64    `json:"model_n_params"` // tensor elements of the files given
+	Backend   string    `json:"backend"`        // "CPU (avx2)"
+	Threads   int       `json:"n_threads"`
+	Test      string    `json:"test"` // pp512, tg128, img490
+	NPrompt   int       `json:"n_prompt"`
+	NGen      int       `json:"n_gen"`
+	NImage    int       `json:"n_image_rows"` // image rows written per image (img test)
+	SamplesNS []int64   `json:"samples_ns"`   // one per repetition
+	SamplesTS []float64 `json:"samples_ts"`   // tokens (or image rows) per second, one per repetition
+	AvgNS     float64   `json:"avg_ns"`
+	StddevNS  float64   `json:"stddev_ns"`
+	AvgTS     float64   `json:"avg_ts"`
+	StddevTS  float64   `json:"stddev_ts"`
+	// tg only: weight bytes read per generated token, the bandwidth that
+	// implies, the streaming-read bandwidth measured at the start with the
+	// same thread count (0 when not measured) and their ratio.
+	WeightBytesPerToken uint64  `json:"weight_bytes_per_token,omitempty"`
+	WeightGBs           float64 `json:"weight_gb_per_s,omitempty"`
+	StreamGBs           float64 `json:"stream_read_gb_per_s,omitempty"`
+	BandwidthFraction   float64 `json:"bandwidth_fraction,omitempty"`
+	// img only: milliseconds per image and the FLOPs of the vision tower
+	// and adapter per image over that time.
+	ImageMS      float64 `json:"image_ms,omitempty"`
+	ImageMSStd   float64 `json:"image_ms_stddev,omitempty"`
+	ImageGFLOP   float64 `json:"image_gflop,omitempty"`
+	ImageGFLOPps float64 `json:"image_gflop_per_s,omitempty"`
+}
+
+// benchFlags are the options of `cogedge bench`.
+type benchFlags struct {
+	model, mmproj, output string
+	prompt, gen, threads  int
+	reps, streamMiB       int
+	image, noWarmup, prog bool
+}
+
+// benchCmd implements `cogedge bench -m MODEL [-p 512] [-n 128] [-t N]
+// [-r 3] [--image] [-o md|json]`, following llama-bench: pp<N> runs one
+// prompt of N random valid token ids (BOS first) through a fresh f16 KV
+// cache, tg<N> generates N tokens one at a time from an empty cache (each
+// step computes the last row's logits), each after a warm-up run and
+// repeated -r times; t/s is mean ± sample standard deviation over the
+// repetitions. Tokenization and sampling are not timed.
+func benchCmd(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var bf benchFlags
+	fs.StringVarP(&bf.model, "model", "m", "", "GGUF model file (required)")
+	fs.StringVar(&bf.mmproj, "mmproj", "", "separate vision GGUF (llama.cpp-style mmproj), for --image")
+	fs.IntVarP(&bf.prompt, "n-prompt", "p", 512, "prompt tokens for the pp test (0 = skip)")
+	fs.IntVarP(&bf.gen, "n-gen", "n", 128, "generated tokens for the tg test (0 = skip)")
+	fs.IntVarP(&bf.threads, "threads", "t", runtime.NumCPU(), "threads")
+	fs.IntVarP(&bf.reps, "repetitions", "r", 3, "repetitions of each test")
+	fs.BoolVar(&bf.image, "image", false, "add an image-encode test (random pixels through the vision tower and adapter)")
+	fs.StringVarP(&bf.output, "output", "o", "md", "output format: md or json")
+	fs.BoolVar(&bf.noWarmup, "no-warmup", false, "skip the warm-up run before each test")
+	fs.BoolVar(&bf.prog, "progress", false, "print each run's time to stderr")
+	fs.IntVar(&bf.streamMiB, "stream-mib", 1024, "buffer size in MiB for the streaming-read bandwidth measured before tg (0 = skip)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: cogedge bench -m MODEL.gguf [--mmproj MMPROJ.gguf] [-p 512] [-n 128] [-t THREADS] [-r 3] [--image] [-o md|json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return errUsage{err}
+	}
+	switch {
+	case fs.NArg() > 0:
+		return errUsage{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	case bf.model == "":
+		return errUsage{errors.New("-m MODEL is required")}
+	case bf.prompt < 0:
+		return errUsage{fmt.Errorf("-p %d: want >= 0", bf.prompt)}
+	case bf.gen < 0:
+		return errUsage{fmt.Errorf("-n %d: want >= 0", bf.gen)}
+	case bf.threads < 1:
+		return errUsage{fmt.Errorf("-t %d: want at least 1", bf.threads)}
+	case bf.reps < 1:
+		return errUsage{fmt.Errorf("-r %d: want at least 1", bf.reps)}
+	case bf.streamMiB < 0:
+		return errUsage{fmt.Errorf("--stream-mib %d: want >= 0", bf.streamMiB)}
+	case bf.output != "md" && bf.output != "json":
+		return errUsage{fmt.Errorf("-o %q: want md or json", bf.output)}
+	case bf.prompt == 0 && bf.gen == 0 && !bf.image:
+		return errUsage{errors.New("nothing to measure: -p 0, -n 0 and no --image")}
+	}
+
+	modelPath, err := mappable(bf.model)
+	if err != nil {
+		return err
+	}
+	mmprojPath, err := mappable(bf.mmproj)
+	if err != nil {
+		return err
+	}
+	base := benchResult{Filename: bf.model, MMProj: bf.mmproj, Backend: backendName(), Threads: bf.threads}
+	if base.Model, base.SizeBytes, base.Params, err = describeModel(modelPath, mmprojPath); err != nil {
+		return err
+	}
+	m, err := model.Open(modelPath, mmprojPath)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if bf.image && m.Vision == nil {
+		return errors.New("--image: the model has no vision tower (pass --mmproj)")
+	}
+	c, err := m.NewContext(model.ContextOptions{Size: max(bf.prompt, bf.gen, 1), KV: model.KVF16, Threads: bf.threads})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	var stream float64 // bytes per second
+	if bf.gen > 0 && bf.streamMiB > 0 {
+		stream = StreamReadBandwidth(bf.threads, bf.streamMiB<<20)
+		debug.FreeOSMemory()
+	}
+	b := &bencher{m: m, c: c, bf: &bf, stderr: stderr, rng: rand.New(rand.NewPCG(1, 2)),
+		logits: make([]float32, m.Text.Vocab)}
+	var results []benchResult
+	if bf.prompt > 0 {
+		r := base
+		r.Test, r.NPrompt = fmt.Sprintf("pp%d", bf.prompt), bf.prompt
+		if err := b.measure(&r, bf.prompt, b.prompt); err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if bf.gen > 0 {
+		r := base
+		r.Test, r.NGen = fmt.Sprintf("tg%d", bf.gen), bf.gen
+		if err := b.measure(&r, bf.gen, b.generate); err != nil {
+			return err
+		}
+		for _, w := range m.LanguageWeights() {
+			r.WeightBytesPerToken += uint64(len(w.Data))
+		}
+		r.WeightGBs = float64(r.WeightBytesPerToken) * r.AvgTS / 1e9
+		if stream > 0 {
+			r.StreamGBs = stream / 1e9
+			r.BandwidthFraction = r.WeightGBs / r.StreamGBs
+		}
+		results = append(results, r)
+	}
+	if bf.image {
+		vc := m.Vision
+		r := base
+		r.Test, r.NImage = fmt.Sprintf("img%d", vc.ImageSize), vc.ImageTokens
+		b.pixels = make([]float32, m.PixelCount())
+		b.embeds = make([]float32, m.ImageEmbeds())
+		if err := b.measure(&r, vc.ImageTokens, b.encodeImage); err != nil {
+			return err
+		}
+		c.ReleaseVision()
+		r.ImageMS = r.AvgNS / 1e6
+		r.ImageMSStd = r.StddevNS / 1e6
+		r.ImageGFLOP = imageFLOPs(vc, m.Text.Hidden) / 1e9
+		if r.AvgNS > 0 {
+			r.ImageGFLOPps = r.ImageGFLOP / (r.AvgNS / 1e9)
+		}
+		results = append(results, r)
+	}
+	if bf.output == "json" {
+		js, err := json.MarshalIndent(results, "", "  ")
+		if err != nil {
+			return fmt.Errorf("bench: json: %w", err)
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", js)
+		return err
+	}
+	return writeBenchMarkdown(stdout, results)
+}
+
+// bencher runs the timed tests on one context.
+type bencher struct {
+	m      *model.Model
+	c      *model.Context
+	bf     *benchFlags
+	stderr io.Writer
+	rng    *rand.Rand
+	logits []float32
+	toks   []int32
+	pixels []float32
+	embeds []float32
+}
+
+// measure runs fn(n) once to warm up (unless --no-warmup) and then -r
+// times, and fills r's samples and statistics; units per second is n
+// divided by each run's time.
+func (b *bencher) measure(r *benchResult, n int, fn func(n int) error) error {
+	if !b.bf.noWarmup {
+		warm := n
+		if r.NGen > 0 {
+			warm = 1 // llama-bench warms generation up with one token
+		}
+		if err := fn(warm); err != nil {
+			return fmt.Errorf("%s warm-up: %w", r.Test, err)
+		}
+	}
+	for i := 0; i < b.bf.reps; i++ {
+		t0 := time.Now()
+		if err := fn(n); err != nil {
+			return fmt.Errorf("%s run %d: %w", r.Test, i+1, err)
+		}
+		d := time.Since(t0)
+		if d <= 0 {
+			d = 1
+		}
+		r.SamplesNS = append(r.SamplesNS, int64(d))
+		r.SamplesTS = append(r.SamplesTS, float64(n)/d.Seconds())
+		if b.bf.prog {
+			fmt.Fprintf(b.stderr, "cogedge bench: %s run %d/%d: %.1f ms\n", r.Test, i+1, b.bf.reps, ms(d))
+		}
+	}
+	ns := make([]float64, len(r.SamplesNS))
+	for i, v := range r.SamplesNS {
+		ns[i] = float64(v)
+	}
+	r.AvgNS, r.StddevNS = meanStddev(ns)
+	r.AvgTS, r.StddevTS = meanStddev(r.SamplesTS)
+	return nil
+}
+
+// randomToken returns a random valid token id: as llama-bench, any id
+// below the vocabulary size.
+func (b *bencher) randomToken() int32 { return int32(b.rng.IntN(b.m.Text.Vocab)) }
+
+// prompt runs one n-token prompt (BOS first when the model has one) on an
+// empty cache, computing the last row's logits.
+func (b *bencher) prompt(n int) error {
+	b.c.Reset()
+	if cap(b.toks) < n {
+		b.toks = make([]int32, n)
+	}
+	toks := b.toks[:n]
+	for i := range toks {
+		toks[i] = b.randomToken()
+	}
+	if bos := b.m.Text.BOS; bos >= 0 && int(bos) < b.m.Text.Vocab {
+		toks[0] = bos
+	}
+	return b.c.Forward(model.Batch{Tokens: toks}, model.Output{Logits: b.logits})
+}
+
+// generate decodes n tokens one at a time from an empty cache, each step
+// computing logits; the first token is BOS when the model has one.
+func (b *bencher) generate(n int) error {
+	b.c.Reset()
+	tok := []int32{b.randomToken()}
+	if bos := b.m.Text.BOS; bos >= 0 && int(bos) < b.m.Text.Vocab {
+		tok[0] = bos
+	}
+	for i := 0; i < n; i++ {
+		if err := b.c.Forward(model.Batch{Tokens: tok}, model.Output{Logits: b.logits}); err != nil {
+			return err
+		}
+		tok[0] = b.randomToken()
+	}
+	return nil
+}
+
+// encodeImage runs the vision tower and adapter on random pixels (a random
+// RGB image, normalized like a real one); n is ignored.
+func (b *bencher) encodeImage(int) error {
+	vc := b.m.Vision
+	plane := len(b.pixels) / 3
+	for ch := 0; ch < 3; ch++ {
+		for i := range b.pixels[ch*plane : (ch+1)*plane] {
+			b.pixels[ch*plane+i] = (float32(b.rng.IntN(256))/255 - vc.ImageMean[ch]) / vc.ImageStd[ch]
+		}
+	}
+	return b.c.EncodeImage(b.embeds, b.pixels)
+}
+
+// imageFLOPs counts the multiply-adds (×2) of one image through the vision
+// tower and adapter: patch embedding, per layer the QKV, attention (q·k and
+// p·v over all Patches+1 rows), output projection and MLP, then the
+// adapter's projection, gate, up and down matrices. Norms, biases and
+// activations are not counted.
+func imageFLOPs(vc *model.VisionConfig, hidden int) float64 {
+	P, Hv, F := float64(vc.Patches), float64(vc.Hidden), float64(vc.FFN)
+	T := P + 1
+	K := float64(vc.Channels * vc.PatchSize * vc.PatchSize)
+	H, A := float64(hidden), float64(vc.AdapterFFN)
+	layer := 2*T*Hv*3*Hv + 4*T*T*Hv + 2*T*Hv*Hv + 2*2*T*Hv*F
+	return 2*P*K*Hv + float64(vc.Layers)*layer + 2*P*Hv*H + 2*2*P*H*A + 2*P*A*H
+}
+
+// meanStddev returns the mean and the sample standard deviation (n-1; 0
+// for one value) of xs, as llama-bench reports them.
+func meanStddev(xs []float64) (mean, sd float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)-1))
+}
+
+// describeModel sums the tensor bytes and elements of the files given and
+// names the model like llama-bench: architecture, parameter count and the
+// type holding most of the matrix bytes ("cogvlm 17B Q4_0").
+func describeModel(paths ...string) (desc string, size, params uint64, err error) {
+	arch := ""
+	byType := map[quant.Type]uint64{}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		f, err := gguf.Open(p)
+		if err != nil {
+			return "", 0, 0, err
+		}
+		if arch == "" {
+			arch, _ = f.String("general.architecture")
+		}
+		for i := range f.Tensors {
+			t := &f.Tensors[i]
+			size += t.Size
+			params += t.Elements()
+			if len(t.Shape) >= 2 {
+				byType[t.Type] += t.Size
+			}
+		}
+		f.Close()
+	}
+	var main quant.Type
+	var most uint64
+	for t, n := range byType {
+		if n > most || (n == most && t < main) {
+			main, most = t, n
+		}
+	}
+	if arch == "" {
+		arch = "unknown"
+	}
+	desc = fmt.Sprintf("%s %s", arch, paramLabel(params))
+	if most > 0 {
+		desc += " " + main.String()
+	}
+	return desc, size, params, nil
+}
+
+// paramLabel shortens a parameter count the way model names do: whole
+// billions from 10B on (truncated: 17.6 billion is "17B"), else "6.7B",
+// "5M".
+func paramLabel(n uint64) string {
+	switch v := float64(n); {
+	case v >= 10e9:
+		return fmt.Sprintf("%dB", n/1e9)
+	case v >= 1e9:
+		return fmt.Sprintf("%.1fB", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.0fM", v/1e6)
+	default:
+		return fmt.Sprintf("%.0fK", v/1e3)
+	}
+}
+
+// backendName is "CPU" and the kernels' active implementation tier.
+func backendName() string {
+	active := kernels.Active()
+	name := "generic"
+	for _, im := range kernels.Implementations() {
+		if im.Features == active {
+			name = im.Name
+		}
+	}
+	return "CPU (" + name + ")"
+}
+
+// writeBenchMarkdown writes llama-bench's table (model | size | params |
+// backend | threads | test | t/s) and, under it, the tg bandwidth and
+// image lines.
+func writeBenchMarkdown(w io.Writer, rs []benchResult) error {
+	head := []string{"model", "size", "params", "backend", "threads", "test", "t/s"}
+	right := []bool{false, true, true, false, true, true, true}
+	rows := [][]string{head}
+	for _, r := range rs {
+		rows = append(rows, []string{
+			r.Model,
+			sizeLabel(r.SizeBytes),
+			countLabel(r.Params),
+			r.Backend,
+			fmt.Sprint(r.Threads),
+			r.Test,
+			fmt.Sprintf("%.2f ± %.2f", r.AvgTS, r.StddevTS),
+		})
+	}
+	width := make([]int, len(head))
+	for _, row := range rows {
+		for i, cell := range row {
+			width[i] = max(width[i], len([]rune(cell)))
+		}
+	}
+	var sb strings.Builder
+	line := func(row []string) {
+		for i, cell := range row {
+			pad := strings.Repeat(" ", width[i]-len([]rune(cell)))
+			if right[i] {
+				fmt.Fprintf(&sb, "| %s%s ", pad, cell)
+			} else {
+				fmt.Fprintf(&sb, "| %s%s ", cell, pad)
+			}
+		}
+		sb.WriteString("|\n")
+	}
+	line(rows[0])
+	for i := range head {
+		dash := strings.Repeat("-", width[i])
+		if right[i] {
+			dash = dash[1:] + ":"
+		}
+		fmt.Fprintf(&sb, "| %s ", dash)
+	}
+	sb.WriteString("|\n")
+	for _, row := range rows[1:] {
+		line(row)
+	}
+	notes := false
+	for _, r := range rs {
+		if r.WeightBytesPerToken > 0 {
+			if !notes {
+				sb.WriteString("\n")
+				notes = true
+			}
+			fmt.Fprintf(&sb, "%s: %.3f GB of weights per token, %.2f GB/s", r.Test, float64(r.WeightBytesPerToken)/1e9, r.WeightGBs)
+			if r.StreamGBs > 0 {
+				fmt.Fprintf(&sb, " = %.0f%% of the streaming-read bandwidth (%.2f GB/s, %d threads)", 100*r.BandwidthFraction, r.StreamGBs, r.Threads)
+			}
+			sb.WriteString("\n")
+		}
+		if r.NImage > 0 {
+			if !notes {
+				sb.WriteString("\n")
+				notes = true
+			}
+			fmt.Fprintf(&sb, "%s: %.1f ± %.1f ms per image (%d image rows), %.1f GFLOP per image = %.1f GFLOP/s\n",
+				r.Test, r.ImageMS, r.ImageMSStd, r.NImage, r.ImageGFLOP, r.ImageGFLOPps)
+		}
+	}
+	_, err := io.WriteString(w, sb.String())
+	return err
+}
+
+// sizeLabel formats bytes as llama-bench does: MiB below 1 GiB, else GiB.
+func sizeLabel(n uint64) string {
+	if n < 1<<30 {
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+}
+
+// countLabel formats a parameter count as llama-bench does: millions
+// below 10⁹, else billions.
+func countLabel(n uint64) string {
+	if n < 1e9 {
+		return fmt.Sprintf("%.2f M", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.2f B", float64(n)/1e9)
+}
+
+// streamSink keeps the streaming sums alive.
+var streamSink uint64
+
+// StreamReadBandwidth measures the machine's streaming-read bandwidth in
+// bytes per second: threads goroutines each sum their share of a buffer of
+// about size bytes (at least 1 MiB per thread), which is first written so
+// that its pages exist. It returns the best of several passes (at least 3
+// and at least ~0.3 s of reading), the figure a memory-bound matrix-vector
+// product can hope to reach with that many threads. The buffer is
+// garbage once it returns.
+func StreamReadBandwidth(threads, size int) float64 {
+	threads = max(threads, 1)
+	words := max(size/8, threads<<17)
+	words -= words % (8 * threads)
+	buf := make([]uint64, words)
+	for i := range buf {
+		buf[i] = uint64(i)
+	}
+	part := len(buf) / threads
+	sums := make([]uint64, threads)
+	pass := func() time.Duration {
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for t := 0; t < threads; t++ {
+			wg.Add(1)
+			go func(t int) {
+				defer wg.Done()
+				sums[t] = sumWords(buf[t*part : (t+1)*part])
+			}(t)
+		}
+		wg.Wait()
+		return time.Since(t0)
+	}
+	best := time.Duration(math.MaxInt64)
+	var total time.Duration
+	for i := 0; i < 3 || (total < 300*time.Millisecond && i < 100); i++ {
+		d := max(pass(), 1)
+		best = min(best, d)
+		total += d
+	}
+	for _, s := range sums {
+		streamSink += s
+	}
+	return float64(len(buf)*8) / best.Seconds()
+}
+
+// sumWords adds s with eight independent accumulators (len(s) is a
+// multiple of 8), so that the loads, not the additions, set the pace.
+func sumWords(s []uint64) uint64 {
+	var a0, a1, a2, a3, a4, a5, a6, a7 uint64
+	for i := 0; i+8 <= len(s); i += 8 {
+		a0 += s[i]
+		a1 += s[i+1]
+		a2 += s[i+2]
+		a3 += s[i+3]
+		a4 += s[i+4]
+		a5 += s[i+5]
+		a6 += s[i+6]
+		a7 += s[i+7]
+	}
+	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
+}
