@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 )
 
@@ -44,6 +45,23 @@ func (e errUsage) Error() string { return e.err.Error() }
 func (e errUsage) Unwrap() error { return e.err }
 
 func main() {
+	// COGEDGE_CPUPROFILE=FILE writes a CPU profile of the whole command
+	// (go tool pprof FILE): for finding where a run spends its time.
+	if path := os.Getenv("COGEDGE_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "cogedge: COGEDGE_CPUPROFILE: %v\n", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "cogedge: COGEDGE_CPUPROFILE: %v\n", err)
+			os.Exit(1)
+		}
+		code := run(os.Args[1:], os.Stdout, os.Stderr)
+		pprof.StopCPUProfile()
+		f.Close()
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
