@@ -35,17 +35,21 @@ type table struct {
 	gemmF      [quant.MXFP4 + 1]floatKernel
 	// decode dot of one weight row with an activation row packed by
 	// packActLinear (Q8_0 partners only; nil: use qdot)
-	gemv      [quant.MXFP4 + 1]qdotFn
-	quantQ8_0 func(dst []byte, src []float32)
-	quantQ8_1 func(dst []byte, src []float32)
-	quantQ8_K func(dst []byte, src []float32)
-	dotF32    func(a, b []float32) float32
-	dotF16    func(w []uint16, x []float32) float32
-	dotBF16   func(w []uint16, x []float32) float32
-	axpyF32   func(y []float32, a float32, x []float32)
-	axpyF16   func(y []float32, a float32, x []uint16)
-	expSub    func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
-	gelu      func(dst, x []float32)
+	gemv [quant.MXFP4 + 1]qdotFn
+	// decode of one packed Q4_0 group of eight rows (RepackQ4_0) against
+	// a packActLinear row; packedFast: it is assembly
+	gemvQ4_0x8 func(y *[8]float32, w, x []byte, nb int)
+	packedFast bool
+	quantQ8_0  func(dst []byte, src []float32)
+	quantQ8_1  func(dst []byte, src []float32)
+	quantQ8_K  func(dst []byte, src []float32)
+	dotF32     func(a, b []float32) float32
+	dotF16     func(w []uint16, x []float32) float32
+	dotBF16    func(w []uint16, x []float32) float32
+	axpyF32    func(y []float32, a float32, x []float32)
+	axpyF16    func(y []float32, a float32, x []uint16)
+	expSub     func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
+	gelu       func(dst, x []float32)
 	// attention over a block of KV rows (row t at k + t·ld): scores
 	// s[t] = scale·q·k_t returning their maximum, and y += Σ p[t]·v_t.
 	scoresF32   func(s, q, k []float32, ldk int, scale float32) float32
@@ -68,6 +72,7 @@ func genericImpl() table {
 	t.qdot[quant.Q4_K] = dotQ4_KQ8_KGeneric
 	t.qdot[quant.Q5_K] = dotQ5_KQ8_KGeneric
 	t.qdot[quant.Q6_K] = dotQ6_KQ8_KGeneric
+	t.gemvQ4_0x8 = gemvQ4_0x8Generic
 	t.quantQ8_0 = quantizeQ8_0Generic
 	t.quantQ8_1 = quantizeQ8_1Generic
 	t.quantQ8_K = quantizeQ8_KGeneric

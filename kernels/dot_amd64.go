@@ -102,6 +102,7 @@ func archImpl(t *table, f Features) {
 	secondAVX2(t)
 	attnAVX2(t, f.AVX512VNNI)
 	floatGEMM(t, f)
+	packedAVX2(t, f)
 	switch {
 	case f.AVX512VNNI:
 		t.gemv[quant.Q4_0] = blockDot(gemvQ4_0AVX512, 18, gemmActBlock)

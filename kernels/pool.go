@@ -32,6 +32,7 @@ type Pool struct {
 	strips [][]byte                       // per-worker unpacked weight strip
 	gout   [][gemmRows * gemmCols]float32 // per-worker GEMM tile result
 	mm     matmulJob
+	packed packState // MatMulPacked
 	rows   rowsJob
 	attn   attnJob
 	// per-worker scratch for attention

@@ -1,0 +1,261 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/cogedge/cogedge/quant"
+)
+
+// Packed Q4_0 layout (RepackQ4_0): the rows are taken in groups of eight.
+// For every group and block index b the group holds one 144-byte packed
+// block: the eight rows' fp16 scales (16 bytes), then four 32-byte chunks;
+// chunk c holds, for rows r = 0..7, the row's nibble bytes qs[4c..4c+3]
+// (4 bytes per row). One 32-byte load then feeds all eight rows: its low
+// nibbles are elements 4c..4c+3 and its high nibbles elements
+// 16+4c..16+4c+3 of every row, and a dot-product instruction over 4 bytes
+// per 32-bit lane leaves row r's partial sum in lane r. The groups follow
+// one another (group g at g·nb·144 bytes); the rows%8 rows that do not fill
+// a group follow in the ordinary Q4_0 layout. A packed matrix has exactly
+// the size of the unpacked one.
+const (
+	packRows     = 8                    // rows per packed group
+	q4_0Bytes    = 18                   // bytes per Q4_0 block
+	packedBlock  = packRows * q4_0Bytes // bytes per packed block of a group
+	packedScales = 2 * packRows         // the scales at the start of a packed block
+	packedChunk  = 4 * packRows         // bytes per chunk
+	q4_0BlockLen = 32                   // elements per Q4_0 block
+)
+
+// checkPacked validates the sizes of a Q4_0 matrix of rows rows of k
+// elements against len(b) and returns the blocks per row.
+func checkPacked(what string, b []byte, rows, k int) int {
+	if rows < 0 || k < 0 || k%q4_0BlockLen != 0 {
+		panic(fmt.Sprintf("kernels: %s: bad Q4_0 size rows=%d k=%d", what, rows, k))
+	}
+	nb := k / q4_0BlockLen
+	if int64(len(b)) < int64(rows)*int64(nb)*q4_0Bytes {
+		panic(fmt.Sprintf("kernels: %s: short slice: %d bytes, want %d", what, len(b), int64(rows)*int64(nb)*q4_0Bytes))
+	}
+	return nb
+}
+
+// RepackQ4_0 converts rows rows of k Q4_0 elements (ggml layout, src) into
+// the packed layout MatMulPacked reads (dst, the same size; see the layout
+// comment above). dst and src must not overlap. It panics when k is not a
+// multiple of 32 or a slice is too short (programming errors).
+func RepackQ4_0(dst, src []byte, rows, k int) {
+	nb := checkPacked("RepackQ4_0", src, rows, k)
+	checkPacked("RepackQ4_0", dst, rows, k)
+	wrow := nb * q4_0Bytes
+	groups := rows / packRows
+	for g := 0; g < groups; g++ {
+		for b := 0; b < nb; b++ {
+			o := dst[(g*nb+b)*packedBlock : (g*nb+b+1)*packedBlock]
+			for r := 0; r < packRows; r++ {
+				s := src[(g*packRows+r)*wrow+b*q4_0Bytes:]
+				o[2*r], o[2*r+1] = s[0], s[1]
+				for c := 0; c < 4; c++ {
+					copy(o[packedScales+c*packedChunk+4*r:packedScales+c*packedChunk+4*r+4], s[2+4*c:6+4*c])
+				}
+			}
+		}
+	}
+	t := groups * packRows * wrow
+	copy(dst[t:rows*wrow], src[t:rows*wrow])
+}
+
+// UnpackQ4_0 is the inverse of RepackQ4_0.
+func UnpackQ4_0(dst, src []byte, rows, k int) {
+	nb := checkPacked("UnpackQ4_0", src, rows, k)
+	checkPacked("UnpackQ4_0", dst, rows, k)
+	unpackGroups(dst, src, nb, 0, rows/packRows)
+	t := rows / packRows * packRows * nb * q4_0Bytes
+	copy(dst[t:rows*nb*q4_0Bytes], src[t:rows*nb*q4_0Bytes])
+}
+
+// unpackGroups unpacks groups [g0, g1) of a packed matrix with nb blocks
+// per row.
+func unpackGroups(dst, src []byte, nb, g0, g1 int) {
+	wrow := nb * q4_0Bytes
+	for g := g0; g < g1; g++ {
+		for b := 0; b < nb; b++ {
+			s := src[(g*nb+b)*packedBlock : (g*nb+b+1)*packedBlock]
+			for r := 0; r < packRows; r++ {
+				o := dst[(g*packRows+r)*wrow+b*q4_0Bytes:]
+				o[0], o[1] = s[2*r], s[2*r+1]
+				for c := 0; c < 4; c++ {
+					copy(o[2+4*c:6+4*c], s[packedScales+c*packedChunk+4*r:packedScales+c*packedChunk+4*r+4])
+				}
+			}
+		}
+	}
+}
+
+// PackedFast reports whether the active kernels have an accelerated decode
+// kernel for packed weights of type wt, i.e. whether repacking wt at load
+// time pays off on this CPU (only Q4_0 on amd64 with AVX2 so far).
+// MatMulPacked works for Q4_0 either way.
+func PackedFast(wt quant.Type) bool {
+	return wt == quant.Q4_0 && impl.packedFast
+}
+
+// gemvQ4_0x8Generic computes one packed group of eight rows against an
+// activation row in the linear slots of packActLinear (offset 8): y[r] =
+// dot(row r, x). Per block the integer sum is exact; the float steps are
+// those of the assembly (scale = d_w·d_x, then sum·scale added to an even-
+// or odd-block accumulator, the two added at the end).
+func gemvQ4_0x8Generic(y *[8]float32, w, x []byte, nb int) {
+	var acc [2][8]float32
+	_ = w[nb*packedBlock-1]
+	_ = x[nb*gemmActBlock-1]
+	for b := 0; b < nb; b++ {
+		wb := w[b*packedBlock : (b+1)*packedBlock]
+		xb := x[b*gemmActBlock : (b+1)*gemmActBlock]
+		dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
+		corr := int32(binary.LittleEndian.Uint32(xb[36:]))
+		for r := 0; r < packRows; r++ {
+			s := corr
+			for c := 0; c < 4; c++ {
+				q := wb[packedScales+c*packedChunk+4*r:]
+				for e := 0; e < 4; e++ {
+					s += int32(q[e]&0xF)*int32(int8(xb[4*c+e])) + int32(q[e]>>4)*int32(int8(xb[16+4*c+e]))
+				}
+			}
+			sc := f16(wb[2*r:]) * dx
+			acc[b&1][r] += float32(s) * sc
+		}
+	}
+	for r := range y {
+		y[r] = acc[0][r] + acc[1][r]
+	}
+}
+
+// packedJob is one MatMulPacked decode call: tasks over packed groups, the
+// tail rows in the last task.
+type packedJob struct {
+	y      []float32
+	w      []byte
+	al     []byte // activation in packActLinear slots
+	a      []byte // activation in Q8_0
+	rows   int
+	nb     int
+	groups int
+	per    int // groups per task
+	ntasks int
+	out    [][8]float32 // per worker, 64-byte apart not needed: written once per group
+}
+
+func (j *packedJob) run(w, t int) {
+	g0 := t * j.per
+	g1 := min(g0+j.per, j.groups)
+	out := &j.out[w]
+	k := impl.gemvQ4_0x8
+	for g := g0; g < g1; g++ {
+		k(out, j.w[g*j.nb*packedBlock:(g+1)*j.nb*packedBlock], j.al, j.nb)
+		copy(j.y[g*packRows:(g+1)*packRows], out[:])
+	}
+	if t == j.ntasks-1 {
+		wrow := j.nb * q4_0Bytes
+		base := j.groups * packRows
+		for i := base; i < j.rows; i++ {
+			wr := j.w[i*wrow : (i+1)*wrow]
+			if gv := impl.gemv[quant.Q4_0]; gv != nil {
+				j.y[i] = gv(wr, j.al, j.nb)
+			} else {
+				j.y[i] = impl.qdot[quant.Q4_0](wr, j.a, j.nb)
+			}
+		}
+	}
+}
+
+// unpackJob unpacks a packed matrix in parallel (prefill on packed weights).
+type unpackJob struct {
+	dst, src []byte
+	nb, per  int
+	groups   int
+}
+
+func (j *unpackJob) run(_, t int) {
+	unpackGroups(j.dst, j.src, j.nb, t*j.per, min((t+1)*j.per, j.groups))
+}
+
+// packState is the pool's state for MatMulPacked.
+type packState struct {
+	mu  sync.Mutex // one packed op at a time (taken before Pool.mu)
+	buf []byte     // unpacked copy for n > 1
+	job packedJob
+	un  unpackJob
+	out [][8]float32
+}
+
+// MatMulPacked is MatMul for a Q4_0 matrix w in the packed layout of
+// RepackQ4_0: y[j*rows+i] = dot(W row i, x row j). Decode (n == 1) reads
+// the packed groups directly; for n > 1 the matrix is unpacked into a
+// buffer the pool keeps (as large as the largest matrix seen) and
+// multiplied by MatMul. It panics on a type other than Q4_0 or short
+// slices (programming errors).
+func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x []float32, n int) {
+	if wt != quant.Q4_0 {
+		panic(fmt.Sprintf("kernels: MatMulPacked: weight type %v is not packable", wt))
+	}
+	nb := checkPacked("MatMulPacked", w, rows, k)
+	if n < 0 || len(x) < n*k || len(y) < n*rows {
+		panic(fmt.Sprintf("kernels: MatMulPacked: short slice: n=%d len(x)=%d want %d, len(y)=%d want %d",
+			n, len(x), n*k, len(y), n*rows))
+	}
+	if rows == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		clear(y[:n*rows])
+		return
+	}
+	ps := &p.packed
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	size := rows * nb * q4_0Bytes
+	if n > 1 {
+		if cap(ps.buf) < size {
+			ps.buf = make([]byte, size)
+		}
+		buf := ps.buf[:size]
+		p.mu.Lock()
+		groups := rows / packRows
+		u := &ps.un
+		*u = unpackJob{dst: buf, src: w, nb: nb, groups: groups, per: max(1, (groups+4*p.threads-1)/(4*p.threads))}
+		p.parallel(u, (groups+u.per-1)/u.per)
+		t := groups * packRows * nb * q4_0Bytes
+		copy(buf[t:size], w[t:size])
+		u.dst, u.src = nil, nil
+		p.mu.Unlock()
+		p.MatMul(y, buf, wt, rows, k, x, n)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	arow := nb * q8_0Bytes
+	if cap(p.act) < arow {
+		p.act = make([]byte, arow)
+	}
+	a := p.act[:arow]
+	QuantizeActivations(quant.Q8_0, a, x[:k])
+	if cap(p.agBuf) < nb*gemmActBlock {
+		p.agBuf = make([]byte, nb*gemmActBlock)
+	}
+	al := p.agBuf[:nb*gemmActBlock]
+	packActLinear(al, a, nb, gemmOffset(quant.Q4_0))
+	if len(ps.out) < p.threads {
+		ps.out = make([][8]float32, p.threads)
+	}
+	j := &ps.job
+	groups := rows / packRows
+	// about 8 tasks per thread, at least 4 groups each
+	per := max(4, (groups+8*p.threads-1)/(8*p.threads))
+	ntasks := max(1, (groups+per-1)/per)
+	*j = packedJob{y: y, w: w, al: al, a: a, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out}
+	p.parallel(j, ntasks)
+	j.y, j.w, j.al, j.a = nil, nil, nil, nil
+}

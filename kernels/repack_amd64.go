@@ -1,0 +1,33 @@
+//go:build !purego
+
+package kernels
+
+//go:noescape
+func gemvQ4_0x8AVX512(y *float32, w, x *byte, nb int)
+
+//go:noescape
+func gemvQ4_0x8AVXVNNI(y *float32, w, x *byte, nb int)
+
+//go:noescape
+func gemvQ4_0x8AVX2(y *float32, w, x *byte, nb int)
+
+// packedAVX2 installs the packed Q4_0 decode kernel of the best tier.
+func packedAVX2(t *table, f Features) {
+	k := gemvQ4_0x8AVX2
+	switch {
+	case f.AVX512VNNI:
+		k = gemvQ4_0x8AVX512
+	case f.AVXVNNI:
+		k = gemvQ4_0x8AVXVNNI
+	}
+	t.gemvQ4_0x8 = func(y *[8]float32, w, x []byte, nb int) {
+		if nb <= 0 {
+			*y = [8]float32{}
+			return
+		}
+		_ = w[nb*packedBlock-1]
+		_ = x[nb*gemmActBlock-1]
+		k(&y[0], &w[0], &x[0], nb)
+	}
+	t.packedFast = true
+}

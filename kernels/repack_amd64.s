@@ -1,0 +1,97 @@
+//go:build !purego
+
+// Packed Q4_0 decode (RepackQ4_0 layout): one 32-byte chunk holds 4 nibble
+// bytes of each of eight rows, so a dot-product over 4 bytes per 32-bit
+// lane (VPDPBUSD; or VPMADDUBSW+VPMADDWD on plain AVX2) against the
+// activation's 4 bytes broadcast to every lane leaves row r's partial sum
+// in lane r. The block sum starts at the activation slot's −8·Σq
+// correction (packActLinear), is exact in int32, and is scaled by the
+// eight rows' d (VCVTPH2PS of the 16 scale bytes) times the activation's
+// d. Two float accumulators: even blocks (Y0) and odd blocks (Y1).
+// func gemvQ4_0x8<variant>(y *float32, w, x *byte, nb int): y[0..7]; w at
+// the group's first packed block (144 bytes each), x in 40-byte slots
+// (int8 qs[32], float32 d, int32 correction).
+
+#include "textflag.h"
+
+// CHUNK: low nibbles of the chunk at wo(SI) × x bytes at xo(DI) into Y5,
+// high nibbles × x bytes at xo+16(DI) into Y2.
+#define CHUNK(wo, xo) \
+	VMOVDQU      wo(SI), Y3 \
+	VPSRLW       $4, Y3, Y4 \
+	VPAND        Y13, Y3, Y3 \
+	VPAND        Y13, Y4, Y4 \
+	VPBROADCASTD xo(DI), Y6 \
+	VPBROADCASTD xo+16(DI), Y7 \
+	DPLO \
+	DPHI
+
+#define BLK(woff, xoff, acc) \
+	VPBROADCASTD xoff+36(DI), Y5 \
+	VPXOR        Y2, Y2, Y2 \
+	CHUNK(woff+16, xoff) \
+	CHUNK(woff+48, xoff+4) \
+	CHUNK(woff+80, xoff+8) \
+	CHUNK(woff+112, xoff+12) \
+	VPADDD       Y2, Y5, Y5 \
+	VCVTDQ2PS    Y5, Y5 \
+	VCVTPH2PS    woff(SI), Y8 \
+	VBROADCASTSS xoff+32(DI), Y9 \
+	VMULPS       Y9, Y8, Y8 \
+	VFMADD231PS  Y8, Y5, acc
+
+#define GEMVX8(name) \
+TEXT name(SB), NOSPLIT, $0-32 \
+	MOVQ y+0(FP), DX \
+	MOVQ w+8(FP), SI \
+	MOVQ x+16(FP), DI \
+	MOVQ nb+24(FP), CX \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	MOVL $0x0F0F0F0F, AX \
+	VMOVD AX, X13 \
+	VPBROADCASTD X13, Y13 \
+	MOVL $0x00010001, AX \
+	VMOVD AX, X11 \
+	VPBROADCASTD X11, Y11 \
+loop2: \
+	CMPQ CX, $2 \
+	JLT tail \
+	BLK(0, 0, Y0) \
+	BLK(144, 40, Y1) \
+	ADDQ $288, SI \
+	ADDQ $80, DI \
+	SUBQ $2, CX \
+	JMP loop2 \
+tail: \
+	TESTQ CX, CX \
+	JZ done \
+	BLK(0, 0, Y0) \
+done: \
+	VADDPS Y1, Y0, Y0 \
+	VMOVUPS Y0, (DX) \
+	VZEROUPPER \
+	RET
+
+// EVEX VPDPBUSD (AVX512VL+VNNI): Y5 += u8(Y3)·s8(Y6), Y2 += u8(Y4)·s8(Y7).
+#define DPLO VPDPBUSD Y6, Y3, Y5
+#define DPHI VPDPBUSD Y7, Y4, Y2
+GEMVX8(·gemvQ4_0x8AVX512)
+#undef DPLO
+#undef DPHI
+
+// VEX (AVX-VNNI), hand-encoded: C4 E2 65 50 EE = {vex} vpdpbusd %ymm6, %ymm3, %ymm5;
+// C4 E2 5D 50 D7 = {vex} vpdpbusd %ymm7, %ymm4, %ymm2.
+#define DPLO BYTE $0xC4; BYTE $0xE2; BYTE $0x65; BYTE $0x50; BYTE $0xEE
+#define DPHI BYTE $0xC4; BYTE $0xE2; BYTE $0x5D; BYTE $0x50; BYTE $0xD7
+GEMVX8(·gemvQ4_0x8AVXVNNI)
+#undef DPLO
+#undef DPHI
+
+// Plain AVX2: VPMADDUBSW pairs (at most 2·15·128, no saturation) summed to
+// int32 by VPMADDWD with ones (Y11).
+#define DPLO VPMADDUBSW Y6, Y3, Y6; VPMADDWD Y11, Y6, Y6; VPADDD Y6, Y5, Y5
+#define DPHI VPMADDUBSW Y7, Y4, Y7; VPMADDWD Y11, Y7, Y7; VPADDD Y7, Y2, Y2
+GEMVX8(·gemvQ4_0x8AVX2)
+#undef DPLO
+#undef DPHI

@@ -1,0 +1,202 @@
+package kernels
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cogedge/cogedge/quant"
+)
+
+// packedShapes: rows below, at and above one group of eight with every tail
+// size, odd and even block counts (the kernels take blocks in pairs), n = 1
+// (packed decode) and n > 1 (unpacked per call, reaching the GEMM).
+var packedShapes = []struct{ rows, kBlocks, n int }{
+	{1, 1, 1}, {7, 2, 1}, {8, 1, 1}, {8, 3, 1}, {9, 2, 1}, {15, 5, 1}, {16, 4, 1},
+	{37, 3, 1}, {64, 7, 1}, {300, 2, 1}, {13, 2, 2}, {40, 3, 5}, {33, 4, 21},
+}
+
+// TestRepackRoundTrip checks that UnpackQ4_0 inverts RepackQ4_0 bytewise
+// and that the packed form differs from the input when there is a group
+// (the layout really moves bytes).
+func TestRepackRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, sh := range packedShapes {
+		k := sh.kBlocks * 32
+		w := randWeights(r, quant.Q4_0, sh.rows*sh.kBlocks, scaleMixed)
+		p := make([]byte, len(w))
+		RepackQ4_0(p, w, sh.rows, k)
+		if sh.rows >= 8 && bytes.Equal(p, w) {
+			t.Fatalf("%dx%d: packed equals unpacked", sh.rows, k)
+		}
+		if tail := sh.rows / 8 * 8 * sh.kBlocks * 18; !bytes.Equal(p[tail:], w[tail:]) {
+			t.Fatalf("%dx%d: tail rows changed", sh.rows, k)
+		}
+		u := make([]byte, len(w))
+		UnpackQ4_0(u, p, sh.rows, k)
+		if !bytes.Equal(u, w) {
+			t.Fatalf("%dx%d: round trip differs", sh.rows, k)
+		}
+	}
+}
+
+// TestRepackLayout pins the documented layout on one element: row 3's
+// scale and nibble byte 6 (elements 6 and 22) of block 1 in a group.
+func TestRepackLayout(t *testing.T) {
+	const rows, nb = 8, 2
+	w := make([]byte, rows*nb*18)
+	for i := range w {
+		w[i] = byte(i*7 + 1)
+	}
+	p := make([]byte, len(w))
+	RepackQ4_0(p, w, rows, nb*32)
+	src := w[3*nb*18+1*18:]
+	blk := p[1*packedBlock:]
+	if blk[6] != src[0] || blk[7] != src[1] {
+		t.Errorf("scale of row 3: got %x %x want %x %x", blk[6], blk[7], src[0], src[1])
+	}
+	// byte 6 = chunk 1, byte 2 within the chunk's 4 bytes of row 3
+	if got := blk[16+1*32+3*4+2]; got != src[2+6] {
+		t.Errorf("qs[6] of row 3: got %x want %x", got, src[2+6])
+	}
+}
+
+// TestMatMulPacked compares MatMulPacked on packed weights with the
+// generic per-row dot on the unpacked weights (dotTolerance: the packed
+// kernels sum each block exactly in int32, so they differ from the
+// per-lane float sums only by float rounding), for every implementation
+// and thread count. The accelerated tiers must agree bitwise with one
+// another (same integer sums, same float steps).
+func TestMatMulPacked(t *testing.T) {
+	gen := genericImpl()
+	fast := map[int][]float32{} // shape index → first accelerated result
+	withFeatures(t, func(t *testing.T) {
+		for _, threads := range []int{1, 2, 3} {
+			p := NewPool(threads)
+			defer p.Close()
+			r := rand.New(rand.NewPCG(7, uint64(threads)))
+			for si, sh := range packedShapes {
+				k := sh.kBlocks * 32
+				nb := sh.kBlocks
+				w := randWeights(r, quant.Q4_0, sh.rows*nb, scaleMixed)
+				x := randFloats(r, sh.n*k, true)
+				pw := make([]byte, len(w))
+				RepackQ4_0(pw, w, sh.rows, k)
+				y := make([]float32, sh.n*sh.rows+1)
+				y[len(y)-1] = 42
+				p.MatMulPacked(y[:sh.n*sh.rows], unaligned(pw, 1), quant.Q4_0, sh.rows, k, x, sh.n)
+				if y[len(y)-1] != 42 {
+					t.Fatalf("%dx%d: wrote past y", sh.rows, k)
+				}
+				for j := 0; j < sh.n; j++ {
+					xa := actBytes(quant.Q8_0, x[j*k:(j+1)*k])
+					for i := 0; i < sh.rows; i++ {
+						wi := w[i*nb*18 : (i+1)*nb*18]
+						want := gen.qdot[quant.Q4_0](wi, xa, nb)
+						got := y[j*sh.rows+i]
+						if tol := dotTolerance(quant.Q4_0, wi, xa, nb); math.Abs(float64(got)-float64(want)) > tol {
+							t.Fatalf("t%d %dx%d n=%d: y[%d,%d]=%g want %g (tol %g)", threads, sh.rows, k, sh.n, j, i, got, want, tol)
+						}
+					}
+				}
+				if PackedFast(quant.Q4_0) && sh.n == 1 && threads == 1 {
+					res := y[:sh.n*sh.rows]
+					if prev, ok := fast[si]; ok {
+						for i := range res {
+							if math.Float32bits(res[i]) != math.Float32bits(prev[i]) {
+								t.Fatalf("%dx%d: y[%d]=%g differs from another tier's %g", sh.rows, k, i, res[i], prev[i])
+							}
+						}
+					} else {
+						fast[si] = append([]float32(nil), res...)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestPackedKernelZero: zero blocks (scale 0) and nb = 0 give exact zeros.
+func TestPackedKernelZero(t *testing.T) {
+	withFeatures(t, func(t *testing.T) {
+		w := make([]byte, 3*packedBlock)
+		x := make([]byte, 3*gemmActBlock)
+		for i := range x {
+			x[i] = byte(i)
+		}
+		y := [8]float32{1, 1, 1, 1, 1, 1, 1, 1}
+		impl.gemvQ4_0x8(&y, w, x, 3)
+		if y != ([8]float32{}) {
+			t.Fatalf("zero weights: %v", y)
+		}
+	})
+}
+
+func TestMatMulPackedPanics(t *testing.T) {
+	p := NewPool(1)
+	defer p.Close()
+	w := make([]byte, 8*18)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"type", func() { p.MatMulPacked(make([]float32, 8), w, quant.Q8_0, 8, 32, make([]float32, 32), 1) }},
+		{"k", func() { p.MatMulPacked(make([]float32, 8), w, quant.Q4_0, 8, 33, make([]float32, 33), 1) }},
+		{"w", func() { p.MatMulPacked(make([]float32, 9), w, quant.Q4_0, 9, 32, make([]float32, 32), 1) }},
+		{"y", func() { p.MatMulPacked(make([]float32, 7), w, quant.Q4_0, 8, 32, make([]float32, 32), 1) }},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			c.f()
+		}()
+	}
+}
+
+func TestMatMulPackedNoAllocs(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	r := rand.New(rand.NewPCG(3, 4))
+	w := randWeights(r, quant.Q4_0, 64*4, scaleNormal)
+	pw := make([]byte, len(w))
+	RepackQ4_0(pw, w, 64, 128)
+	x := randFloats(r, 8*128, false)
+	y := make([]float32, 8*64)
+	for _, n := range []int{1, 8} {
+		p.MatMulPacked(y, pw, quant.Q4_0, 64, 128, x, n)
+		if a := testing.AllocsPerRun(20, func() { p.MatMulPacked(y, pw, quant.Q4_0, 64, 128, x, n) }); a != 0 {
+			t.Errorf("n=%d: %v allocations per call", n, a)
+		}
+	}
+}
+
+// BenchmarkDecodeQ4_0 compares decode (n = 1) on a 4096×11008 Q4_0 matrix
+// (24 MiB, beyond the caches) unpacked (MatMul) and packed (MatMulPacked),
+// 2 threads; SetBytes is the weight bytes streamed per call.
+func BenchmarkDecodeQ4_0(b *testing.B) {
+	const rows, k = 11008, 4096
+	r := rand.New(rand.NewPCG(5, 6))
+	w := randWeights(r, quant.Q4_0, rows*k/32, scaleNormal)
+	pw := make([]byte, len(w))
+	RepackQ4_0(pw, w, rows, k)
+	x := randFloats(r, k, false)
+	y := make([]float32, rows)
+	p := NewPool(2)
+	defer p.Close()
+	b.Run("unpacked", func(b *testing.B) {
+		b.SetBytes(int64(len(w)))
+		for b.Loop() {
+			p.MatMul(y, w, quant.Q4_0, rows, k, x, 1)
+		}
+	})
+	b.Run("packed", func(b *testing.B) {
+		b.SetBytes(int64(len(pw)))
+		for b.Loop() {
+			p.MatMulPacked(y, pw, quant.Q4_0, rows, k, x, 1)
+		}
+	})
+}
