@@ -315,6 +315,10 @@ func (c *Context) Forward(b Batch, out Output) error {
 }
 
 func (c *Context) matmul(y []float32, w *Matrix, x []float32, n int) {
+	if w.Packed {
+		c.pool.MatMulPacked(y, w.Data, w.Type, w.Rows, w.K, x, n)
+		return
+	}
 	c.pool.MatMul(y, w.Data, w.Type, w.Rows, w.K, x, n)
 }
 

@@ -35,6 +35,8 @@ type Model struct {
 	layers  []layer
 
 	vis *visionWeights
+
+	release []func() // frees the repacked matrices (repackLanguage)
 }
 
 // layer holds one decoder layer. Vision-expert matrices are zero Matrix
@@ -151,11 +153,16 @@ func New(files ...*gguf.File) (*Model, error) {
 			return nil, fmt.Errorf("model: key cogvlm.template = %q: want chat, vqa or base", t)
 		}
 	}
+	if err := m.repackLanguage(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
-// Close releases the file mappings of a model made by Open.
+// Close frees the matrices repacked at load time and releases the file
+// mappings of a model made by Open.
 func (m *Model) Close() error {
+	m.freePacked()
 	if !m.owned {
 		return nil
 	}

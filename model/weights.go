@@ -2,8 +2,13 @@ package model
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cogedge/cogedge/gguf"
+	"github.com/cogedge/cogedge/kernels"
 	"github.com/cogedge/cogedge/quant"
 )
 
@@ -15,6 +20,10 @@ type Matrix struct {
 	Type quant.Type
 	Rows int
 	K    int
+	// Packed: Data is in the kernels' packed layout (kernels.RepackQ4_0)
+	// in memory the Model owns, not the file layout; multiply it with
+	// kernels.Pool.MatMulPacked.
+	Packed bool
 }
 
 // tensorSource finds tensors in one or more GGUF files (a text file and an
@@ -113,11 +122,127 @@ func (s *tensorSource) vector(name string, want int) ([]float32, error) {
 	return out, nil
 }
 
-// Row dequantizes row i of m into dst (len(dst) == m.K).
+// Row dequantizes row i of m into dst (len(dst) == m.K). m must not be
+// packed (the model never packs the embedding it reads rows from).
 func (m *Matrix) Row(dst []float32, i int) error {
 	if i < 0 || i >= m.Rows {
 		return fmt.Errorf("model: tensor %q: row %d out of range [0,%d)", m.Name, i, m.Rows)
 	}
+	if m.Packed {
+		return fmt.Errorf("model: tensor %q: row of a packed matrix", m.Name)
+	}
 	rs := len(m.Data) / m.Rows
 	return quant.Dequantize(m.Type, dst[:m.K], m.Data[i*rs:(i+1)*rs])
+}
+
+// noRepackEnv names the environment variable that, set to 1, keeps every
+// matrix in its file layout (no repacking at load time).
+const noRepackEnv = "COGEDGE_NO_REPACK"
+
+// repackWanted reports whether New repacks the language matrices: the
+// kernels have a fast packed kernel for the type on this CPU and
+// COGEDGE_NO_REPACK is not 1.
+func repackWanted(t quant.Type) bool {
+	return os.Getenv(noRepackEnv) != "1" && kernels.PackedFast(t)
+}
+
+// repackLanguage copies the matrices a text token reads (the language
+// expert of every layer and the output matrix) that the kernels can pack
+// into anonymous memory in the kernels' packed layout
+// (kernels.RepackQ4_0), then tells the OS it may drop the file pages they
+// came from. Vision and visual-expert weights stay on the mapping. The
+// copies are freed by Close.
+func (m *Model) repackLanguage() error {
+	var todo []*Matrix
+	for i := range m.layers {
+		L := &m.layers[i]
+		for _, w := range []*Matrix{&L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down} {
+			if w.Data != nil && !w.Packed && repackWanted(w.Type) {
+				todo = append(todo, w)
+			}
+		}
+	}
+	if m.output.Data != nil && repackWanted(m.output.Type) {
+		todo = append(todo, &m.output)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	type result struct {
+		data []byte
+		free func()
+		err  error
+	}
+	res := make([]result, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.NumCPU(), len(todo))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(todo) {
+					return
+				}
+				w := todo[i]
+				b, free, err := allocAnon(len(w.Data))
+				if err != nil {
+					res[i].err = fmt.Errorf("model: tensor %q: repack: %w", w.Name, err)
+					continue
+				}
+				kernels.RepackQ4_0(b, w.Data, w.Rows, w.K)
+				res[i] = result{data: b, free: free}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range res {
+		if r.err != nil { // keep the file layout everywhere
+			for _, r := range res {
+				if r.free != nil {
+					r.free()
+				}
+			}
+			return r.err
+		}
+	}
+	for i, r := range res {
+		m.release = append(m.release, r.free)
+		m.dropSource(todo[i].Name)
+		todo[i].Data, todo[i].Packed = r.data, true
+	}
+	return nil
+}
+
+// dropSource tells the OS that the file pages of tensor name may be
+// dropped (they are read back if touched, e.g. by a tied embedding).
+func (m *Model) dropSource(name string) {
+	for _, f := range m.files {
+		if t, ok := f.Tensor(name); ok {
+			f.Advise(t, gguf.AdviceDontNeed)
+			return
+		}
+	}
+}
+
+// freePacked frees the repacked copies; the matrices must not be used
+// afterwards.
+func (m *Model) freePacked() {
+	for _, f := range m.release {
+		f()
+	}
+	m.release = nil
+}
+
+// PackedMatrices returns how many matrices New repacked for the kernels
+// (0 with COGEDGE_NO_REPACK=1 or when the CPU has no packed kernel).
+func (m *Model) PackedMatrices() int {
+	n := 0
+	for _, w := range m.LanguageWeights() {
+		if w.Packed {
+			n++
+		}
+	}
+	return n
 }
