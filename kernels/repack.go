@@ -56,10 +56,13 @@ func RepackQ4_0(dst, src []byte, rows, k int) {
 			o := dst[(g*nb+b)*packedBlock : (g*nb+b+1)*packedBlock]
 			for r := 0; r < packRows; r++ {
 				s := src[(g*packRows+r)*wrow+b*q4_0Bytes:]
+				s = s[:q4_0Bytes]
 				o[2*r], o[2*r+1] = s[0], s[1]
-				for c := 0; c < 4; c++ {
-					copy(o[packedScales+c*packedChunk+4*r:packedScales+c*packedChunk+4*r+4], s[2+4*c:6+4*c])
-				}
+				le := binary.LittleEndian
+				le.PutUint32(o[packedScales+4*r:], le.Uint32(s[2:]))
+				le.PutUint32(o[packedScales+packedChunk+4*r:], le.Uint32(s[6:]))
+				le.PutUint32(o[packedScales+2*packedChunk+4*r:], le.Uint32(s[10:]))
+				le.PutUint32(o[packedScales+3*packedChunk+4*r:], le.Uint32(s[14:]))
 			}
 		}
 	}
@@ -85,10 +88,13 @@ func unpackGroups(dst, src []byte, nb, g0, g1 int) {
 			s := src[(g*nb+b)*packedBlock : (g*nb+b+1)*packedBlock]
 			for r := 0; r < packRows; r++ {
 				o := dst[(g*packRows+r)*wrow+b*q4_0Bytes:]
+				o = o[:q4_0Bytes]
 				o[0], o[1] = s[2*r], s[2*r+1]
-				for c := 0; c < 4; c++ {
-					copy(o[2+4*c:6+4*c], s[packedScales+c*packedChunk+4*r:packedScales+c*packedChunk+4*r+4])
-				}
+				le := binary.LittleEndian
+				le.PutUint32(o[2:], le.Uint32(s[packedScales+4*r:]))
+				le.PutUint32(o[6:], le.Uint32(s[packedScales+packedChunk+4*r:]))
+				le.PutUint32(o[10:], le.Uint32(s[packedScales+2*packedChunk+4*r:]))
+				le.PutUint32(o[14:], le.Uint32(s[packedScales+3*packedChunk+4*r:]))
 			}
 		}
 	}
