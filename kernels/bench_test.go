@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/cogedge/cogedge/quant"
@@ -121,48 +120,17 @@ func BenchmarkGEMM(b *testing.B) {
 	}
 }
 
-var streamBuf []uint64
-
-// BenchmarkStreamRead measures the machine's streaming-read bandwidth:
-// two goroutines each sum half of a 1 GiB buffer.
+// BenchmarkStreamRead measures the machine's streaming-read bandwidth with
+// two threads, as StreamReadBandwidth does for `cogedge bench`.
 func BenchmarkStreamRead(b *testing.B) {
-	if streamBuf == nil {
-		streamBuf = make([]uint64, 1<<30/8)
-		for i := range streamBuf {
-			streamBuf[i] = uint64(i)
-		}
+	buf := make([]uint64, 1<<30/8)
+	for i := range buf {
+		buf[i] = uint64(i)
 	}
 	b.SetBytes(1 << 30)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		streamSum(streamBuf, 2)
-	}
-}
-
-var streamSink uint64
-
-func streamSum(buf []uint64, threads int) {
-	var wg sync.WaitGroup
-	part := len(buf) / threads
-	sums := make([]uint64, threads)
-	for t := 0; t < threads; t++ {
-		wg.Add(1)
-		go func(t int) {
-			defer wg.Done()
-			s := buf[t*part : (t+1)*part]
-			var a0, a1, a2, a3 uint64
-			for i := 0; i+4 <= len(s); i += 4 {
-				a0 += s[i]
-				a1 += s[i+1]
-				a2 += s[i+2]
-				a3 += s[i+3]
-			}
-			sums[t] = a0 + a1 + a2 + a3
-		}(t)
-	}
-	wg.Wait()
-	for _, s := range sums {
-		streamSink += s
+		streamSink += streamPass(buf, 2)
 	}
 }
 
@@ -173,8 +141,7 @@ func TestGEMVvsBandwidth(t *testing.T) {
 	if os.Getenv("COGEDGE_BW") == "" {
 		t.Skip("set COGEDGE_BW=1 to measure")
 	}
-	stream := testing.Benchmark(BenchmarkStreamRead)
-	sgbs := float64(stream.Bytes) * float64(stream.N) / stream.T.Seconds() / 1e9
+	sgbs := StreamReadBandwidth(2, 1<<30) / 1e9
 	t.Logf("stream read (2 threads): %.2f GB/s", sgbs)
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0} {
 		mats, size := benchMatrices(wt, 11008, 4096)

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cogedge/cogedge/gguf"
@@ -152,7 +151,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 
 	var stream float64 // bytes per second
 	if bf.gen > 0 && bf.streamMiB > 0 {
-		stream = StreamReadBandwidth(bf.threads, bf.streamMiB<<20)
+		stream = kernels.StreamReadBandwidth(bf.threads, bf.streamMiB<<20)
 		debug.FreeOSMemory()
 	}
 	b := &bencher{m: m, c: c, bf: &bf, stderr: stderr, rng: rand.New(rand.NewPCG(1, 2)),
@@ -507,67 +506,4 @@ func countLabel(n uint64) string {
 		return fmt.Sprintf("%.2f M", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.2f B", float64(n)/1e9)
-}
-
-// streamSink keeps the streaming sums alive.
-var streamSink uint64
-
-// StreamReadBandwidth measures the machine's streaming-read bandwidth in
-// bytes per second: threads goroutines each sum their share of a buffer of
-// about size bytes (at least 1 MiB per thread), which is first written so
-// that its pages exist. It returns the best of several passes (at least 3
-// and at least ~0.3 s of reading), the figure a memory-bound matrix-vector
-// product can hope to reach with that many threads. The buffer is
-// garbage once it returns.
-func StreamReadBandwidth(threads, size int) float64 {
-	threads = max(threads, 1)
-	words := max(size/8, threads<<17)
-	words -= words % (8 * threads)
-	buf := make([]uint64, words)
-	for i := range buf {
-		buf[i] = uint64(i)
-	}
-	part := len(buf) / threads
-	sums := make([]uint64, threads)
-	pass := func() time.Duration {
-		var wg sync.WaitGroup
-		t0 := time.Now()
-		for t := 0; t < threads; t++ {
-			wg.Add(1)
-			go func(t int) {
-				defer wg.Done()
-				sums[t] = sumWords(buf[t*part : (t+1)*part])
-			}(t)
-		}
-		wg.Wait()
-		return time.Since(t0)
-	}
-	best := time.Duration(math.MaxInt64)
-	var total time.Duration
-	for i := 0; i < 3 || (total < 300*time.Millisecond && i < 100); i++ {
-		d := max(pass(), 1)
-		best = min(best, d)
-		total += d
-	}
-	for _, s := range sums {
-		streamSink += s
-	}
-	return float64(len(buf)*8) / best.Seconds()
-}
-
-// sumWords adds s with eight independent accumulators (len(s) is a
-// multiple of 8), so that the loads, not the additions, set the pace.
-func sumWords(s []uint64) uint64 {
-	var a0, a1, a2, a3, a4, a5, a6, a7 uint64
-	for i := 0; i+8 <= len(s); i += 8 {
-		a0 += s[i]
-		a1 += s[i+1]
-		a2 += s[i+2]
-		a3 += s[i+3]
-		a4 += s[i+4]
-		a5 += s[i+5]
-		a6 += s[i+6]
-		a7 += s[i+7]
-	}
-	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
 }
