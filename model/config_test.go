@@ -14,6 +14,7 @@ import (
 type synth struct {
 	keys    [][2]any
 	tensors []synthTensor
+	types   map[string]quant.Type // tensors stored in a type other than F32 (zero bytes)
 }
 
 type synthTensor struct {
@@ -78,6 +79,15 @@ func (s *synth) setTensor(name string, shape ...uint64) *synth {
 	return s
 }
 
+// setType stores tensor name as typ (its bytes all zero).
+func (s *synth) setType(name string, typ quant.Type) *synth {
+	if s.types == nil {
+		s.types = map[string]quant.Type{}
+	}
+	s.types[name] = typ
+	return s
+}
+
 func (s *synth) file(t *testing.T) *gguf.File {
 	t.Helper()
 	var buf bytes.Buffer
@@ -88,7 +98,11 @@ func (s *synth) file(t *testing.T) *gguf.File {
 		}
 	}
 	for _, ts := range s.tensors {
-		if err := w.AddTensor(ts.name, quant.F32, ts.shape); err != nil {
+		typ, ok := s.types[ts.name]
+		if !ok {
+			typ = quant.F32
+		}
+		if err := w.AddTensor(ts.name, typ, ts.shape); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,6 +110,16 @@ func (s *synth) file(t *testing.T) *gguf.File {
 		n := uint64(1)
 		for _, d := range ts.shape {
 			n *= d
+		}
+		if typ, ok := s.types[ts.name]; ok {
+			size, err := typ.RowSize(int64(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.WriteTensor(ts.name, make([]byte, size)); err != nil {
+				t.Fatal(err)
+			}
+			continue
 		}
 		data := make([]float32, n)
 		for i := range data {
@@ -172,6 +196,7 @@ func TestNewRejects(t *testing.T) {
 		{"down shape", textModel().setTensor("blk.0.ffn_down.weight", 8, 16), "ffn_down"},
 		{"bos outside vocab", textModel().setKey("tokenizer.ggml.bos_token_id", uint32(10)), "vocabulary"},
 		{"bad template", textModel().setKey("cogvlm.template", "chat_old"), "template"},
+		{"matrix type without a kernel", textModel().setType("blk.0.attn_output.weight", quant.F64), "no matmul kernel"},
 		{"vision without experts", textModel().setTensor("v.patch_embd.weight", 14, 14, 3, 8).setTensor("v.position_embd.weight", 8, 5).
 			setKey("clip.vision.attention.head_count", uint32(2)).setTensor("v.blk.0.attn_qkv.weight", 8, 24).
 			setTensor("v.blk.0.ffn_up.weight", 8, 16).setTensor("mm.gate.weight", 8, 16), "expert"},

@@ -87,8 +87,8 @@ func (s *tensorSource) matrix(name string, wantK, wantRows int) (Matrix, error) 
 	if wantRows > 0 && int(rows) != wantRows {
 		return Matrix{}, fmt.Errorf("model: tensor %q: shape %v: %d rows, want %d", name, t.Shape, rows, wantRows)
 	}
-	if !t.Type.HasCodec() {
-		return Matrix{}, fmt.Errorf("model: tensor %q: type %v is not supported", name, t.Type)
+	if !kernels.Supported(t.Type) {
+		return Matrix{}, fmt.Errorf("model: tensor %q: type %v has no matmul kernel", name, t.Type)
 	}
 	rs, err := t.Type.RowSize(int64(k))
 	if err != nil {

@@ -181,14 +181,3 @@ func ParseType(s string) (Type, error) {
 	}
 	return 0, fmt.Errorf("quant: unknown type %q", s)
 }
-
-// Types returns every known type in id order.
-func Types() []Type {
-	var out []Type
-	for id := range traits {
-		if Type(id).Known() {
-			out = append(out, Type(id))
-		}
-	}
-	return out
-}
