@@ -12,8 +12,8 @@
 // product goes through kernels.Pool.MatMul. Activations and the KV cache are
 // allocated once per Context.
 //
-// The numerics follow the Hugging Face reference (see
-// /work/shared/docs/cogvlm.md in the project notes): CLS prepended before the
+// The numerics follow the Hugging Face reference (see docs/cogvlm.md at the
+// repository root): CLS prepended before the
 // position embedding, post-sublayer LayerNorms and exact-erf GELU in the
 // vision tower, LayerNorm eps 1e-5 in the adapter, per-token expert routing
 // (boi and patches use the vision expert; BOS, eoi and text the language

@@ -4,9 +4,9 @@
 // how the fixtures were made; the Go tests never run it.
 //
 //	cd /tmp && mkdir tokjs && cd tokjs && npm init -y && npm install llama-tokenizer-js@1.2.2
-//	cp /work/main/testdata/tokenizer/make_reference.mjs .   # ESM resolves packages next to the script
-//	node make_reference.mjs /work/main/testdata/tokenizer
-//	zstd -19 --rm -f /work/main/testdata/tokenizer/llama2-tokenizer.json
+//	cp $REPO/testdata/tokenizer/make_reference.mjs .   # ESM resolves packages next to the script
+//	node make_reference.mjs $REPO/testdata/tokenizer
+//	zstd -19 --rm -f $REPO/testdata/tokenizer/llama2-tokenizer.json
 //
 // Outputs (in the directory given as the first argument):
 //   llama2-tokenizer.json  HF-style tokenizer.json: model.vocab, model.merges

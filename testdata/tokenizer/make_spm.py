@@ -7,7 +7,7 @@ implementation independent of llama-tokenizer-js. Documentation of how the
 fixtures were made; the Go tests never run it.
 
     apt-get install python3-sentencepiece python3-protobuf zstd   # sentencepiece 0.1.97
-    cd /work/main/testdata/tokenizer && /usr/bin/python3 make_spm.py
+    cd $REPO/testdata/tokenizer && /usr/bin/python3 make_spm.py
     zstd -19 --rm -f llama2-tokenizer.model
 
 Outputs:
