@@ -93,12 +93,12 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 		j.a = p.act[:need]
 		if j.useGEMM() {
 			j.setupGEMM(p)
-		} else if n == 1 && impl.gemv[wt] != nil {
+		} else if j.useGEMV() {
 			j.goff = gemmOffset(wt)
-			if cap(p.agBuf) < j.nb*gemmActBlock {
-				p.agBuf = make([]byte, j.nb*gemmActBlock)
+			if cap(p.agBuf) < n*j.nb*gemmActBlock {
+				p.agBuf = make([]byte, n*j.nb*gemmActBlock)
 			}
-			j.al = p.agBuf[:j.nb*gemmActBlock]
+			j.al = p.agBuf[:n*j.nb*gemmActBlock]
 		} else if act == quant.Q8_0 && impl.qdotx4[wt] != nil && n >= 4 {
 			if cap(p.ascale) < n*j.nb {
 				p.ascale = make([]float32, n*j.nb)
@@ -156,12 +156,20 @@ func (j *matmulJob) setupGEMM(p *Pool) {
 	j.nchunks = min(j.ngroups, max(1, (4*p.threads+j.nstrips-1)/j.nstrips))
 }
 
-// plan picks the tile shape: decode (n = 1) splits the weight rows in
-// chunks; prefill uses row-block × activation-block tiles so a block of
-// weight rows is read once per block of activation rows.
+// useGEMV reports whether this call goes through the one-row decode kernel
+// (table.gemv), once per activation row: below the GEMM's threshold, where
+// it beats the four-row dot kernels (batched decode of a few rows).
+func (j *matmulJob) useGEMV() bool {
+	return j.n < gemmMinN && impl.gemv[j.wt] != nil
+}
+
+// plan picks the tile shape: decode (n = 1, or a few rows through the
+// GEMV) splits the weight rows in chunks, every activation row in each;
+// prefill uses row-block × activation-block tiles so a block of weight
+// rows is read once per block of activation rows.
 func (j *matmulJob) plan(threads int) {
-	if j.n == 1 {
-		j.cb = 1
+	if j.n == 1 || j.al != nil {
+		j.cb = j.n
 		rb := j.rows / (8 * threads)
 		rb = max(16, min(256, rb&^3))
 		j.rb = rb
@@ -194,7 +202,8 @@ func (j *matmulJob) run(w, t int) {
 			ar := j.a[slot*j.arow : (slot+1)*j.arow]
 			QuantizeActivations(j.act, ar, j.x[r*j.k:(r+1)*j.k])
 			if j.al != nil {
-				packActLinear(j.al, ar, j.nb, j.goff)
+				alrow := j.nb * gemmActBlock
+				packActLinear(j.al[r*alrow:(r+1)*alrow], ar, j.nb, j.goff)
 			}
 			if j.gemm {
 				gsz := j.nb * gemmCols * j.ablk
@@ -239,10 +248,14 @@ func (j *matmulJob) tileQuant(out *[4]float32, i0, i1, c0, c1 int) {
 	dot4 := impl.qdot4[j.wt]
 	wrow, arow, nb, rows := j.wrow, j.arow, j.nb, j.rows
 	i := i0
-	if j.al != nil { // decode: one activation row
+	if j.al != nil { // decode: each weight row against every activation row while it is in cache
 		gemv := impl.gemv[j.wt]
+		alrow := nb * gemmActBlock
 		for ; i < i1; i++ {
-			j.y[i] = gemv(j.w[i*wrow:(i+1)*wrow], j.al, nb)
+			wr := j.w[i*wrow : (i+1)*wrow]
+			for c := c0; c < c1; c++ {
+				j.y[c*rows+i] = gemv(wr, j.al[c*alrow:(c+1)*alrow], nb)
+			}
 		}
 		return
 	}

@@ -139,13 +139,16 @@ func gemvQ4_0x8Generic(y *[8]float32, w, x []byte, nb int) {
 	}
 }
 
-// packedJob is one MatMulPacked decode call: tasks over packed groups, the
-// tail rows in the last task.
+// packedJob is one MatMulPacked decode call over n activation rows: tasks
+// over packed groups, each group multiplied with every activation row
+// while it is in cache (so the matrix is read from memory once for all
+// rows), the tail rows in the last task.
 type packedJob struct {
-	y      []float32
+	y      []float32 // n × rows
 	w      []byte
-	al     []byte // activation in packActLinear slots
-	a      []byte // activation in Q8_0
+	al     []byte // activations in packActLinear slots, n rows of nb·gemmActBlock
+	a      []byte // activations in Q8_0, n rows of nb·q8_0Bytes
+	n      int
 	rows   int
 	nb     int
 	groups int
@@ -159,19 +162,25 @@ func (j *packedJob) run(w, t int) {
 	g1 := min(g0+j.per, j.groups)
 	out := &j.out[w]
 	k := impl.gemvQ4_0x8
+	alRow, aRow := j.nb*gemmActBlock, j.nb*q8_0Bytes
 	for g := g0; g < g1; g++ {
-		k(out, j.w[g*j.nb*packedBlock:(g+1)*j.nb*packedBlock], j.al, j.nb)
-		copy(j.y[g*packRows:(g+1)*packRows], out[:])
+		wg := j.w[g*j.nb*packedBlock : (g+1)*j.nb*packedBlock]
+		for r := 0; r < j.n; r++ {
+			k(out, wg, j.al[r*alRow:(r+1)*alRow], j.nb)
+			copy(j.y[r*j.rows+g*packRows:r*j.rows+(g+1)*packRows], out[:])
+		}
 	}
 	if t == j.ntasks-1 {
 		wrow := j.nb * q4_0Bytes
 		base := j.groups * packRows
 		for i := base; i < j.rows; i++ {
 			wr := j.w[i*wrow : (i+1)*wrow]
-			if gv := impl.gemv[quant.Q4_0]; gv != nil {
-				j.y[i] = gv(wr, j.al, j.nb)
-			} else {
-				j.y[i] = impl.qdot[quant.Q4_0](wr, j.a, j.nb)
+			for r := 0; r < j.n; r++ {
+				if gv := impl.gemv[quant.Q4_0]; gv != nil {
+					j.y[r*j.rows+i] = gv(wr, j.al[r*alRow:(r+1)*alRow], j.nb)
+				} else {
+					j.y[r*j.rows+i] = impl.qdot[quant.Q4_0](wr, j.a[r*aRow:(r+1)*aRow], j.nb)
+				}
 			}
 		}
 	}
@@ -199,7 +208,8 @@ type packState struct {
 
 // MatMulPacked is MatMul for a Q4_0 matrix w in the packed layout of
 // RepackQ4_0: y[j*rows+i] = dot(W row i, x row j). For n < 16 the packed
-// groups are read directly, once per activation row; for larger n the
+// groups are read directly, each group against all n activation rows while
+// it is in cache (batched decode reads the matrix once); for larger n the
 // matrix is unpacked into a buffer the pool keeps (as large as the largest
 // matrix seen) and multiplied by MatMul. It panics on a type other than Q4_0 or short
 // slices (programming errors).
@@ -242,33 +252,34 @@ func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for r := 0; r < n; r++ {
-		p.decodePacked(y[r*rows:(r+1)*rows], w, rows, k, nb, x[r*k:(r+1)*k])
-	}
+	p.decodePacked(y, w, rows, k, nb, x, n)
 }
 
 // packedRowsMax is the largest n for which MatMulPacked runs the packed
-// decode once per activation row rather than unpacking the matrix for
-// MatMul: below gemmMinN MatMul has no GEMM either (measured with cogedge
-// bench on the 17B Q4_0 model, 2 threads: pp15 10.9 t/s per row packed
-// against 6.3 unpacking and 6.8 on unpacked weights).
+// decode (all n activation rows against each group in turn) rather than
+// unpacking the matrix for MatMul: below gemmMinN MatMul has no GEMM either
+// (measured with cogedge bench on the 17B Q4_0 model, 2 threads: pp15
+// 10.9 t/s per row packed against 6.3 unpacking and 6.8 on unpacked
+// weights).
 const packedRowsMax = 15
 
-// decodePacked computes y = W·x for one activation row x over the packed
-// matrix w. Callers hold p.packed.mu and p.mu.
-func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32) {
+// decodePacked computes y = W·x for the n activation rows of x over the
+// packed matrix w. Callers hold p.packed.mu and p.mu.
+func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32, n int) {
 	ps := &p.packed
-	arow := nb * q8_0Bytes
-	if cap(p.act) < arow {
-		p.act = make([]byte, arow)
+	arow, alrow := nb*q8_0Bytes, nb*gemmActBlock
+	if cap(p.act) < n*arow {
+		p.act = make([]byte, n*arow)
 	}
-	a := p.act[:arow]
-	QuantizeActivations(quant.Q8_0, a, x[:k])
-	if cap(p.agBuf) < nb*gemmActBlock {
-		p.agBuf = make([]byte, nb*gemmActBlock)
+	a := p.act[:n*arow]
+	if cap(p.agBuf) < n*alrow {
+		p.agBuf = make([]byte, n*alrow)
 	}
-	al := p.agBuf[:nb*gemmActBlock]
-	packActLinear(al, a, nb, gemmOffset(quant.Q4_0))
+	al := p.agBuf[:n*alrow]
+	for r := 0; r < n; r++ {
+		QuantizeActivations(quant.Q8_0, a[r*arow:(r+1)*arow], x[r*k:(r+1)*k])
+		packActLinear(al[r*alrow:(r+1)*alrow], a[r*arow:(r+1)*arow], nb, gemmOffset(quant.Q4_0))
+	}
 	if len(ps.out) < p.threads {
 		ps.out = make([][8]float32, p.threads)
 	}
@@ -277,7 +288,7 @@ func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32)
 	// about 8 tasks per thread, at least 4 groups each
 	per := max(4, (groups+8*p.threads-1)/(8*p.threads))
 	ntasks := max(1, (groups+per-1)/per)
-	*j = packedJob{y: y, w: w, al: al, a: a, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out}
+	*j = packedJob{y: y, w: w, al: al, a: a, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out}
 	p.parallel(j, ntasks)
 	j.y, j.w, j.al, j.a = nil, nil, nil, nil
 }

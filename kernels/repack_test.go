@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -11,7 +12,7 @@ import (
 
 // packedShapes: rows below, at and above one group of eight with every tail
 // size, odd and even block counts (the kernels take blocks in pairs), n = 1
-// (packed decode), n < 16 (packed decode per row) and n ≥ 16 (unpacked
+// (packed decode), n < 16 (packed decode, every row against each group) and n ≥ 16 (unpacked
 // per call, reaching the GEMM).
 var packedShapes = []struct{ rows, kBlocks, n int }{
 	{1, 1, 1}, {7, 2, 1}, {8, 1, 1}, {8, 3, 1}, {9, 2, 1}, {15, 5, 1}, {16, 4, 1},
@@ -200,6 +201,36 @@ func BenchmarkDecodeQ4_0(b *testing.B) {
 			p.MatMulPacked(y, pw, quant.Q4_0, rows, k, x, 1)
 		}
 	})
+}
+
+// BenchmarkDecodeQ4_0Batch is batched decode: n activation rows against a
+// 4096×11008 Q4_0 matrix, 2 threads. SetBytes is the weight bytes per call
+// times n, so MB/s compares with n separate one-row calls: n times the
+// n = 1 figure means the matrix is read once for all rows at no extra cost.
+func BenchmarkDecodeQ4_0Batch(b *testing.B) {
+	const rows, k = 11008, 4096
+	r := rand.New(rand.NewPCG(5, 8))
+	w := randWeights(r, quant.Q4_0, rows*k/32, scaleNormal)
+	pw := make([]byte, len(w))
+	RepackQ4_0(pw, w, rows, k)
+	x := randFloats(r, 8*k, false)
+	y := make([]float32, 8*rows)
+	p := NewPool(2)
+	defer p.Close()
+	for _, n := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("unpacked/n=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(w) * n))
+			for b.Loop() {
+				p.MatMul(y, w, quant.Q4_0, rows, k, x, n)
+			}
+		})
+		b.Run(fmt.Sprintf("packed/n=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(pw) * n))
+			for b.Loop() {
+				p.MatMulPacked(y, pw, quant.Q4_0, rows, k, x, n)
+			}
+		})
+	}
 }
 
 // BenchmarkRepackQ4_0 measures the load-time repacking of a 4096×11008

@@ -56,13 +56,10 @@ type Context struct {
 	runBuf   []run
 	nPast    int
 
-	// decoder scratch, batch rows each
-	x, xn, q, att, o []float32
-	qkv              []float32 // batch * (H + 2*kvDim)
-	kr, vr           []float32 // batch * kvDim
-	gate, up         []float32 // batch * max FFN
-	emb              []float32 // one embedding row
-	invFreq          []float32 // base^(-2i/headDim), for adjacent-pair RoPE
+	scratch           // decoder scratch, batch rows
+	seqBuf  [1]rowSeq // Forward's one sequence, kept to avoid an allocation per layer
+	emb     []float32 // one embedding row
+	invFreq []float32 // base^(-2i/headDim), for adjacent-pair RoPE
 
 	vs *visionScratch // allocated on the first image
 }
@@ -98,23 +95,7 @@ func (m *Model) NewContext(o ContextOptions) (*Context, error) {
 			c.v32 = append(c.v32, make([]float32, n))
 		}
 	}
-	B := c.batch
-	ff := t.FFN
-	for _, L := range m.layers {
-		if L.visGate.Rows > ff {
-			ff = L.visGate.Rows
-		}
-	}
-	c.x = make([]float32, B*H)
-	c.xn = make([]float32, B*H)
-	c.q = make([]float32, B*H)
-	c.att = make([]float32, B*H)
-	c.o = make([]float32, B*H)
-	c.qkv = make([]float32, B*(H+2*c.kvDim))
-	c.kr = make([]float32, B*c.kvDim)
-	c.vr = make([]float32, B*c.kvDim)
-	c.gate = make([]float32, B*ff)
-	c.up = make([]float32, B*ff)
+	c.scratch = m.newScratch(c.batch)
 	c.emb = make([]float32, H)
 	c.types = make([]TokenType, 0, c.size)
 	c.posBuf = make([]int32, c.size)
@@ -315,49 +296,134 @@ func (c *Context) Forward(b Batch, out Output) error {
 }
 
 func (c *Context) matmul(y []float32, w *Matrix, x []float32, n int) {
+	matmul(c.pool, y, w, x, n)
+}
+
+func matmul(pool *kernels.Pool, y []float32, w *Matrix, x []float32, n int) {
 	if w.Packed {
-		c.pool.MatMulPacked(y, w.Data, w.Type, w.Rows, w.K, x, n)
+		pool.MatMulPacked(y, w.Data, w.Type, w.Rows, w.K, x, n)
 		return
 	}
-	c.pool.MatMul(y, w.Data, w.Type, w.Rows, w.K, x, n)
+	pool.MatMul(y, w.Data, w.Type, w.Rows, w.K, x, n)
+}
+
+// scratch holds a decoder pass's activations for up to a fixed number of
+// rows.
+type scratch struct {
+	x, xn, q, att, o []float32
+	qkv              []float32 // rows * (H + 2*kvDim)
+	kr, vr           []float32 // rows * kvDim
+	gate, up         []float32 // rows * max FFN
+}
+
+func (m *Model) newScratch(rows int) scratch {
+	t := &m.Text
+	H, kvd := t.Hidden, t.HeadsKV*t.HeadDim
+	ff := t.FFN
+	for _, L := range m.layers {
+		if L.visGate.Rows > ff {
+			ff = L.visGate.Rows
+		}
+	}
+	return scratch{
+		x: make([]float32, rows*H), xn: make([]float32, rows*H), q: make([]float32, rows*H),
+		att: make([]float32, rows*H), o: make([]float32, rows*H),
+		qkv: make([]float32, rows*(H+2*kvd)),
+		kr:  make([]float32, rows*kvd), vr: make([]float32, rows*kvd),
+		gate: make([]float32, rows*ff), up: make([]float32, rows*ff),
+	}
+}
+
+// rowSeq is the part of a decoder pass that belongs to one context: rows
+// [start, start+n) of the scratch, whose slots start at KV index c.nPast
+// and have RoPE positions pos.
+type rowSeq struct {
+	c        *Context
+	start, n int
+	pos      []int32
 }
 
 // layer runs decoder layer l over the m rows in c.x, whose slots start at
 // KV index c.nPast and have RoPE positions pos.
 func (c *Context) layer(l, m int, runs []run, pos []int32) {
-	t := &c.m.Text
-	L := &c.m.layers[l]
-	H, kvd := t.Hidden, c.kvDim
+	c.seqBuf[0] = rowSeq{c: c, n: m, pos: pos}
+	c.m.layer(c.pool, &c.scratch, l, m, runs, c.seqBuf[:])
+	c.seqBuf[0] = rowSeq{}
+}
+
+// layer runs decoder layer l over the m rows of s. The matrix products
+// take all m rows at once (each weight row is read once for all of them);
+// RoPE, the KV cache append and attention run per sequence, each against
+// its own context's cache.
+func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, seqs []rowSeq) {
+	t := &mdl.Text
+	L := &mdl.layers[l]
+	H, kvd := t.Hidden, t.HeadsKV*t.HeadDim
 	for i := 0; i < m; i++ {
-		kernels.RMSNorm(c.xn[i*H:(i+1)*H], c.x[i*H:(i+1)*H], L.attnNorm, t.RMSEps)
+		kernels.RMSNorm(s.xn[i*H:(i+1)*H], s.x[i*H:(i+1)*H], L.attnNorm, t.RMSEps)
 	}
 	// Q, K, V by expert run
 	qd := H + 2*kvd
 	for _, r := range runs {
 		nr := r.end - r.start
-		xr := c.xn[r.start*H:]
+		xr := s.xn[r.start*H:]
 		switch {
 		case r.vision:
-			c.matmul(c.qkv[r.start*qd:], &L.visQKV, xr, nr)
+			matmul(pool, s.qkv[r.start*qd:], &L.visQKV, xr, nr)
 		case t.FusedQKV:
-			c.matmul(c.qkv[r.start*qd:], &L.qkv, xr, nr)
+			matmul(pool, s.qkv[r.start*qd:], &L.qkv, xr, nr)
 		default:
-			c.matmul(c.q[r.start*H:], &L.q, xr, nr)
-			c.matmul(c.kr[r.start*kvd:], &L.k, xr, nr)
-			c.matmul(c.vr[r.start*kvd:], &L.v, xr, nr)
+			matmul(pool, s.q[r.start*H:], &L.q, xr, nr)
+			matmul(pool, s.kr[r.start*kvd:], &L.k, xr, nr)
+			matmul(pool, s.vr[r.start*kvd:], &L.v, xr, nr)
 			continue
 		}
 		for i := r.start; i < r.end; i++ {
-			row := c.qkv[i*qd : (i+1)*qd]
-			copy(c.q[i*H:(i+1)*H], row[:H])
-			copy(c.kr[i*kvd:(i+1)*kvd], row[H:H+kvd])
-			copy(c.vr[i*kvd:(i+1)*kvd], row[H+kvd:])
+			row := s.qkv[i*qd : (i+1)*qd]
+			copy(s.q[i*H:(i+1)*H], row[:H])
+			copy(s.kr[i*kvd:(i+1)*kvd], row[H:H+kvd])
+			copy(s.vr[i*kvd:(i+1)*kvd], row[H+kvd:])
 		}
 	}
+	for _, sq := range seqs {
+		sq.c.attend(pool, s, l, sq)
+	}
+	for _, r := range runs {
+		w := &L.o
+		if r.vision {
+			w = &L.visO
+		}
+		matmul(pool, s.o[r.start*H:], w, s.att[r.start*H:], r.end-r.start)
+	}
+	kernels.Add(s.x[:m*H], s.x[:m*H], s.o[:m*H])
 	for i := 0; i < m; i++ {
-		p := float32(pos[i])
-		q := c.q[i*H : (i+1)*H]
-		k := c.kr[i*kvd : (i+1)*kvd]
+		kernels.RMSNorm(s.xn[i*H:(i+1)*H], s.x[i*H:(i+1)*H], L.ffnNorm, t.RMSEps)
+	}
+	for _, r := range runs {
+		gw, uw, dw := &L.gate, &L.up, &L.down
+		if r.vision {
+			gw, uw, dw = &L.visGate, &L.visUp, &L.visDown
+		}
+		nr := r.end - r.start
+		ff := gw.Rows
+		g, u := s.gate[:nr*ff], s.up[:nr*ff]
+		matmul(pool, g, gw, s.xn[r.start*H:], nr)
+		matmul(pool, u, uw, s.xn[r.start*H:], nr)
+		kernels.SwiGLU(g, g, u)
+		matmul(pool, s.o[r.start*H:], dw, g, nr)
+	}
+	kernels.Add(s.x[:m*H], s.x[:m*H], s.o[:m*H])
+}
+
+// attend applies RoPE to the Q and K rows of sq, appends its K and V rows
+// to c's cache at c.nPast and writes its attention output rows.
+func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
+	t := &c.m.Text
+	H, kvd, m := t.Hidden, c.kvDim, sq.n
+	for i := sq.start; i < sq.start+m; i++ {
+		p := float32(sq.pos[i-sq.start])
+		q := s.q[i*H : (i+1)*H]
+		k := s.kr[i*kvd : (i+1)*kvd]
 		if t.RopeNeoX {
 			kernels.RoPENeoX(q, t.Heads, t.HeadDim, p, t.RopeBase)
 			kernels.RoPENeoX(k, t.HeadsKV, t.HeadDim, p, t.RopeBase)
@@ -368,49 +434,26 @@ func (c *Context) layer(l, m int, runs []run, pos []int32) {
 	}
 	// append to the cache
 	base := c.nPast * kvd
+	kr, vr := s.kr[sq.start*kvd:(sq.start+m)*kvd], s.vr[sq.start*kvd:(sq.start+m)*kvd]
 	if c.kvType == KVF16 {
 		kc, vc := c.k16[l][base:base+m*kvd], c.v16[l][base:base+m*kvd]
 		for j := range kc {
-			kc[j] = quant.FP32ToFP16(c.kr[j])
-			vc[j] = quant.FP32ToFP16(c.vr[j])
+			kc[j] = quant.FP32ToFP16(kr[j])
+			vc[j] = quant.FP32ToFP16(vr[j])
 		}
 	} else {
-		copy(c.k32[l][base:base+m*kvd], c.kr[:m*kvd])
-		copy(c.v32[l][base:base+m*kvd], c.vr[:m*kvd])
+		copy(c.k32[l][base:base+m*kvd], kr)
+		copy(c.v32[l][base:base+m*kvd], vr)
 	}
 	nkv := c.nPast + m
 	ap := kernels.AttnParams{NHead: t.Heads, NHeadKV: t.HeadsKV, HeadDim: t.HeadDim,
 		Scale: float32(1 / math.Sqrt(float64(t.HeadDim))), Causal: true, QPos0: c.nPast}
+	att, q := s.att[sq.start*H:(sq.start+m)*H], s.q[sq.start*H:(sq.start+m)*H]
 	if c.kvType == KVF16 {
-		c.pool.AttentionF16(c.att[:m*H], c.q[:m*H], m, c.k16[l][:nkv*kvd], c.v16[l][:nkv*kvd], nkv, ap)
+		pool.AttentionF16(att, q, m, c.k16[l][:nkv*kvd], c.v16[l][:nkv*kvd], nkv, ap)
 	} else {
-		c.pool.AttentionF32(c.att[:m*H], c.q[:m*H], m, c.k32[l][:nkv*kvd], c.v32[l][:nkv*kvd], nkv, ap)
+		pool.AttentionF32(att, q, m, c.k32[l][:nkv*kvd], c.v32[l][:nkv*kvd], nkv, ap)
 	}
-	for _, r := range runs {
-		w := &L.o
-		if r.vision {
-			w = &L.visO
-		}
-		c.matmul(c.o[r.start*H:], w, c.att[r.start*H:], r.end-r.start)
-	}
-	kernels.Add(c.x[:m*H], c.x[:m*H], c.o[:m*H])
-	for i := 0; i < m; i++ {
-		kernels.RMSNorm(c.xn[i*H:(i+1)*H], c.x[i*H:(i+1)*H], L.ffnNorm, t.RMSEps)
-	}
-	for _, r := range runs {
-		gw, uw, dw := &L.gate, &L.up, &L.down
-		if r.vision {
-			gw, uw, dw = &L.visGate, &L.visUp, &L.visDown
-		}
-		nr := r.end - r.start
-		ff := gw.Rows
-		g, u := c.gate[:nr*ff], c.up[:nr*ff]
-		c.matmul(g, gw, c.xn[r.start*H:], nr)
-		c.matmul(u, uw, c.xn[r.start*H:], nr)
-		kernels.SwiGLU(g, g, u)
-		c.matmul(c.o[r.start*H:], dw, g, nr)
-	}
-	kernels.Add(c.x[:m*H], c.x[:m*H], c.o[:m*H])
 }
 
 // ropeAdjacent rotates adjacent pairs (x[2i], x[2i+1]) of every head by
