@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -12,13 +13,32 @@ func TestStreamReadBandwidth(t *testing.T) {
 			t.Errorf("StreamReadBandwidth(%d, 4 MiB) = %v, want a positive finite rate", threads, bw)
 		}
 	}
-	s := make([]uint64, 1000)
-	var want uint64
-	for i := range s {
-		s[i] = uint64(i) * 7
-		want += s[i]
+}
+
+// TestSumWords checks every implementation's streaming sum against a
+// one-accumulator loop, at lengths around the vector blocks (16 and 32
+// words) and from unaligned starts, with wrapping sums.
+func TestSumWords(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	buf := make([]uint64, 5000)
+	for i := range buf {
+		buf[i] = r.Uint64()
 	}
-	if got := sumWords(s); got != want {
-		t.Errorf("sumWords = %d, want %d", got, want)
+	for _, im := range Implementations() {
+		prev := SetFeatures(im.Features)
+		sum := impl.sumWords
+		SetFeatures(prev)
+		for _, n := range []int{0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 100, 4096, 4990} {
+			for _, off := range []int{0, 1, 3} {
+				s := buf[off : off+n]
+				var want uint64
+				for _, v := range s {
+					want += v
+				}
+				if got := sum(s); got != want {
+					t.Errorf("%s: sum of %d words from %d = %d, want %d", im.Name, n, off, got, want)
+				}
+			}
+		}
 	}
 }

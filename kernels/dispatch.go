@@ -50,6 +50,9 @@ type table struct {
 	axpyF16    func(y []float32, a float32, x []uint16)
 	expSub     func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
 	gelu       func(dst, x []float32)
+	// sumWords adds uint64 words: the streaming-read loop of
+	// StreamReadBandwidth (the widest loads the CPU has)
+	sumWords func(s []uint64) uint64
 	// attention over a block of KV rows (row t at k + t·ld): scores
 	// s[t] = scale·q·k_t returning their maximum, and y += Σ p[t]·v_t.
 	scoresF32   func(s, q, k []float32, ldk int, scale float32) float32
@@ -63,6 +66,7 @@ var impl table
 
 func genericImpl() table {
 	var t table
+	t.sumWords = sumWordsGo
 	t.qdot[quant.Q4_0] = dotQ4_0Q8_0Generic
 	t.qdot[quant.Q4_1] = dotQ4_1Q8_1Generic
 	t.qdot[quant.Q5_0] = dotQ5_0Q8_0Generic

@@ -42,6 +42,7 @@ func axpyF16AVX2(y *float32, x *uint16, n int, a float32)
 
 // archImpl installs the AVX2 kernels when the CPU has AVX2, FMA and F16C.
 func archImpl(t *table, f Features) {
+	t.sumWords = streamSumFn(f)
 	if !f.AVX2 {
 		return
 	}
