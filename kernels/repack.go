@@ -108,6 +108,27 @@ func PackedFast(wt quant.Type) bool {
 	return wt == quant.Q4_0 && impl.packedFast
 }
 
+// PackedLayout names the packed layout Repack produces for wt on this
+// build ("" when wt has none), e.g. to tell whether a packed copy kept in
+// a file was made by the same code. It changes whenever a layout does.
+func PackedLayout(wt quant.Type) string {
+	if wt == quant.Q4_0 {
+		return "q4_0x8.v1"
+	}
+	return ""
+}
+
+// Repack converts rows rows of k elements of type wt from the file layout
+// (src) into the packed layout MatMulPacked reads (dst, the same size). It
+// panics for a type without a packed layout (PackedLayout(wt) == "") or
+// bad sizes (programming errors).
+func Repack(wt quant.Type, dst, src []byte, rows, k int) {
+	if wt != quant.Q4_0 {
+		panic(fmt.Sprintf("kernels: Repack: weight type %v has no packed layout", wt))
+	}
+	RepackQ4_0(dst, src, rows, k)
+}
+
 // gemvQ4_0x8Generic computes one packed group of eight rows against an
 // activation row in the linear slots of packActLinear (offset 8): y[r] =
 // dot(row r, x). Per block the integer sum is exact; the float steps are
