@@ -45,8 +45,8 @@ func vocabFromSource(f ggufSource, name string) (*Vocab, error) {
 		}
 		return nil, errf(kModel, "missing")
 	}
-	if model != "llama" {
-		return nil, errf(kModel, "%q not supported (want \"llama\")", model)
+	if model != ModelLlama && model != ModelGPT2 {
+		return nil, errf(kModel, "%q not supported (want \"llama\" or \"gpt2\")", model)
 	}
 	const kTokens = "tokenizer.ggml.tokens"
 	tokens, ok := f.Strings(kTokens)
@@ -62,9 +62,30 @@ func vocabFromSource(f ggufSource, name string) (*Vocab, error) {
 	}
 	v := &Vocab{Model: model, Tokens: slices.Clone(tokens), BOS: 1, EOS: 2, UNK: 0, PAD: -1,
 		AddBOS: true, AddSpacePrefix: true}
+	if model == ModelGPT2 {
+		// A byte-level vocabulary has no defaults for its special ids and
+		// no dummy prefix.
+		v.BOS, v.EOS, v.UNK, v.AddSpacePrefix = -1, -1, -1, false
+		const kPre, kMerges = "tokenizer.ggml.pre", "tokenizer.ggml.merges"
+		pre, ok := f.String(kPre)
+		if !ok {
+			return nil, errf(kPre, "missing or not a string (a gpt2 vocabulary needs its pre-tokenizer)")
+		}
+		if pre != PreLlama3 {
+			return nil, errf(kPre, "%q not supported (want %q)", pre, PreLlama3)
+		}
+		v.Pre = pre
+		merges, ok := f.Strings(kMerges)
+		if !ok || len(merges) == 0 {
+			return nil, errf(kMerges, "missing, empty or not an array of strings")
+		}
+		v.Merges = slices.Clone(merges)
+	}
 
 	const kScores = "tokenizer.ggml.scores"
-	if s, ok := f.Float32s(kScores); ok {
+	if model == ModelGPT2 {
+		// llama.cpp writes no scores for gpt2 vocabularies; ignore any.
+	} else if s, ok := f.Float32s(kScores); ok {
 		if len(s) != n {
 			return nil, errf(kScores, "%d scores for %d tokens", len(s), n)
 		}

@@ -111,7 +111,8 @@ func TestVocabFromGGUFErrors(t *testing.T) {
 	}{
 		{"ok", base(), ""},
 		{"no model", with("tokenizer.ggml.model", nil), "tokenizer.ggml.model: missing"},
-		{"gpt2", with("tokenizer.ggml.model", "gpt2"), `"gpt2" not supported`},
+		{"gpt2 without pre", with("tokenizer.ggml.model", "gpt2"), "tokenizer.ggml.pre: missing"},
+		{"bert", with("tokenizer.ggml.model", "bert"), `"bert" not supported`},
 		{"model not string", with("tokenizer.ggml.model", uint32(1)), "not a string"},
 		{"no tokens", with("tokenizer.ggml.tokens", nil), "tokenizer.ggml.tokens: missing"},
 		{"tokens wrong type", with("tokenizer.ggml.tokens", []int32{1}), "not an array of strings"},

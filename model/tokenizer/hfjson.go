@@ -62,6 +62,10 @@ func parseHFJSON(data []byte, name string) (*Vocab, error) {
 	if n > MaxVocab {
 		return nil, fmt.Errorf("tokenizer: %s: %d pieces exceed the limit %d", name, n, MaxVocab)
 	}
+	byteLevel, err := hfByteLevel(f.PreTokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %s: pre_tokenizer: %w", name, err)
+	}
 	tokens := make([]string, n)
 	set := make([]bool, n)
 	for p, id := range f.Model.Vocab {
@@ -100,6 +104,9 @@ func parseHFJSON(data []byte, name string) (*Vocab, error) {
 		}
 	}
 
+	if byteLevel {
+		return hfByteLevelVocab(&f, tokens, types, index, name)
+	}
 	v := &Vocab{Model: "llama", Tokens: tokens, Types: types, BOS: -1, EOS: -1, UNK: -1, PAD: -1}
 	if f.Model.UnkToken != nil {
 		id, ok := index[*f.Model.UnkToken]
@@ -266,4 +273,74 @@ func hfTemplateSingle(pp json.RawMessage) string {
 		}
 	}
 	return ""
+}
+
+// hfByteLevel tells whether a tokenizer.json pre-tokenizer is byte-level
+// (holds a ByteLevel step); a byte-level one must be Llama-3's: its Split
+// pattern, then ByteLevel without the prefix space and without its own
+// regex.
+func hfByteLevel(pre json.RawMessage) (bool, error) {
+	if !bytes.Contains(pre, []byte(`"ByteLevel"`)) {
+		return false, nil
+	}
+	var seq struct {
+		Type          string `json:"type"`
+		Pretokenizers []struct {
+			Type    string `json:"type"`
+			Pattern struct {
+				Regex string `json:"Regex"`
+			} `json:"pattern"`
+			Behavior       string `json:"behavior"`
+			Invert         bool   `json:"invert"`
+			AddPrefixSpace bool   `json:"add_prefix_space"`
+			UseRegex       bool   `json:"use_regex"`
+		} `json:"pretokenizers"`
+	}
+	if err := json.Unmarshal(pre, &seq); err != nil {
+		return false, err
+	}
+	p := seq.Pretokenizers
+	if seq.Type != "Sequence" || len(p) != 2 || p[0].Type != "Split" || p[0].Pattern.Regex != llama3Pattern ||
+		p[0].Behavior != "Isolated" || p[0].Invert || p[1].Type != "ByteLevel" || p[1].AddPrefixSpace || p[1].UseRegex {
+		return false, fmt.Errorf("byte-level pre-tokenizer other than Llama-3's (Split with its pattern, then ByteLevel) not supported")
+	}
+	return true, nil
+}
+
+// hfByteLevelVocab finishes a byte-level (gpt2, PreLlama3) Vocab from a
+// tokenizer.json: merges in rank order, BOS <|begin_of_text|> and EOS
+// <|end_of_text|> when present.
+func hfByteLevelVocab(f *hfFile, tokens []string, types []int32, index map[string]int32, name string) (*Vocab, error) {
+	nm := len(f.Model.Merges)
+	if nm > 4*MaxVocab {
+		return nil, fmt.Errorf("tokenizer: %s: %d merges exceed the limit %d", name, nm, 4*MaxVocab)
+	}
+	merges := make([]string, nm)
+	for r, raw := range f.Model.Merges {
+		a, b, err := parseMerge(raw)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %s: model.merges[%d]: %w", name, r, err)
+		}
+		merges[r] = a + " " + b
+	}
+	v := &Vocab{Model: ModelGPT2, Pre: PreLlama3, Tokens: tokens, Types: types, Merges: merges,
+		BOS: -1, EOS: -1, UNK: -1, PAD: -1, AddBOS: true}
+	if id, ok := index["<|begin_of_text|>"]; ok {
+		v.BOS = id
+	}
+	if id, ok := index["<|end_of_text|>"]; ok {
+		v.EOS = id
+	}
+	// Llama-3 models prepend BOS; a template post-processor may say
+	// otherwise (the npm copy of tokenizer.json has none).
+	if single := hfTemplateSingle(f.PostProcessor); single != "" {
+		v.AddBOS = v.BOS >= 0 && strings.Contains(single, `"`+tokens[v.BOS]+`"`)
+	}
+	if err := v.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if _, err := newByteLevel(v); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return v, nil
 }

@@ -46,20 +46,7 @@ func llamaTokenizer(tb testing.TB) *Tokenizer {
 
 func loadLlama() {
 	llama.once.Do(func() {
-		z, err := os.ReadFile(filepath.Join(testdataDir, "llama2-tokenizer.json.zst"))
-		if err != nil {
-			llama.err = err
-			return
-		}
-		d, err := zstd.NewReader(nil)
-		if err != nil {
-			llama.err = err
-			return
-		}
-		defer d.Close()
-		llama.json, err = d.DecodeAll(z, nil)
-		if err != nil {
-			llama.err = fmt.Errorf("decompress: %w", err)
+		if llama.json, llama.err = readZstdFixture("llama2-tokenizer.json.zst"); llama.err != nil {
 			return
 		}
 		llama.v, llama.err = ParseVocab(llama.json, "llama2-tokenizer.json")
@@ -68,6 +55,24 @@ func loadLlama() {
 		}
 		llama.t, llama.err = New(llama.v)
 	})
+}
+
+// readZstdFixture reads and decompresses a zstd file of testdata/tokenizer.
+func readZstdFixture(name string) ([]byte, error) {
+	z, err := os.ReadFile(filepath.Join(testdataDir, name))
+	if err != nil {
+		return nil, err
+	}
+	d, err := zstd.NewReader(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	data, err := d.DecodeAll(z, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: decompress: %w", name, err)
+	}
+	return data, nil
 }
 
 type corpusEntry struct {

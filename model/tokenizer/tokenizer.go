@@ -28,6 +28,7 @@ type Tokenizer struct {
 	textual    []bool     // id produces text (not a control/special piece)
 	userDef    []special  // user-defined pieces: always matched in text
 	specials   []special  // user-defined, control and unknown pieces: matched with ParseSpecial
+	bpe        *byteLevel // byte-level BPE (Model "gpt2"); nil for SentencePiece
 }
 
 // special is a piece matched atomically in the text.
@@ -56,11 +57,15 @@ func New(v *Vocab) (*Tokenizer, error) {
 			if p == "" {
 				break
 			}
-			if _, dup := t.mergeable[p]; !dup { // the first id wins, as in llama.cpp
-				t.mergeable[p] = id
-				t.maxPiece = max(t.maxPiece, len(p))
+			if v.Model == ModelGPT2 {
+				t.decoded[i] = decodeByteLevel(p)
+			} else {
+				if _, dup := t.mergeable[p]; !dup { // the first id wins, as in llama.cpp
+					t.mergeable[p] = id
+					t.maxPiece = max(t.maxPiece, len(p))
+				}
+				t.decoded[i] = []byte(strings.ReplaceAll(p, spaceMark, " "))
 			}
-			t.decoded[i] = []byte(strings.ReplaceAll(p, spaceMark, " "))
 			t.textual[i] = true
 			if v.Types[i] == TypeUserDefined {
 				t.userDef = append(t.userDef, special{text: p, id: id})
@@ -87,7 +92,14 @@ func New(v *Vocab) (*Tokenizer, error) {
 		}
 	}
 	t.hasBytes = nBytes == 256
-	t.indexPairs()
+	if v.Model == ModelGPT2 {
+		var err error
+		if t.bpe, err = newByteLevel(v); err != nil {
+			return nil, err
+		}
+	} else {
+		t.indexPairs()
+	}
 	// Longest first, so "</s>" is tried before a hypothetical "</".
 	t.userDef = sortSpecials(t.userDef)
 	t.specials = sortSpecials(t.specials)
@@ -208,7 +220,11 @@ func (t *Tokenizer) EncodeWith(text string, opt EncodeOptions) []int32 {
 	for len(rest) > 0 {
 		pos, sp := t.nextSpecial(rest, opt.ParseSpecial)
 		if pos > 0 {
-			out = s.encode(t, out, rest[:pos], prevSpecial && t.vocab.AddSpacePrefix)
+			if t.bpe != nil {
+				out = t.bpe.encode(s, out, rest[:pos])
+			} else {
+				out = s.encode(t, out, rest[:pos], prevSpecial && t.vocab.AddSpacePrefix)
+			}
 			prevSpecial = false
 		}
 		if sp == nil {

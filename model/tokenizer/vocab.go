@@ -1,7 +1,12 @@
 // Package tokenizer implements the LLaMA SentencePiece BPE tokenizer the way
 // llama.cpp's "llama" (SPM) tokenizer does it: score-driven bigram merges over
 // UTF-8 characters, byte fallback to <0xNN> pieces, a dummy "▁" prefix and
-// spaces written as "▁".
+// spaces written as "▁". It also implements Llama-3's byte-level BPE
+// (llama.cpp's "gpt2" model with pre-tokenizer "llama-bpe"): the Llama-3
+// split pattern, written by hand (Go's regexp has no lookahead), then merges
+// by rank over the bytes written as printable characters. Text that is not
+// valid UTF-8 has each maximal invalid subpart replaced by U+FFFD first, as
+// the Python and JavaScript decoders in front of the reference tokenizers do.
 //
 // A Vocab comes from a GGUF file (VocabFromGGUF), a SentencePiece
 // tokenizer.model or a Hugging Face tokenizer.json (LoadVocabFile). New builds
@@ -37,16 +42,28 @@ const (
 // files cannot make the loaders allocate without limit.
 const MaxVocab = 1 << 22
 
-// Vocab is a SentencePiece-style vocabulary: pieces with scores and types and
-// the special ids. It is the data GGUF files carry under tokenizer.ggml.*.
+// Vocab is a vocabulary: pieces with scores or merges, types and the special
+// ids. It is the data GGUF files carry under tokenizer.ggml.*. Two models
+// exist, named as llama.cpp names them: "llama" (SentencePiece BPE: scores,
+// "▁" for a space, byte fallback) and "gpt2" (byte-level BPE: merges by
+// rank, every byte written as a printable character; Pre names the
+// pre-tokenizer, only PreLlama3 is supported).
 type Vocab struct {
-	Model                          string    // "llama" (SentencePiece BPE)
-	Tokens                         []string  // pieces, "▁" for a space, "<0xNN>" for byte pieces
-	Scores                         []float32 // merge priority of each piece: higher merges first
+	Model                          string    // "llama" or "gpt2"
+	Pre                            string    // gpt2: the pre-tokenizer (PreLlama3)
+	Tokens                         []string  // pieces: "▁" for a space and "<0xNN>" byte pieces (llama), byte-level text (gpt2)
+	Scores                         []float32 // llama: merge priority of each piece, higher merges first; gpt2: nil or ignored
+	Merges                         []string  // gpt2: "left right" piece pairs, rank order
 	Types                          []int32   // GGUF token_type: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
 	BOS, EOS, UNK, PAD             int32     // -1 when absent
 	AddBOS, AddEOS, AddSpacePrefix bool      // the model's defaults
 }
+
+// Model names of Vocab.Model.
+const (
+	ModelLlama = "llama" // SentencePiece BPE
+	ModelGPT2  = "gpt2"  // byte-level BPE
+)
 
 // KeyValue is one GGUF metadata entry; Value is of a type gguf.Writer.SetKV
 // accepts.
@@ -61,8 +78,20 @@ func (v *Vocab) Validate() error {
 	if v == nil {
 		return errors.New("tokenizer: nil vocabulary")
 	}
-	if v.Model != "llama" {
-		return fmt.Errorf("tokenizer: model %q not supported (want \"llama\")", v.Model)
+	switch v.Model {
+	case ModelLlama:
+	case ModelGPT2:
+		if v.Pre != PreLlama3 {
+			return fmt.Errorf("tokenizer: gpt2 pre-tokenizer %q not supported (want %q)", v.Pre, PreLlama3)
+		}
+		if len(v.Merges) == 0 {
+			return errors.New("tokenizer: gpt2 vocabulary without merges")
+		}
+		if len(v.Merges) > 4*MaxVocab {
+			return fmt.Errorf("tokenizer: %d merges exceed the limit %d", len(v.Merges), 4*MaxVocab)
+		}
+	default:
+		return fmt.Errorf("tokenizer: model %q not supported (want \"llama\" or \"gpt2\")", v.Model)
 	}
 	n := len(v.Tokens)
 	if n == 0 {
@@ -71,7 +100,7 @@ func (v *Vocab) Validate() error {
 	if n > MaxVocab {
 		return fmt.Errorf("tokenizer: %d pieces exceed the limit %d", n, MaxVocab)
 	}
-	if len(v.Scores) != n {
+	if len(v.Scores) != n && (v.Model == ModelLlama || v.Scores != nil) {
 		return fmt.Errorf("tokenizer: %d scores for %d pieces", len(v.Scores), n)
 	}
 	if len(v.Types) != n {
@@ -99,13 +128,21 @@ func (v *Vocab) Validate() error {
 }
 
 // GGUFKeys returns the tokenizer.ggml.* metadata describing v, in the order
-// llama.cpp's converter writes them. Absent special ids (-1) are omitted.
+// llama.cpp's converter writes them (a gpt2 vocabulary: pre, tokens,
+// token_type, merges, no scores). Absent special ids (-1) are omitted.
 func (v *Vocab) GGUFKeys() []KeyValue {
-	kv := []KeyValue{
-		{"tokenizer.ggml.model", v.Model},
-		{"tokenizer.ggml.tokens", append([]string(nil), v.Tokens...)},
-		{"tokenizer.ggml.scores", append([]float32(nil), v.Scores...)},
-		{"tokenizer.ggml.token_type", append([]int32(nil), v.Types...)},
+	kv := []KeyValue{{"tokenizer.ggml.model", v.Model}}
+	if v.Model == ModelGPT2 {
+		kv = append(kv,
+			KeyValue{"tokenizer.ggml.pre", v.Pre},
+			KeyValue{"tokenizer.ggml.tokens", append([]string(nil), v.Tokens...)},
+			KeyValue{"tokenizer.ggml.token_type", append([]int32(nil), v.Types...)},
+			KeyValue{"tokenizer.ggml.merges", append([]string(nil), v.Merges...)})
+	} else {
+		kv = append(kv,
+			KeyValue{"tokenizer.ggml.tokens", append([]string(nil), v.Tokens...)},
+			KeyValue{"tokenizer.ggml.scores", append([]float32(nil), v.Scores...)},
+			KeyValue{"tokenizer.ggml.token_type", append([]int32(nil), v.Types...)})
 	}
 	for _, s := range []struct {
 		key string
