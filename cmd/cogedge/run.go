@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cogedge/cogedge/gguf"
+	"github.com/cogedge/cogedge/imagecache"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/model/imageproc"
 	"github.com/cogedge/cogedge/model/prompt"
@@ -183,6 +183,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var mf modelFlags
 	mf.register(fs)
+	var cf cacheFlags
+	cf.register(fs)
 	n := fs.IntP("n-predict", "n", 256, "maximum number of tokens to generate")
 	temp := fs.Float32("temp", 0, "temperature (0 = greedy)")
 	topK := fs.Int("top-k", 40, "top-k sampling (0 = off)")
@@ -241,22 +243,32 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.Close()
 
-	t0 := time.Now()
-	var img []float32
-	if mf.image != "" {
-		if img, err = encodeImage(s, c, mf.image); err != nil {
-			return err
-		}
-		// the image rows are computed once per conversation: let the
-		// vision tower's pages and buffers go
-		c.ReleaseVision()
-		s.m.Advise(model.PartVision, gguf.AdviceDontNeed)
-	}
 	if mf.verbose {
 		fmt.Fprintf(stderr, "model: %s (%s, %d layers, hidden %d, vocab %d, context %d)\n", mf.model, s.m.Text.Arch, s.m.Text.Layers, s.m.Text.Hidden, s.m.Text.Vocab, c.Size())
-		if mf.image != "" {
-			fmt.Fprintf(stderr, "image encode: %.1f ms (%d image rows)\n", ms(time.Since(t0)), nImg)
+	}
+	var img []float32
+	var prefix []slot
+	if mf.image != "" {
+		cache, err := cf.open()
+		if err != nil {
+			return err
 		}
+		modelID := ""
+		if cache != nil {
+			if modelID, err = imagecache.ModelID(mf.model, mf.mmproj); err != nil {
+				return err
+			}
+		}
+		var verbose io.Writer
+		if mf.verbose {
+			verbose = stderr
+		}
+		if prefix, err = imagePrefix(s, c, cache, modelID, mf.image, verbose); err != nil {
+			return err
+		}
+		// the prefix stays in the KV cache for every turn; PromptBatch
+		// only needs the count of image rows (their values are never read)
+		img = make([]float32, s.m.ImageEmbeds())
 	}
 	sd := uint64(*seed)
 	if *seed < 0 {
@@ -264,7 +276,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	ch := &chat{s: s, c: c, mf: &mf, img: img, nImg: nImg, hist: hist, n: *n, stdout: stdout, stderr: stderr,
 		smp:    sample.New(sample.Params{Temperature: *temp, TopK: *topK, TopP: *topP, RepeatPenalty: *rep, RepeatLastN: *repN, Seed: sd}),
-		logits: make([]float32, s.m.Text.Vocab)}
+		logits: make([]float32, s.m.Text.Vocab), cached: prefix}
 	if mf.prompt != "" {
 		if err := ch.turn(mf.prompt, first); err != nil {
 			return err
@@ -332,7 +344,10 @@ func (ch *chat) turn(query string, ids []int32) error {
 		keep++
 	}
 	if keep < 1+ch.nImg {
-		keep = 0 // never split the image block
+		if ch.nImg > 0 {
+			return errors.New("the image block is not in the KV cache") // imagePrefix put it there
+		}
+		keep = 0
 	}
 	if err := c.Truncate(keep); err != nil {
 		return err
@@ -346,10 +361,6 @@ func (ch *chat) turn(query string, ids []int32) error {
 		return err
 	}
 	tPrefill := time.Since(t1)
-	if keep == 0 && ch.nImg > 0 {
-		// decode steps use the language expert only
-		s.m.Advise(model.PartExperts, gguf.AdviceDontNeed)
-	}
 	dec := s.tok.NewStreamDecoder()
 	t2 := time.Now()
 	toks, err := c.Generate(ch.logits, model.GenerateOptions{

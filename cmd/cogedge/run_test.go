@@ -35,7 +35,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// the image KV cache and decompressed models go to a folder of the
+	// test binary's own, never the user's
+	cache, err := os.MkdirTemp("", "cogedge-cli-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("COGEDGE_CACHE", cache)
 	code := m.Run()
+	os.RemoveAll(cache)
 	if f32TempRoot != "" {
 		os.RemoveAll(f32TempRoot)
 	}
@@ -274,17 +282,31 @@ func TestRunGreedy(t *testing.T) {
 
 // TestRunQuickstart runs the committed Q8_0 model the way the README does.
 func TestRunQuickstart(t *testing.T) {
-	code, stdout, stderr := cli("run", "-m", tinyQ8, "--image", chelsea, "-p", "What is in the image?", "-n", "16", "--verbose", "-t", "2")
+	args := []string{"run", "-m", tinyQ8, "--image", chelsea, "-p", "What is in the image?", "-n", "16", "--verbose", "-t", "2", "--cache-dir", t.TempDir()}
+	code, stdout, stderr := cli(args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if strings.TrimSpace(stdout) == "" {
 		t.Error("no answer printed")
 	}
-	for _, want := range []string{"image encode:", "prefill: 29 slots", "decode: 15 tokens", "t/s"} {
+	// BOS and the 18 image rows, then the 10 text slots
+	for _, want := range []string{"image encode:", "image prefill:", "image cache: miss", "prefill: 10 slots (19 reused)", "decode: 15 tokens", "t/s"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("--verbose output lacks %q:\n%s", want, stderr)
 		}
+	}
+	// the same picture again: the image block comes from the cache, the
+	// answer is the same
+	code, again, stderr := cli(args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if again != stdout {
+		t.Errorf("answer with the cached image %q, without %q", again, stdout)
+	}
+	if !strings.Contains(stderr, "image cache: hit") || strings.Contains(stderr, "image encode:") {
+		t.Errorf("second run: no cache hit shown, or the image encoded again:\n%s", stderr)
 	}
 	// sampling with a seed is reproducible
 	a := []string{"run", "-m", tinyQ8, "-p", "Hello", "-n", "8", "--temp", "0.9", "-s", "42", "-t", "1"}
@@ -362,7 +384,7 @@ func TestRunInteractive(t *testing.T) {
 		n, _ := strconv.Atoi(m[1])
 		reused = append(reused, n)
 	}
-	if len(reused) != 2 || reused[0] != 0 || reused[1] < 29 {
+	if len(reused) != 2 || reused[0] != 19 || reused[1] < 29 {
 		t.Errorf("reused slots per turn %v: the second turn should reuse at least the first prompt's 29:\n%s", reused, stderr)
 	}
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/cogedge/cogedge/gguf"
+	"github.com/cogedge/cogedge/imagecache"
+	"github.com/cogedge/cogedge/model"
+	"github.com/spf13/pflag"
+)
+
+// cacheFlags choose the image KV cache (run, chat and serve).
+type cacheFlags struct {
+	dir     string
+	maxMiB  int64
+	disable bool
+}
+
+func (cf *cacheFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&cf.dir, "cache-dir", "", "image KV cache folder (default: $COGEDGE_CACHE/kv, else cogedge/kv in the user cache folder)")
+	fs.Int64Var(&cf.maxMiB, "cache-max-mib", imagecache.DefaultMaxBytes>>20, "size bound of the image KV cache in MiB (least recently used entries go first)")
+	fs.BoolVar(&cf.disable, "no-image-cache", false, "always encode and prefill the image (neither read nor write the cache)")
+}
+
+// open returns the cache the flags ask for, or nil with --no-image-cache.
+func (cf *cacheFlags) open() (*imagecache.Cache, error) {
+	if cf.disable {
+		return nil, nil
+	}
+	if cf.maxMiB < 1 {
+		return nil, errUsage{fmt.Errorf("--cache-max-mib %d: want at least 1", cf.maxMiB)}
+	}
+	dir := cf.dir
+	if dir == "" && cacheDir() != "" {
+		dir = filepath.Join(cacheDir(), "kv")
+	}
+	if dir == "" {
+		var err error
+		if dir, err = imagecache.DefaultDir(); err != nil {
+			return nil, err
+		}
+	}
+	return imagecache.Open(dir, cf.maxMiB<<20)
+}
+
+// imagePrefix fills the empty context c with BOS and the image block of
+// the picture at path, from the cache when it has it, and returns the
+// slots it put there. verbose (nil: quiet) gets the hit or the encode and
+// prefill times.
+func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID, path string, verbose io.Writer) ([]slot, error) {
+	px, err := s.pixels(path)
+	if err != nil {
+		return nil, err
+	}
+	o, err := cache.Prefill(c, imagecache.NewKey(modelID, s.kv, px), px)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Hit {
+		// the image rows are computed once per conversation: let the
+		// vision tower's pages and buffers go
+		c.ReleaseVision()
+		s.m.Advise(model.PartVision, gguf.AdviceDontNeed)
+	}
+	// the text after the image and the decode steps use the language
+	// expert only
+	s.m.Advise(model.PartExperts, gguf.AdviceDontNeed)
+	if verbose != nil {
+		switch {
+		case o.Hit:
+			fmt.Fprintf(verbose, "image cache: hit in %s (%.1f ms; vision tower and image prefill skipped)\n", cache.Dir(), ms(o.Load))
+		default:
+			fmt.Fprintf(verbose, "image encode: %.1f ms, image prefill: %.1f ms (%d slots)\n", ms(o.Encode), ms(o.Prefill), c.Len())
+			if cache != nil {
+				fmt.Fprintf(verbose, "image cache: miss, stored in %s (%.1f ms)\n", cache.Dir(), ms(o.Load))
+			}
+		}
+		if o.LoadErr != nil {
+			fmt.Fprintf(verbose, "image cache: %v\n", o.LoadErr)
+		}
+	}
+	if o.StoreErr != nil && verbose != nil {
+		fmt.Fprintf(verbose, "image cache: not stored: %v\n", o.StoreErr)
+	}
+	prefix := make([]slot, c.Len())
+	pad := max(s.m.Text.PAD, 0)
+	for i, ty := range s.m.ImagePrefix() {
+		prefix[i] = slot{pad, ty}
+	}
+	prefix[0].id = s.m.Text.BOS
+	return prefix, nil
+}
