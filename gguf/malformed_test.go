@@ -3,7 +3,6 @@ package gguf
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -226,7 +225,23 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
-// TestMalformedNames lists the corpus (for the report) in verbose mode.
-func TestMalformedCount(t *testing.T) {
-	t.Log(fmt.Sprintf("%d hand-made malformed files", len(malformedCases())))
+// TestMalformedCasesDistinct keeps the corpus honest: every case has its
+// own name, its own bytes (two identical files test one thing) and an
+// expected error to match.
+func TestMalformedCasesDistinct(t *testing.T) {
+	names := map[string]bool{}
+	files := map[string]string{}
+	for _, tc := range malformedCases() {
+		if names[tc.name] {
+			t.Errorf("case name %q used twice", tc.name)
+		}
+		names[tc.name] = true
+		if prev, ok := files[string(tc.data)]; ok {
+			t.Errorf("cases %q and %q are the same bytes", prev, tc.name)
+		}
+		files[string(tc.data)] = tc.name
+		if tc.want == "" {
+			t.Errorf("case %q expects no particular error", tc.name)
+		}
+	}
 }

@@ -108,6 +108,6 @@ func TestActivationQuantizersAgainstQuant(t *testing.T) {
 	ref := make([]byte, q8_0Bytes)
 	quant.QuantizeQ8_0(ref, x)
 	if ref[3] != 1 {
-		t.Logf("quant.QuantizeQ8_0 rounds the tie to %d (expected 1, half away from zero)", int8(ref[3]))
+		t.Errorf("quant.QuantizeQ8_0 rounds the tie to %d, want 1 (half away from zero, as ggml's quantize_row_q8_0_ref)", int8(ref[3]))
 	}
 }

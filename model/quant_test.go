@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/quant"
 )
@@ -32,9 +33,13 @@ func caseLogits(t *testing.T, m *model.Model, g *golden) []float32 {
 	return logits
 }
 
-// TestQ8_0 holds the Q8_0-converted model to the reference: logits RMS
-// error at most 5% of the logits' standard deviation, and the same argmax
-// wherever the reference's top-two margin exceeds 0.1.
+// TestQ8_0 holds the Q8_0-converted model to the reference at every
+// position of every case. The tiny model's logits have a standard deviation
+// of about 0.16 and a median top-two margin of about 0.03, so the bars are
+// relative to that scale: RMS error at most 3% of the std (measured
+// 1.2-1.9%), max |Δ| at most 0.2 std (measured 0.1), and the same argmax at
+// 90% of the positions or more (measured 132 of 136; a position can flip
+// only where the reference's margin is below 2 max |Δ|).
 func TestQ8_0(t *testing.T) {
 	m := openTiny(t, quant.Q8_0)
 	V := m.Text.Vocab
@@ -42,39 +47,33 @@ func TestQ8_0(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g := loadGolden(t, name)
 			got, want := caseLogits(t, m, g), g.f32(t, "logits")
-			var se, sum, sum2 float64
+			var se, sum, sum2, maxAbs float64
 			for i := range want {
 				d := float64(got[i]) - float64(want[i])
 				se += d * d
+				maxAbs = math.Max(maxAbs, math.Abs(d))
 				sum += float64(want[i])
 				sum2 += float64(want[i]) * float64(want[i])
 			}
 			n := float64(len(want))
 			rms := math.Sqrt(se / n)
 			std := math.Sqrt(sum2/n - (sum/n)*(sum/n))
-			t.Logf("Q8_0 logits: RMS error %.4g = %.2f%% of std %.4g", rms, 100*rms/std, std)
-			if rms > 0.05*std {
-				t.Errorf("RMS error %.4g > 5%% of std %.4g", rms, std)
+			if !(rms <= 0.03*std) {
+				t.Errorf("RMS error %.4g > 3%% of std %.4g", rms, std)
 			}
-			checked := 0
-			for p := 0; p < len(want)/V; p++ {
-				row := want[p*V : (p+1)*V]
-				a := argmax(row)
-				second := math.Inf(-1)
-				for i, v := range row {
-					if i != a && float64(v) > second {
-						second = float64(v)
-					}
-				}
-				if float64(row[a])-second <= 0.1 {
-					continue
-				}
-				checked++
-				if b := argmax(got[p*V : (p+1)*V]); b != a {
-					t.Errorf("position %d: argmax %d, reference %d (margin %.3f)", p, b, a, float64(row[a])-second)
+			if !(maxAbs <= 0.2*std) {
+				t.Errorf("max |Δ| %.4g > 0.2 std %.4g", maxAbs, std)
+			}
+			positions := len(want) / V
+			same := 0
+			for p := 0; p < positions; p++ {
+				if argmax(got[p*V:(p+1)*V]) == argmax(want[p*V:(p+1)*V]) {
+					same++
 				}
 			}
-			t.Logf("argmax checked at %d of %d positions (margin > 0.1)", checked, len(want)/V)
+			if 10*same < 9*positions {
+				t.Errorf("same argmax at %d of %d positions, want at least 90%%", same, positions)
+			}
 		})
 	}
 }
@@ -108,11 +107,14 @@ func logSumExp(x []float32) float64 {
 	return m + math.Log(s)
 }
 
-// TestQuantKL reports the mean KL divergence of the quantized models'
-// next-token distributions from the F32 model's, over all positions of
-// all cases. The tiny model's rows (64 and 128 wide) are too short for
-// 256-element K-quant blocks, so the converter's fallback stores its "Q4_K"
-// matrices as Q5_0: the figure measures that file, not Q4_K blocks.
+// TestQuantKL measures the mean KL divergence of the quantized tiny
+// models' next-token distributions from the F32 model's, over all positions
+// of all cases. The tiny checkpoint's rows are 64 and 128 wide, which hold
+// Q8_0 and Q4_0 blocks but not 256-element K-quant blocks (those run end to
+// end in TestQuantKLRealBlocks), so the test first checks that the
+// converted file really holds every matrix in the type under test: a file
+// left in F32 would give KL = 0. Measured: Q8_0 3.0e-6, Q4_0 6.4e-4; the
+// bars are about 10x either way.
 func TestQuantKL(t *testing.T) {
 	f32 := openTiny(t, quant.F32)
 	V := f32.Text.Vocab
@@ -120,9 +122,18 @@ func TestQuantKL(t *testing.T) {
 	for _, name := range goldenCases {
 		ref[name] = caseLogits(t, f32, loadGolden(t, name))
 	}
-	kls := map[quant.Type]float64{}
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K} {
-		m := openTiny(t, typ)
+	for _, c := range []struct {
+		typ    quant.Type
+		lo, hi float64
+	}{
+		{quant.Q8_0, 3e-7, 3e-5},
+		{quant.Q4_0, 6e-5, 6e-3},
+	} {
+		counts := tensorTypes(t, tinyGGUF(t, c.typ))
+		if counts[c.typ] != tinyMatrices {
+			t.Errorf("%v file: %d matrices of that type (types %v), want %d", c.typ, counts[c.typ], counts, tinyMatrices)
+		}
+		m := openTiny(t, c.typ)
 		sum, n := 0.0, 0
 		for _, name := range goldenCases {
 			got := caseLogits(t, m, loadGolden(t, name))
@@ -130,13 +141,30 @@ func TestQuantKL(t *testing.T) {
 			sum += meanKL(ref[name], got, V) * float64(rows)
 			n += rows
 		}
-		kls[typ] = sum / float64(n)
-		t.Logf("%v: mean KL(F32 || %v) = %.3g nats over %d positions", typ, typ, kls[typ], n)
-		if !(kls[typ] >= 0) || kls[typ] > 0.05 {
-			t.Errorf("%v: mean KL %.3g outside [0, 0.05]", typ, kls[typ])
+		kl := sum / float64(n)
+		if !(kl >= c.lo && kl <= c.hi) {
+			t.Errorf("%v: mean KL(F32 || %v) = %.3g nats over %d positions, want in [%g, %g]", c.typ, c.typ, kl, n, c.lo, c.hi)
 		}
 	}
-	if kls[quant.Q8_0] >= kls[quant.Q4_0] {
-		t.Errorf("Q8_0 KL %.3g not below Q4_0 KL %.3g", kls[quant.Q8_0], kls[quant.Q4_0])
+}
+
+// tinyMatrices is the number of weight matrices in the tiny checkpoint
+// (testdata/cogvlm-tiny/hf: 2 text layers of 5 language and 5 visual-expert
+// matrices, 2 ViT layers of 4, the adapter's 4, embedding and output), all
+// of them quantized by a --pure conversion when their rows fit the blocks.
+const tinyMatrices = 2*10 + 2*4 + 4 + 2
+
+// tensorTypes counts the tensors of each type in the GGUF at path.
+func tensorTypes(t *testing.T, path string) map[quant.Type]int {
+	t.Helper()
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer f.Close()
+	out := map[quant.Type]int{}
+	for _, ti := range f.Tensors {
+		out[ti.Type]++
+	}
+	return out
 }

@@ -143,8 +143,15 @@ const noRepackEnv = "COGEDGE_NO_REPACK"
 // kernels have a fast packed kernel for the type on this CPU and
 // COGEDGE_NO_REPACK is not 1.
 func repackWanted(t quant.Type) bool {
-	return os.Getenv(noRepackEnv) != "1" && kernels.PackedFast(t)
+	if os.Getenv(noRepackEnv) == "1" {
+		return false
+	}
+	return kernels.PackedFast(t) || (forceRepack && t == quant.Q4_0)
 }
+
+// forceRepack makes New repack Q4_0 matrices even where only the generic
+// packed kernel exists, so tests run the packed layout on every platform.
+var forceRepack bool
 
 // repackLanguage copies the matrices a text token reads (the language
 // expert of every layer and the output matrix) that the kernels can pack

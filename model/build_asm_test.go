@@ -1,0 +1,6 @@
+//go:build !purego
+
+package model_test
+
+// puregoBuild reports a build without assembly.
+const puregoBuild = false
