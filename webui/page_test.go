@@ -13,12 +13,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/cogedge/cogedge/internal/browsertest"
 	"github.com/cogedge/cogedge/webui"
@@ -309,7 +311,7 @@ func TestPageScripted(t *testing.T) {
 	b.Do(5*time.Second, chromedp.Focus(chromedp.ID("prompt")), chromedp.SendKeys(chromedp.ID("prompt"), "Count slowly.\n"))
 	b.WaitFor(fmt.Sprintf(`(document.querySelectorAll("#log .msg.assistant")[%d] || {textContent: ""}).querySelector(".text")?.textContent.length > 3`, before),
 		10*time.Second, `document.getElementById("log").innerText`)
-	b.Do(5*time.Second, chromedp.Click(chromedp.ID("stop")))
+	b.Do(5*time.Second, chromedp.KeyEvent(kb.Escape)) // Escape is Stop from the keyboard
 	a = page.WaitAnswer(before, 5*time.Second)
 	if a.State != "stopped" || !strings.HasPrefix(a.Text, " 1 2") || strings.Contains(a.Text, "60") || !strings.Contains(a.Meta, "stopped") {
 		t.Errorf("stopped answer %+v", a)
@@ -332,6 +334,26 @@ func TestPageScripted(t *testing.T) {
 	again := api.lastRequests(1)[0]
 	if x, y := mustJSON(t, stopped.Messages), mustJSON(t, again.Messages); x != y {
 		t.Errorf("regenerate sent other messages:\n%s\nwant\n%s", y, x)
+	}
+
+	// Keyboard alone: Tab from the top reaches the picture input, the
+	// question, Send and the settings, in reading order.
+	b.Eval(`document.activeElement.blur(), window.scrollTo(0, 0)`, nil)
+	var order []string
+	for range 12 {
+		b.Do(5*time.Second, chromedp.KeyEvent("\t"))
+		var id string
+		b.Eval(`document.activeElement.id || document.activeElement.tagName.toLowerCase()`, &id)
+		order = append(order, id)
+	}
+	wantOrder := []string{"new-chat", "file", "prompt", "send", "regenerate", "summary"}
+	for i, at := 0, 0; i < len(wantOrder); i++ {
+		j := slices.Index(order[at:], wantOrder[i])
+		if j < 0 {
+			t.Errorf("Tab order %q: %q missing or out of order (want %q in this order)", order, wantOrder[i], wantOrder)
+			break
+		}
+		at += j + 1
 	}
 
 	// Every control has a name a screen reader can say.

@@ -347,11 +347,28 @@ async function complete() {
   } else {
     state.turns.push(turn);
   }
+  if (turn.boxes.length && !turn.failed) showText(textEl, turn.text);
   meta(turn, { t0, tFirst, tLast, tokens: usageTokens || pieces, finish });
   phrases(turn);
   if (turn.boxes.length) showBoxes(turn);
   updateButtons();
   scrollLog();
+}
+
+// showText writes an answer with its [[x0,y0,x1,y1]] coordinates muted:
+// the boxes on the picture say the same thing better.
+function showText(el, text) {
+  el.replaceChildren();
+  let last = 0;
+  for (const m of text.matchAll(/\[\[[0-9,;\s]*\]\]/g)) {
+    el.append(text.slice(last, m.index));
+    const span = document.createElement("span");
+    span.className = "coords";
+    span.textContent = m[0];
+    el.append(span);
+    last = m.index + m[0].length;
+  }
+  el.append(text.slice(last));
 }
 
 function meta(turn, m) {
