@@ -1,6 +1,9 @@
 package kernels
 
-import "github.com/cogedge/cogedge/quant"
+import (
+	"github.com/cogedge/cogedge/kernels/ref"
+	"github.com/cogedge/cogedge/quant"
+)
 
 // qdotFn computes the dot product of nb weight blocks with nb activation
 // blocks in the partner format.
@@ -67,19 +70,19 @@ var impl table
 func genericImpl() table {
 	var t table
 	t.sumWords = sumWordsGo
-	t.qdot[quant.Q4_0] = dotQ4_0Q8_0Generic
-	t.qdot[quant.Q4_1] = dotQ4_1Q8_1Generic
-	t.qdot[quant.Q5_0] = dotQ5_0Q8_0Generic
-	t.qdot[quant.Q5_1] = dotQ5_1Q8_1Generic
-	t.qdot[quant.Q8_0] = dotQ8_0Q8_0Generic
-	t.qdot[quant.IQ4_NL] = dotIQ4_NLQ8_0Generic
-	t.qdot[quant.Q4_K] = dotQ4_KQ8_KGeneric
-	t.qdot[quant.Q5_K] = dotQ5_KQ8_KGeneric
-	t.qdot[quant.Q6_K] = dotQ6_KQ8_KGeneric
+	t.qdot[quant.Q4_0] = ref.DotQ4_0Q8_0
+	t.qdot[quant.Q4_1] = ref.DotQ4_1Q8_1
+	t.qdot[quant.Q5_0] = ref.DotQ5_0Q8_0
+	t.qdot[quant.Q5_1] = ref.DotQ5_1Q8_1
+	t.qdot[quant.Q8_0] = ref.DotQ8_0Q8_0
+	t.qdot[quant.IQ4_NL] = ref.DotIQ4_NLQ8_0
+	t.qdot[quant.Q4_K] = ref.DotQ4_KQ8_K
+	t.qdot[quant.Q5_K] = ref.DotQ5_KQ8_K
+	t.qdot[quant.Q6_K] = ref.DotQ6_KQ8_K
 	t.gemvQ4_0x8 = gemvQ4_0x8Generic
-	t.quantQ8_0 = quantizeQ8_0Generic
-	t.quantQ8_1 = quantizeQ8_1Generic
-	t.quantQ8_K = quantizeQ8_KGeneric
+	t.quantQ8_0 = ref.QuantizeQ8_0
+	t.quantQ8_1 = ref.QuantizeQ8_1
+	t.quantQ8_K = ref.QuantizeQ8_K
 	t.dotF32 = dotF32Generic
 	t.dotF16 = dotF16Generic
 	t.dotBF16 = dotBF16Generic

@@ -11,6 +11,10 @@ const (
 // kvaluesIQ4NL is ggml's kvalues_iq4nl.
 var kvaluesIQ4NL = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
+// IQ4NLValues returns ggml's kvalues_iq4nl, the 16 int8 weights an IQ4_NL
+// nibble indexes (the one copy of the table in Go).
+func IQ4NLValues() [16]int8 { return kvaluesIQ4NL }
+
 // bestIndexInt8 is ggml's best_index_int8 over the 16 table values: the
 // nearest entry, the upper one unless the lower is strictly closer. It is
 // the specification bestIndexIQ4NL is tested against.

@@ -293,9 +293,10 @@ func qkx2Solve(sumW, sumX, sumL, sumL2, sumXL float32) (D, scale, min float32) {
 	return D, scale, min
 }
 
-// getScaleMinK4 is ggml's get_scale_min_k4: the 6-bit scale and min of
-// sub-block j from the 12 packed bytes q.
-func getScaleMinK4(j int, q []byte) (d, m uint8) {
+// ScaleMinK4 is ggml's get_scale_min_k4: the 6-bit scale and min of
+// sub-block j (0..7) of a Q4_K or Q5_K super-block from its 12 packed
+// scale bytes q.
+func ScaleMinK4(j int, q []byte) (d, m uint8) {
 	if j < 4 {
 		return q[j] & 63, q[j+4] & 63
 	}
@@ -366,7 +367,7 @@ func kScalesMins(x []float32, L *[QK_K]uint8, nmax int, rmin, rdelta float32, ns
 	d16, dmin16 = FP32ToFP16(maxScale/63), FP32ToFP16(maxMin/63)
 	dd, dm := FP16ToFP32(d16), FP16ToFP32(dmin16)
 	for j := 0; j < QK_K/32; j++ {
-		sc, m := getScaleMinK4(j, scalesOut)
+		sc, m := ScaleMinK4(j, scalesOut)
 		ds := dd * float32(sc)
 		if ds == 0 {
 			continue

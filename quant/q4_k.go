@@ -40,9 +40,9 @@ func dequantizeQ4_K(dst []float32, src []byte) {
 		q := b[16:]
 		is := 0
 		for j := 0; j < QK_K; j += 64 {
-			sc, m := getScaleMinK4(is, scales)
+			sc, m := ScaleMinK4(is, scales)
 			d1, m1 := d*float32(sc), float32(mn*float32(m))
-			sc, m = getScaleMinK4(is+1, scales)
+			sc, m = ScaleMinK4(is+1, scales)
 			d2, m2 := d*float32(sc), float32(mn*float32(m))
 			for l := 0; l < 32; l++ {
 				y[j+l] = float32(d1*float32(q[l]&0xF)) - m1

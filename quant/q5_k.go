@@ -56,9 +56,9 @@ func dequantizeQ5_K(dst []float32, src []byte) {
 		is := 0
 		u1, u2 := uint8(1), uint8(2)
 		for j := 0; j < QK_K; j += 64 {
-			sc, m := getScaleMinK4(is, scales)
+			sc, m := ScaleMinK4(is, scales)
 			d1, m1 := d*float32(sc), float32(mn*float32(m))
-			sc, m = getScaleMinK4(is+1, scales)
+			sc, m = ScaleMinK4(is+1, scales)
 			d2, m2 := d*float32(sc), float32(mn*float32(m))
 			for l := 0; l < 32; l++ {
 				q := ql[l] & 0xF

@@ -10,9 +10,10 @@
 // always compiled; it runs on other architectures, with -tags purego, and
 // when Features are switched off.
 //
-// Results are identical, bit for bit, across the tiers and the generic twin:
-// integer block sums are exact, and the float accumulation order is fixed by
-// the definitions below, which the assembly follows.
+// Results are identical, bit for bit, across the tiers and the generic twin,
+// which is the one reference in kernels/ref: integer block sums are exact,
+// and the float accumulation order is fixed by the definitions below (and
+// ref's doc), which the assembly follows.
 //
 // For 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL), block b's
 // integer dot isum_b is scaled by the exact float32 product of the two fp16
