@@ -8,10 +8,10 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
-	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
+	"github.com/cogedge/cogedge/internal/outfile"
 	"github.com/cogedge/cogedge/quant"
 )
 
@@ -22,6 +22,9 @@ type WriterOptions struct {
 	// two that fits in a u32. A value other than 32 is recorded in the file
 	// as general.alignment.
 	Alignment uint64
+	// Inputs are files Create's destination must not be (see
+	// internal/outfile): the files the caller reads from.
+	Inputs []string
 }
 
 // Writer streams a GGUF v3 file. Declare metadata with SetKV/SetValue and
@@ -37,8 +40,7 @@ type WriterOptions struct {
 // A Writer is not safe for concurrent use.
 type Writer struct {
 	bw        *bufio.Writer
-	tmp       *os.File // Create only: the temporary file in the destination folder
-	path      string   // Create only: the destination
+	out       *outfile.File // Create only: the destination, written through a temporary file
 	align     uint64
 	fixed     bool // alignment fixed by WriterOptions
 	kvs       []KV
@@ -54,23 +56,23 @@ type Writer struct {
 	headerBuf []byte
 }
 
-// Create starts a GGUF file that appears at path only when Close succeeds:
-// the bytes go to a temporary file in the same folder, which Close syncs and
-// renames into place; Abort (or a failed Close) removes it.
+// Create starts a GGUF file that appears at path only when Close succeeds
+// (package internal/outfile): the bytes go to a temporary file in the same
+// folder, which Close syncs and renames into place; Abort (or a failed
+// Close) removes it. A path ending in ".zst" gets the file zstd-compressed,
+// as the commands that read models expect of a .gguf.zst. A symlink is
+// written through, a device node written in place; a folder, a dangling
+// symlink or one of opts.Inputs is refused before anything is written.
 func Create(path string, opts WriterOptions) (*Writer, error) {
 	if err := checkAlignment(opts.Alignment); err != nil {
 		return nil, err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	out, err := outfile.Create(path, outfile.Options{Inputs: opts.Inputs, Zstd: strings.HasSuffix(path, ".zst")})
 	if err != nil {
-		return nil, fmt.Errorf("gguf: create %s: %w", path, err)
+		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	w := NewWriter(tmp, opts)
-	w.tmp, w.path = tmp, path
+	w := NewWriter(out, opts)
+	w.out = out
 	return w, nil
 }
 
@@ -458,44 +460,23 @@ func (w *Writer) finish() error {
 	if err := w.bw.Flush(); err != nil {
 		return fmt.Errorf("gguf: write: %w", err)
 	}
-	if w.tmp == nil {
+	if w.out == nil {
 		return nil
 	}
-	name := w.tmp.Name()
-	if err := w.tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("gguf: %s: %w", name, err)
+	if err := w.out.Commit(); err != nil {
+		return fmt.Errorf("gguf: %w", err)
 	}
-	if err := w.tmp.Sync(); err != nil {
-		return fmt.Errorf("gguf: sync %s: %w", name, err)
-	}
-	if err := w.tmp.Close(); err != nil {
-		return fmt.Errorf("gguf: close %s: %w", name, err)
-	}
-	if err := os.Rename(name, w.path); err != nil {
-		return fmt.Errorf("gguf: rename %s to %s: %w", name, w.path, err)
-	}
-	w.tmp = nil
-	syncDir(filepath.Dir(w.path))
+	w.out = nil
 	return nil
-}
-
-// syncDir makes a rename durable where the platform allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: not every platform syncs directories
-		d.Close()
-	}
 }
 
 // Abort stops the Writer; for Create it removes the temporary file, so
 // nothing appears at the destination. Calling it after a successful Close
 // does nothing.
 func (w *Writer) Abort() {
-	if w.tmp != nil {
-		name := w.tmp.Name()
-		w.tmp.Close()
-		os.Remove(name)
-		w.tmp = nil
+	if w.out != nil {
+		w.out.Abort()
+		w.out = nil
 	}
 	if !w.closed {
 		w.closed = true

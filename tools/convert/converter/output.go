@@ -3,15 +3,13 @@ package converter
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 
 	"github.com/cogedge/cogedge/gguf"
+	"github.com/cogedge/cogedge/internal/outfile"
 )
 
 // outFile is one output GGUF being written: a temporary file in the
@@ -84,42 +82,8 @@ func (o *outFile) abort() {
 }
 
 // removeStaleTemps deletes temporaries of path left by processes that no
-// longer exist (a SIGKILLed run). Temporaries of live processes are kept:
-// another conversion to the same destination may be running.
-func removeStaleTemps(path string) {
-	matches, _ := filepath.Glob(globEscape(tempPrefix(path)) + "*")
-	for _, m := range matches {
-		rest := strings.TrimPrefix(m, tempPrefix(path))
-		pidStr, _, ok := strings.Cut(rest, "-")
-		if !ok {
-			continue
-		}
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid <= 0 || processAlive(pid) {
-			continue
-		}
-		os.Remove(m)
-	}
-}
-
-// processAlive reports whether a process with this id exists.
-func processAlive(pid int) bool {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	err = p.Signal(syscall.Signal(0))
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
+// longer exist (a SIGKILLed run); the names are internal/outfile's.
+func removeStaleTemps(path string) { outfile.RemoveStaleTemps(path) }
 
 // globEscape quotes the pattern characters of a literal path.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func globEscape(s string) string { return outfile.GlobEscape(s) }
