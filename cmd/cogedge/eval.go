@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/cogedge/cogedge/internal/outfile"
 	"github.com/cogedge/cogedge/model"
 	"github.com/spf13/pflag"
 )
@@ -30,7 +28,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	var mf modelFlags
 	mf.register(fs)
 	tokens := fs.String("tokens", "", "comma-separated text token ids (bypasses the tokenizer and the template)")
-	out := fs.String("logits-out", "", "file to write: little-endian float32 logits [positions x vocab] (required)")
+	out := fs.String("logits-out", "", "file to write: little-endian float32 logits [positions x vocab] (required; - for stdout)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -45,6 +43,10 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if (mf.prompt == "") == (*tokens == "") {
 		return errUsage{errors.New("give exactly one of -p TEXT and --tokens ID,ID,…")}
+	}
+	outOpt := outfile.Options{Stdout: stdout, Inputs: []string{mf.model, mf.mmproj, mf.image}}
+	if err := outfile.Check(*out, outOpt); err != nil {
+		return errUsage{err}
 	}
 	s, err := openSession(&mf)
 	if err != nil {
@@ -92,10 +94,14 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err := c.Forward(s.m.PromptBatch(ids, img), model.Output{Logits: logits}); err != nil {
 		return err
 	}
-	if err := writeFloats(*out, logits); err != nil {
+	if err := writeFloats(*out, logits, outOpt); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "positions: %d\nvocab: %d\n", L, V)
+	summary := stdout
+	if *out == "-" {
+		summary = stderr
+	}
+	fmt.Fprintf(summary, "positions: %d\nvocab: %d\n", L, V)
 	return nil
 }
 
@@ -119,38 +125,24 @@ func parseIDs(s string, vocab int) ([]int32, error) {
 	return out, nil
 }
 
-// writeFloats writes x as little-endian float32 to path through a temp
-// file in the same folder, renamed into place when complete.
-func writeFloats(path string, x []float32) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+// writeFloats writes x as little-endian float32 to path (see
+// internal/outfile: a regular file appears only when complete, "-" is
+// stdout, a device is written in place).
+func writeFloats(path string, x []float32, opt outfile.Options) error {
+	o, err := outfile.Create(path, opt)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(f, 1<<20)
-	var b [4]byte
-	for _, v := range x {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-		if _, err = w.Write(b[:]); err != nil {
-			return fmt.Errorf("write %s: %w", f.Name(), err)
+	buf := make([]byte, 0, 1<<16)
+	for i, v := range x {
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		if len(buf) == cap(buf) || i == len(x)-1 {
+			if _, err := o.Write(buf); err != nil {
+				o.Abort()
+				return err
+			}
+			buf = buf[:0]
 		}
 	}
-	if err = w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", f.Name(), err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", f.Name(), err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", f.Name(), err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename to %s: %w", path, err)
-	}
-	return nil
+	return o.Commit()
 }

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 
+	"github.com/cogedge/cogedge/internal/outfile"
 	"github.com/cogedge/cogedge/quant"
 	"github.com/cogedge/cogedge/quant/requant"
 	"github.com/schollz/progressbar/v3"
@@ -34,7 +37,9 @@ func init() {
 // Q5_K_M (alias Q5_K), Q6_K, IQ4_NL. The choice of type per tensor, the
 // bytes and the metadata follow llama-quantize without an importance matrix
 // (package quant/requant documents the rules). OUT appears only when
-// complete. A progress bar is drawn when stderr is a terminal; a summary
+// complete; an OUT ending in ".zst" is zstd-compressed (a .gguf.zst every
+// command loads). OUT must not be IN (or a link to it) or a folder, which is
+// checked before any work. A progress bar is drawn when stderr is a terminal; a summary
 // goes to stdout (-v: one line per tensor).
 func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("quantize", pflag.ContinueOnError)
@@ -58,10 +63,10 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 3 {
 		return errUsage{fmt.Errorf("want IN.gguf OUT.gguf TYPE, got %d arguments", fs.NArg())}
 	}
-	in, out := fs.Arg(0), fs.Arg(1)
-	in, err := mappable(in)
-	if err != nil {
-		return err
+	userIn, out := fs.Arg(0), fs.Arg(1)
+	// the destination is checked before the input is decompressed or read
+	if err := outfile.Check(out, outfile.Options{Inputs: []string{userIn}}); err != nil {
+		return errUsage{err}
 	}
 	ft, err := requant.ParseFType(fs.Arg(2))
 	if err != nil {
@@ -83,9 +88,11 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		opt.Overrides = append(opt.Overrides, requant.Override{Pattern: re, Type: t})
 	}
-	if same, _ := sameFile(in, out); same {
-		return errUsage{errors.New("IN and OUT are the same file")}
+	in, err := mappable(userIn)
+	if err != nil {
+		return err
 	}
+	opt.Inputs = []string{userIn}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		var bar *progressbar.ProgressBar
 		opt.Progress = func(done, total int64) {
@@ -102,25 +109,21 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	plan, err := requant.Quantize(context.Background(), in, out, opt)
-	if err != nil {
+	// SIGINT/SIGTERM stop the work between tensors; the temporary output
+	// is removed and nothing appears at OUT
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	plan, err := requant.Quantize(ctx, in, out, opt)
+	switch {
+	case errors.Is(err, requant.ErrRequantize):
+		return fmt.Errorf("%w; pass --allow-requantize to dequantize and quantize again (precision is lost twice)", err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted: %s not written", out)
+	case err != nil:
 		return err
 	}
 	printPlan(stdout, plan, ft, *verbose)
 	return nil
-}
-
-// sameFile reports whether a and b name the same existing file.
-func sameFile(a, b string) (bool, error) {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	sb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(sa, sb), nil
 }
 
 func printPlan(w io.Writer, plan *requant.Plan, ft requant.FType, verbose bool) {

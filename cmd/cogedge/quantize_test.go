@@ -94,7 +94,9 @@ func TestQuantizeCommandErrors(t *testing.T) {
 		{[]string{"--type-for", "attn", in, filepath.Join(dir, "o.gguf"), "q4_0"}, 2, "want PATTERN=TYPE"},
 		{[]string{"--type-for", "(=q8_0", in, filepath.Join(dir, "o.gguf"), "q4_0"}, 2, "type-for"},
 		{[]string{"--type-for", "ffn=q2_k", in, filepath.Join(dir, "o.gguf"), "q4_0"}, 2, "not a type cogedge can write"},
-		{[]string{in, in, "q4_0"}, 2, "same file"},
+		{[]string{in, in, "q4_0"}, 2, "is also an input"},
+		{[]string{in, dir, "q4_0"}, 2, "is a folder"},
+		{[]string{in, "-", "q4_0"}, 2, "cannot write to standard output"},
 		{[]string{filepath.Join(dir, "missing.gguf"), filepath.Join(dir, "o.gguf"), "q4_0"}, 1, "missing.gguf"},
 		{[]string{"--bogus"}, 2, "unknown flag"},
 	} {

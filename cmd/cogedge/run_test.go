@@ -35,6 +35,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asCogedgeEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) // a subprocess test: this binary is cogedge
+	}
 	// the image KV cache and decompressed models go to a folder of the
 	// test binary's own, never the user's
 	cache, err := os.MkdirTemp("", "cogedge-cli-cache-")

@@ -33,7 +33,14 @@ type Options struct {
 	// Progress, if set, is called after each tensor with the input bytes
 	// done so far and the total (from one goroutine, in order).
 	Progress func(done, total int64)
+	// Inputs are files besides in that out must not be, e.g. the
+	// .gguf.zst that in was decompressed from.
+	Inputs []string
 }
+
+// ErrRequantize is wrapped by the error for a quantized input tensor when
+// Options.AllowRequantize is off.
+var ErrRequantize = errors.New("requantizing is disabled")
 
 // TensorResult reports what happened to one tensor.
 type TensorResult struct {
@@ -147,7 +154,7 @@ func decide(pl *planner, base quant.Type, opt Options, t tensorMeta) (quant.Type
 		return 0, fmt.Errorf("requant: tensor %q: cannot convert from %v (no codec)", t.name, t.typ)
 	}
 	if t.typ.Quantized() && !opt.AllowRequantize {
-		return 0, fmt.Errorf("requant: tensor %q: requantizing from %v is disabled (allow it explicitly)", t.name, t.typ)
+		return 0, fmt.Errorf("requant: tensor %q: %w from %v (allow it explicitly)", t.name, ErrRequantize, t.typ)
 	}
 	return to, nil
 }
@@ -167,7 +174,7 @@ func Quantize(ctx context.Context, in, out string, opt Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := gguf.Create(out, gguf.WriterOptions{})
+	w, err := gguf.Create(out, gguf.WriterOptions{Inputs: append([]string{in}, opt.Inputs...)})
 	if err != nil {
 		return nil, err
 	}
