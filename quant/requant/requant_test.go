@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -181,7 +182,7 @@ func TestQuantizeErrorsLeaveNoFile(t *testing.T) {
 	})
 	out := filepath.Join(dir, "out.gguf")
 	_, err := Quantize(context.Background(), in, out, Options{FType: MostlyQ8_0})
-	if err == nil || !strings.Contains(err.Error(), "requantizing from Q4_0 is disabled") {
+	if err == nil || !strings.Contains(err.Error(), "requantizing is disabled from Q4_0") || !errors.Is(err, ErrRequantize) {
 		t.Fatalf("error %v, want requantize refusal", err)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
