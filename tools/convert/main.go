@@ -6,7 +6,7 @@
 //
 //	convert -i HF_DIR [--tokenizer PATH] -o OUT.gguf [-t TYPE] [--vision-type T] [--expert-type T]
 //	        [--split-mmproj] [--threads N] [--zstd]
-//	convert --synthetic cogvlm-17b|mid|tiny -o OUT.gguf [-t TYPE] [--seed N]
+//	convert --synthetic cogvlm-17b|cogvlm2-19b|mid|tiny -o OUT.gguf [-t TYPE] [--seed N]
 //
 // TYPE is a ggml type (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k,
 // q5_k, q6_k, iq4_nl) or a mix (q4_k_s, q4_k_m, q5_k_s, q5_k_m); README.md

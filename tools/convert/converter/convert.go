@@ -105,16 +105,24 @@ func Convert(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(opt.Input)
+	cfgPath := filepath.Join(opt.Input, "config.json")
+	rawCfg, err := readSmallFile(cfgPath, maxConfigSize)
 	if err != nil {
-		return err
+		return fmt.Errorf("convert: config: %w", err)
 	}
 	ck, err := OpenCheckpoint(opt.Input)
 	if err != nil {
 		return err
 	}
 	defer ck.Close()
-	specs := Layout(cfg)
+	// The tensors, not config.json, tell CogVLM2 from CogVLM-1.
+	_, cogvlm2 := ck.Tensor(cogvlm2Marker)
+	cfg, err := ParseConfig(rawCfg, cfgPath, cogvlm2)
+	if err != nil {
+		return err
+	}
+	_, invFreq := ck.Tensor("model.layers.0.self_attn.rotary_emb.inv_freq")
+	specs := layout(cfg, invFreq)
 	srcs, err := matchCheckpoint(ck, specs)
 	if err != nil {
 		return err
@@ -123,6 +131,7 @@ func Convert(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
+	tok = append(tok, specialKeys(cfg)...)
 	name := opt.Name
 	if name == "" {
 		abs, _ := filepath.Abs(opt.Input)
@@ -190,6 +199,24 @@ func tokenizerKeys(opt Options) ([]KV, error) {
 		return nil, fmt.Errorf("convert: tokenizer: %w", err)
 	}
 	return vocabKeys(v), nil
+}
+
+// cogvlm2Marker is the tensor only CogVLM2 checkpoints have.
+const cogvlm2Marker = "model.vision.conv.weight"
+
+// specialKeys returns the ids CogVLM2's config.json fixes beyond its
+// tokenizer: the image placeholder (pad_token_id, 128002) and the second
+// stop id (eos_token_id[1], <|eot_id|> 128009) as llama.cpp's
+// tokenizer.ggml.padding_token_id and tokenizer.ggml.eot_token_id.
+func specialKeys(c *Config) []KV {
+	if !c.CogVLM2 {
+		return nil
+	}
+	kv := []KV{{"tokenizer.ggml.padding_token_id", uint32(c.PadTokenID)}}
+	if len(c.EOSTokenIDs) > 1 {
+		kv = append(kv, KV{"tokenizer.ggml.eot_token_id", uint32(c.EOSTokenIDs[1])})
+	}
+	return kv
 }
 
 func vocabKeys(v *tokenizer.Vocab) []KV {

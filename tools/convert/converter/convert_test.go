@@ -70,8 +70,8 @@ func TestCheckpointErrors(t *testing.T) {
 			`unsupported architecture "CogAgentForCausalLM"`},
 		{"grouped-query attention", hfEdit{config: func(m map[string]any) { m["num_key_value_heads"] = 2 }}, "grouped-query"},
 		{"unexpected tensor", hfEdit{tensors: func(ts []hfTensor) []hfTensor {
-			return append(ts, hfTensor{"model.vision.conv.weight", BF16, []int64{4}, Bias})
-		}}, `tensor "model.vision.conv.weight" in the checkpoint is not part of a CogVLM model`},
+			return append(ts, hfTensor{"model.vision.extra.weight", BF16, []int64{4}, Bias})
+		}}, `tensor "model.vision.extra.weight" in the checkpoint is not part of a CogVLM model`},
 		{"f16 and f32 inputs", hfEdit{tensors: func(ts []hfTensor) []hfTensor {
 			ts[0].dtype, ts[1].dtype = F16, F32
 			return ts
@@ -162,9 +162,16 @@ func bf16Tensors(t *testing.T, dir string) map[string][]float32 {
 
 func convertTiny(t *testing.T, dir, name string, opt Options) string {
 	t.Helper()
-	opt.Input = tinyHF
+	return convertHF(t, tinyHF, llamaVocab, dir, name, opt)
+}
+
+// convertHF converts the checkpoint folder input (with the tokenizer vocab
+// unless opt.NoTokenizer) to dir/name.
+func convertHF(t *testing.T, input, vocab, dir, name string, opt Options) string {
+	t.Helper()
+	opt.Input = input
 	if !opt.NoTokenizer {
-		opt.Tokenizer = llamaVocab
+		opt.Tokenizer = vocab
 	}
 	opt.Output = filepath.Join(dir, name)
 	if err := Convert(context.Background(), opt); err != nil {
@@ -184,8 +191,37 @@ func TestConvertTinyF32MatchesCheckpoint(t *testing.T) {
 	if err := f.CheckStrict(); err != nil {
 		t.Fatalf("llama.cpp layout: %v", err)
 	}
-	want := bf16Tensors(t, tinyHF)
-	cfg, err := LoadConfig(tinyHF)
+	checkF32MatchesCheckpoint(t, f, tinyHF, false)
+	for key, want := range map[string]any{
+		"general.architecture": "cogvlm", "cogvlm.block_count": uint64(2), "cogvlm.embedding_length": uint64(64),
+		"clip.vision.block_count": uint64(2), "clip.vision.image_size": uint64(56), "clip.projector_type": "cogvlm",
+		"cogvlm.template": "chat", "tokenizer.ggml.model": "llama", "cogvlm.vision.num_positions": uint64(17),
+	} {
+		var got any
+		switch want.(type) {
+		case string:
+			got, _ = f.String(key)
+		case uint64:
+			got, _ = f.Uint(key)
+		}
+		if got != want {
+			t.Errorf("%s = %v, want %v", key, got, want)
+		}
+	}
+	if eps, _ := f.Float("cogvlm.attention.layer_norm_rms_epsilon"); float32(eps) != 1e-5 {
+		t.Errorf("rms eps %v", eps)
+	}
+	if toks, _ := f.Strings("tokenizer.ggml.tokens"); len(toks) != 32000 || toks[15043] != "▁Hello" {
+		t.Errorf("tokenizer: %d tokens", len(toks))
+	}
+}
+
+// checkF32MatchesCheckpoint checks that the F32 file f holds exactly the
+// tensors of the checkpoint folder hf, value for value.
+func checkF32MatchesCheckpoint(t *testing.T, f *gguf.File, hf string, cogvlm2 bool) {
+	t.Helper()
+	want := bf16Tensors(t, hf)
+	cfg, err := LoadConfig(hf, cogvlm2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,28 +251,6 @@ func TestConvertTinyF32MatchesCheckpoint(t *testing.T) {
 			}
 		}
 	}
-	for key, want := range map[string]any{
-		"general.architecture": "cogvlm", "cogvlm.block_count": uint64(2), "cogvlm.embedding_length": uint64(64),
-		"clip.vision.block_count": uint64(2), "clip.vision.image_size": uint64(56), "clip.projector_type": "cogvlm",
-		"cogvlm.template": "chat", "tokenizer.ggml.model": "llama", "cogvlm.vision.num_positions": uint64(17),
-	} {
-		var got any
-		switch want.(type) {
-		case string:
-			got, _ = f.String(key)
-		case uint64:
-			got, _ = f.Uint(key)
-		}
-		if got != want {
-			t.Errorf("%s = %v, want %v", key, got, want)
-		}
-	}
-	if eps, _ := f.Float("cogvlm.attention.layer_norm_rms_epsilon"); float32(eps) != 1e-5 {
-		t.Errorf("rms eps %v", eps)
-	}
-	if toks, _ := f.Strings("tokenizer.ggml.tokens"); len(toks) != 32000 || toks[15043] != "▁Hello" {
-		t.Errorf("tokenizer: %d tokens", len(toks))
-	}
 }
 
 // TestQuantizedIsQuantizeOfF32 checks the one-code-path promise: each
@@ -258,38 +272,52 @@ func TestQuantizedIsQuantizeOfF32(t *testing.T) {
 	}
 	for _, p := range presets {
 		t.Run(p, func(t *testing.T) {
-			q, err := gguf.Open(convertTiny(t, dir, p+".gguf", Options{Preset: p, Threads: 3, NoTokenizer: true}))
-			if err != nil {
+			cfg, _ := LoadConfig(tinyHF, false)
+			checkQuantizeOfF32(t, f32, convertTiny(t, dir, p+".gguf", Options{Preset: p, Threads: 3, NoTokenizer: true}), p, Layout(cfg))
+		})
+	}
+}
+
+// checkQuantizeOfF32 checks that each tensor of the file at path (converted
+// with preset p) equals quant.Quantize applied to the same tensor of the F32
+// conversion f32, with the type the mix gives it.
+func checkQuantizeOfF32(t *testing.T, f32 *gguf.File, path, p string, specs []Spec) {
+	t.Helper()
+	q, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	mix, _ := ParseMix(p)
+	if len(q.Tensors) != len(specs) {
+		t.Fatalf("%d tensors, want %d", len(q.Tensors), len(specs))
+	}
+	for _, s := range specs {
+		ti, ok := q.Tensor(s.Name)
+		if !ok {
+			t.Fatalf("%s missing", s.Name)
+		}
+		if want := mix.TypeFor(&s); ti.Type != want {
+			t.Fatalf("%s: type %s, want %s", s.Name, ti.Type, want)
+		}
+		src, _ := f32.Tensor(s.Name)
+		sd, _ := f32.TensorData(src)
+		vals := make([]float32, len(sd)/4)
+		for i := range vals {
+			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(sd[4*i:]))
+		}
+		rb, _ := ti.Type.RowSize(int64(s.Shape[0]))
+		want := make([]byte, int(rb)*len(vals)/int(s.Shape[0]))
+		cols := int(s.Shape[0])
+		for r := 0; r < len(vals)/cols; r++ {
+			if err := quant.Quantize(ti.Type, want[r*int(rb):(r+1)*int(rb)], vals[r*cols:(r+1)*cols]); err != nil {
 				t.Fatal(err)
 			}
-			defer q.Close()
-			mix, _ := ParseMix(p)
-			cfg, _ := LoadConfig(tinyHF)
-			for _, s := range Layout(cfg) {
-				ti, _ := q.Tensor(s.Name)
-				if want := mix.TypeFor(&s); ti.Type != want {
-					t.Fatalf("%s: type %s, want %s", s.Name, ti.Type, want)
-				}
-				src, _ := f32.Tensor(s.Name)
-				sd, _ := f32.TensorData(src)
-				vals := make([]float32, len(sd)/4)
-				for i := range vals {
-					vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(sd[4*i:]))
-				}
-				rb, _ := ti.Type.RowSize(int64(s.Shape[0]))
-				want := make([]byte, int(rb)*len(vals)/int(s.Shape[0]))
-				cols := int(s.Shape[0])
-				for r := 0; r < len(vals)/cols; r++ {
-					if err := quant.Quantize(ti.Type, want[r*int(rb):(r+1)*int(rb)], vals[r*cols:(r+1)*cols]); err != nil {
-						t.Fatal(err)
-					}
-				}
-				got, _ := q.TensorData(ti)
-				if !bytes.Equal(got, want) {
-					t.Fatalf("%s (%s): bytes differ from quant.Quantize of the F32 conversion", s.Name, ti.Type)
-				}
-			}
-		})
+		}
+		got, _ := q.TensorData(ti)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s (%s): bytes differ from quant.Quantize of the F32 conversion", s.Name, ti.Type)
+		}
 	}
 }
 

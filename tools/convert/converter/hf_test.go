@@ -153,7 +153,7 @@ func smallConfig() *Config {
 	c := &Config{
 		Architectures: []string{Architecture}, VocabSize: 300, HiddenSize: 256, IntermediateSize: 96,
 		NumHiddenLayers: 2, NumAttentionHeads: 4, MaxPositionEmbeddings: 2048, RMSNormEps: 1e-5,
-		RopeTheta: 10000, TemplateVersion: "base", BOSTokenID: 1, EOSTokenID: 2,
+		RopeTheta: 10000, TemplateVersion: "base", BOSTokenID: 1, EOSTokenIDs: TokenIDs{2},
 		Vision: VisionConfig{HiddenSize: 64, ImageSize: 28, InChannels: 3, IntermediateSize: 256,
 			LayerNormEps: 1e-6, NumHeads: 2, NumHiddenLayers: 2, PatchSize: 14, HiddenAct: "gelu"},
 		HiddenAct: "silu",

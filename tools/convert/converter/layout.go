@@ -48,6 +48,9 @@ type Spec struct {
 	Role string
 	// Layer and Layers locate a per-layer tensor (Layer -1 otherwise).
 	Layer, Layers int
+	// HFDims, when set, is the PyTorch shape where it is not Shape
+	// reversed (the same elements in the same order, another view).
+	HFDims []int64
 }
 
 // Elements returns the number of elements of s.
@@ -59,8 +62,12 @@ func (s *Spec) Elements() uint64 {
 	return n
 }
 
-// HFShape returns the PyTorch shape (Shape reversed).
+// HFShape returns the PyTorch shape (Shape reversed, unless HFDims says
+// otherwise).
 func (s *Spec) HFShape() []int64 {
+	if s.HFDims != nil {
+		return append([]int64(nil), s.HFDims...)
+	}
 	out := make([]int64, len(s.Shape))
 	for i, d := range s.Shape {
 		out[len(s.Shape)-1-i] = int64(d)
@@ -71,8 +78,29 @@ func (s *Spec) HFShape() []int64 {
 // Layout lists every tensor of the converted model in file order: the
 // language model first (llama.cpp's cogvlm names), then the vision tower,
 // adapter and boi/eoi (llama.cpp's clip names). Shapes follow from c.
+//
+// CogVLM2 adds (llama.cpp has no CogVLM2 names; these follow its style):
+//   - blk.N.vis_attn_qkv.bias: the vision expert's QKV bias;
+//   - blk.N.rope_inv_freq: the checkpoint's RoPE inverse frequencies
+//     (model.layers.N.self_attn.rotary_emb.inv_freq, BF16 values widened
+//     to F32), when the checkpoint has them;
+//   - v.conv.weight, v.conv.bias: the 2x2 stride-2 downsample conv, the
+//     weight as a matrix [4·Hv, Hv] whose row o holds W[o, i, ky, kx] at
+//     i·4 + ky·2 + kx (the checkpoint's own element order), so it is
+//     quantized and multiplied like any matrix.
+//
+// Both QKV matrices are [H, (heads + 2·kv_heads)·head_dim]: Q rows, then
+// K, then V, head-major in each block, as in the checkpoint.
 func Layout(c *Config) []Spec {
+	return layout(c, true)
+}
+
+// layout is Layout; invFreq false leaves out CogVLM2's rope_inv_freq
+// tensors (for checkpoints that do not store them).
+func layout(c *Config, invFreq bool) []Spec {
 	H, I, V := uint64(c.HiddenSize), uint64(c.IntermediateSize), uint64(c.VocabSize)
+	hd := H / uint64(c.NumAttentionHeads)
+	QKV := uint64(c.NumAttentionHeads+2*c.NumKeyValueHeads) * hd
 	vc := c.Vision
 	Hv, Iv, P, C := uint64(vc.HiddenSize), uint64(vc.IntermediateSize), uint64(vc.PatchSize), uint64(vc.InChannels)
 	L, Lv := c.NumHiddenLayers, vc.NumHiddenLayers
@@ -84,9 +112,15 @@ func Layout(c *Config) []Spec {
 	for n := 0; n < L; n++ {
 		b, p := fmt.Sprintf("blk.%d.", n), fmt.Sprintf("model.layers.%d.", n)
 		add(b+"attn_norm.weight", p+"input_layernorm.weight", Norm, Text, "attn_norm", n, L, H)
-		add(b+"attn_qkv.weight", p+"self_attn.language_expert_query_key_value.weight", Matrix, Text, "attn_qkv", n, L, H, 3*H)
+		if c.CogVLM2 && invFreq {
+			add(b+"rope_inv_freq", p+"self_attn.rotary_emb.inv_freq", Embedding, Text, "rope_inv_freq", n, L, hd/2)
+		}
+		add(b+"attn_qkv.weight", p+"self_attn.language_expert_query_key_value.weight", Matrix, Text, "attn_qkv", n, L, H, QKV)
 		add(b+"attn_output.weight", p+"self_attn.language_expert_dense.weight", Matrix, Text, "attn_output", n, L, H, H)
-		add(b+"vis_attn_qkv.weight", p+"self_attn.vision_expert_query_key_value.weight", Matrix, Expert, "attn_qkv", n, L, H, 3*H)
+		add(b+"vis_attn_qkv.weight", p+"self_attn.vision_expert_query_key_value.weight", Matrix, Expert, "attn_qkv", n, L, H, QKV)
+		if c.CogVLM2 {
+			add(b+"vis_attn_qkv.bias", p+"self_attn.vision_expert_query_key_value.bias", Bias, Expert, "attn_qkv", n, L, QKV)
+		}
 		add(b+"vis_attn_output.weight", p+"self_attn.vision_expert_dense.weight", Matrix, Expert, "attn_output", n, L, H, H)
 		add(b+"ffn_norm.weight", p+"post_attention_layernorm.weight", Norm, Text, "ffn_norm", n, L, H)
 		add(b+"ffn_gate.weight", p+"mlp.language_mlp.gate_proj.weight", Matrix, Text, "ffn_gate", n, L, H, I)
@@ -119,6 +153,11 @@ func Layout(c *Config) []Spec {
 		add(b+"ln2.weight", p+"post_attention_layernorm.weight", Norm, Vision, "ln2", m, Lv, Hv)
 		add(b+"ln2.bias", p+"post_attention_layernorm.bias", Bias, Vision, "ln2", m, Lv, Hv)
 	}
+	if c.CogVLM2 {
+		add("v.conv.weight", v+"conv.weight", Matrix, Vision, "v_conv", -1, 0, 4*Hv, Hv)
+		out[len(out)-1].HFDims = []int64{int64(Hv), int64(Hv), 2, 2}
+		add("v.conv.bias", v+"conv.bias", Bias, Vision, "v_conv", -1, 0, Hv)
+	}
 	add("mm.model.fc.weight", v+"linear_proj.linear_proj.weight", Matrix, Vision, "mm_fc", -1, 0, Hv, H)
 	add("mm.post_fc_norm.weight", v+"linear_proj.norm1.weight", Norm, Vision, "mm_norm", -1, 0, H)
 	add("mm.post_fc_norm.bias", v+"linear_proj.norm1.bias", Bias, Vision, "mm_norm", -1, 0, H)
@@ -131,8 +170,9 @@ func Layout(c *Config) []Spec {
 }
 
 // ignoredHF reports whether an HF tensor is deliberately not converted:
-// the RoPE inverse-frequency buffers some checkpoints carry (cogedge, like
-// llama.cpp, recomputes them from the base).
+// the RoPE inverse-frequency buffers some CogVLM-1 checkpoints carry
+// (cogedge, like llama.cpp, recomputes them from the base; CogVLM2's are
+// converted, see Layout).
 func ignoredHF(name string) bool {
 	return strings.HasSuffix(name, ".rotary_emb.inv_freq")
 }

@@ -139,7 +139,7 @@ func TestPeakMemoryBigCheckpoint(t *testing.T) {
 	cfg := &Config{
 		Architectures: []string{Architecture}, VocabSize: 32000, HiddenSize: 2048, IntermediateSize: 5632,
 		NumHiddenLayers: 16, NumAttentionHeads: 16, MaxPositionEmbeddings: 2048, RMSNormEps: 1e-5,
-		RopeTheta: 10000, TemplateVersion: "chat", BOSTokenID: 1, EOSTokenID: 2,
+		RopeTheta: 10000, TemplateVersion: "chat", BOSTokenID: 1, EOSTokenIDs: TokenIDs{2},
 		Vision: VisionConfig{HiddenSize: 1024, ImageSize: 224, InChannels: 3, IntermediateSize: 4096,
 			LayerNormEps: 1e-6, NumHeads: 16, NumHiddenLayers: 12, PatchSize: 14},
 	}

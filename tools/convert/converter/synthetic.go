@@ -19,15 +19,25 @@ var SyntheticConfigs = map[string]Config{
 	"cogvlm-17b": {
 		Architectures: []string{Architecture}, VocabSize: 32000, HiddenSize: 4096, IntermediateSize: 11008,
 		NumHiddenLayers: 32, NumAttentionHeads: 32, NumKeyValueHeads: 32, MaxPositionEmbeddings: 2048,
-		RMSNormEps: 1e-5, RopeTheta: 10000, TemplateVersion: "chat", BOSTokenID: 1, EOSTokenID: 2,
+		RMSNormEps: 1e-5, RopeTheta: 10000, TemplateVersion: "chat", BOSTokenID: 1, EOSTokenIDs: TokenIDs{2},
 		Vision: VisionConfig{HiddenSize: 1792, ImageSize: 490, InChannels: 3, IntermediateSize: 15360,
 			LayerNormEps: 1e-6, NumHeads: 16, NumHiddenLayers: 63, NumPositions: 1226, PatchSize: 14},
+	},
+	// cogvlm2-19b: THUDM/cogvlm2-llama3-chat-19B (docs/cogvlm2.md §1),
+	// 19,503,105,280 parameters plus the 32 RoPE inv_freq buffers.
+	"cogvlm2-19b": {
+		Architectures: []string{Architecture}, VocabSize: 128256, HiddenSize: 4096, IntermediateSize: 14336,
+		NumHiddenLayers: 32, NumAttentionHeads: 32, NumKeyValueHeads: 8, MaxPositionEmbeddings: 8192,
+		RMSNormEps: 1e-5, RopeTheta: CogVLM2DefaultRopeTheta, TemplateVersion: "chat",
+		BOSTokenID: 128000, EOSTokenIDs: TokenIDs{128001, 128009}, PadTokenID: 128002, CogVLM2: true,
+		Vision: VisionConfig{HiddenSize: 1792, ImageSize: 1344, InChannels: 3, IntermediateSize: 15360,
+			LayerNormEps: 1e-6, NumHeads: 16, NumHiddenLayers: 63, NumPositions: 9217, PatchSize: 14},
 	},
 	// mid: a few hundred MB, for quicker benchmarks (about 0.3 B parameters).
 	"mid": {
 		Architectures: []string{Architecture}, VocabSize: 32000, HiddenSize: 1024, IntermediateSize: 2816,
 		NumHiddenLayers: 8, NumAttentionHeads: 8, NumKeyValueHeads: 8, MaxPositionEmbeddings: 2048,
-		RMSNormEps: 1e-5, RopeTheta: 10000, TemplateVersion: "chat", BOSTokenID: 1, EOSTokenID: 2,
+		RMSNormEps: 1e-5, RopeTheta: 10000, TemplateVersion: "chat", BOSTokenID: 1, EOSTokenIDs: TokenIDs{2},
 		Vision: VisionConfig{HiddenSize: 512, ImageSize: 224, InChannels: 3, IntermediateSize: 2048,
 			LayerNormEps: 1e-6, NumHeads: 8, NumHiddenLayers: 8, NumPositions: 257, PatchSize: 14},
 	},
@@ -35,7 +45,7 @@ var SyntheticConfigs = map[string]Config{
 	"tiny": {
 		Architectures: []string{Architecture}, VocabSize: 32000, HiddenSize: 256, IntermediateSize: 512,
 		NumHiddenLayers: 2, NumAttentionHeads: 4, NumKeyValueHeads: 4, MaxPositionEmbeddings: 2048,
-		RMSNormEps: 1e-5, RopeTheta: 10000, TemplateVersion: "chat", BOSTokenID: 1, EOSTokenID: 2,
+		RMSNormEps: 1e-5, RopeTheta: 10000, TemplateVersion: "chat", BOSTokenID: 1, EOSTokenIDs: TokenIDs{2},
 		Vision: VisionConfig{HiddenSize: 256, ImageSize: 56, InChannels: 3, IntermediateSize: 512,
 			LayerNormEps: 1e-6, NumHeads: 4, NumHiddenLayers: 2, NumPositions: 17, PatchSize: 14},
 	},
@@ -80,17 +90,24 @@ func Synthetic(ctx context.Context, preset string, out string, typ quant.Type, o
 		}
 	} else {
 		v := SyntheticVocab(cfg.VocabSize)
+		if cfg.CogVLM2 {
+			llama3Specials(v)
+		}
 		if err := v.Validate(); err != nil {
 			return fmt.Errorf("convert: synthetic vocabulary: %w", err)
 		}
 		tok = vocabKeys(v)
 	}
+	tok = append(tok, specialKeys(&cfg)...)
 	name := opt.Name
 	if name == "" {
 		name = "cogvlm-synthetic-" + strings.ToLower(preset)
 	}
 	specs := Layout(&cfg)
 	source := func(i int, s *Spec, t quant.Type, rowBytes int) fillFunc {
+		if s.Role == "rope_inv_freq" {
+			return invFreqFill(cfg.RopeTheta, int(s.Shape[0]))
+		}
 		seed := mix64(opt.Seed ^ mix64(uint64(i)+0x5eed))
 		return synthFill(s.Kind, t, seed, int(s.Shape[0]), rowBytes)
 	}
@@ -155,6 +172,39 @@ func SyntheticVocab(n int) *tokenizer.Vocab {
 	}
 	v.Tokens, v.Scores, v.Types = v.Tokens[:n], v.Scores[:n], v.Types[:n]
 	return v
+}
+
+// llama3Specials turns the last 256 pieces of a synthetic vocabulary of
+// Llama-3's size into its special tokens (control pieces named as Llama-3
+// names them), with BOS <|begin_of_text|> 128000 and EOS <|end_of_text|>
+// 128001, so a synthetic CogVLM2 has the real special ids.
+func llama3Specials(v *tokenizer.Vocab) {
+	const first = 128000
+	if len(v.Tokens) < first+256 {
+		return
+	}
+	names := map[int]string{0: "<|begin_of_text|>", 1: "<|end_of_text|>", 6: "<|start_header_id|>", 7: "<|end_header_id|>", 9: "<|eot_id|>"}
+	reserved := 0
+	for k := 0; k < 256; k++ {
+		name, ok := names[k]
+		if !ok {
+			name = fmt.Sprintf("<|reserved_special_token_%d|>", reserved)
+			reserved++
+		}
+		v.Tokens[first+k], v.Types[first+k], v.Scores[first+k] = name, tokenizer.TypeControl, 0
+	}
+	v.BOS, v.EOS = first, first+1
+}
+
+// invFreqFill writes RoPE inverse frequencies base^(-2i/d) for i < n, d =
+// 2n (what a CogVLM2 checkpoint stores, before its BF16 rounding), as F32.
+func invFreqFill(base float64, n int) fillFunc {
+	return func(out []byte, row0, rows int, _ *scratch) error {
+		for i := 0; i < n; i++ {
+			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(float32(1/math.Pow(base, float64(2*i)/float64(2*n)))))
+		}
+		return nil
+	}
 }
 
 // rng is wyrand: tiny, fast and good enough for synthetic weights.
