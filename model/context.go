@@ -66,22 +66,11 @@ type Context struct {
 
 // NewContext allocates a context for m.
 func (m *Model) NewContext(o ContextOptions) (*Context, error) {
-	c := &Context{m: m, size: o.Size, batch: o.Batch, kvType: o.KV}
-	if c.size == 0 {
-		c.size = 2048
+	size, batch, err := contextSizes(o)
+	if err != nil {
+		return nil, err
 	}
-	if c.batch == 0 {
-		c.batch = 512
-	}
-	if c.size < 1 || c.size > maxDim || c.batch < 1 {
-		return nil, fmt.Errorf("model: context size %d / batch %d out of range", c.size, c.batch)
-	}
-	if c.batch > c.size {
-		c.batch = c.size
-	}
-	if o.KV != KVF16 && o.KV != KVF32 {
-		return nil, fmt.Errorf("model: unknown KV cache type %d", o.KV)
-	}
+	c := &Context{m: m, size: size, batch: batch, kvType: o.KV}
 	t := &m.Text
 	H := t.Hidden
 	c.kvDim = t.HeadsKV * t.HeadDim
@@ -113,6 +102,25 @@ func (m *Model) NewContext(o ContextOptions) (*Context, error) {
 		c.ownPool = true
 	}
 	return c, nil
+}
+
+// contextSizes applies ContextOptions' defaults and checks them: the
+// number of KV slots and the largest batch.
+func contextSizes(o ContextOptions) (size, batch int, err error) {
+	size, batch = o.Size, o.Batch
+	if size == 0 {
+		size = 2048
+	}
+	if batch == 0 {
+		batch = 512
+	}
+	if size < 1 || size > maxDim || batch < 1 {
+		return 0, 0, fmt.Errorf("model: context size %d / batch %d out of range", size, batch)
+	}
+	if o.KV != KVF16 && o.KV != KVF32 {
+		return 0, 0, fmt.Errorf("model: unknown KV cache type %d", o.KV)
+	}
+	return size, min(batch, size), nil
 }
 
 // Close releases the context's thread pool (if it made one).

@@ -84,6 +84,22 @@ type visionLayer struct {
 // separate llama.cpp-style mmproj file holding the vision tower) and loads
 // the model. Close releases the mappings.
 func Open(path, mmproj string) (*Model, error) {
+	return OpenWith(path, mmproj, LoadOptions{})
+}
+
+// LoadOptions says where a model keeps what it builds at load time.
+type LoadOptions struct {
+	// PackedFile, when not empty, keeps the repacked language matrices in
+	// this file, mapped read-only, rather than in anonymous memory: their
+	// pages are then file-backed, so the OS can reclaim them under memory
+	// pressure, and a later load reuses the file instead of repacking. It
+	// is written (through a temporary file) when missing or not made from
+	// this model file by this packing code.
+	PackedFile string
+}
+
+// OpenWith is Open with load options.
+func OpenWith(path, mmproj string, o LoadOptions) (*Model, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
@@ -97,7 +113,7 @@ func Open(path, mmproj string) (*Model, error) {
 		}
 		files = append(files, g)
 	}
-	m, err := New(files...)
+	m, err := NewWith(o, files...)
 	if err != nil {
 		for _, x := range files {
 			x.Close()
@@ -112,7 +128,10 @@ func Open(path, mmproj string) (*Model, error) {
 // decoder (architecture cogvlm or llama), a later one may hold the vision
 // tower. The files must stay open while the model is used; Close on a
 // model made by New does not close them.
-func New(files ...*gguf.File) (*Model, error) {
+func New(files ...*gguf.File) (*Model, error) { return NewWith(LoadOptions{}, files...) }
+
+// NewWith is New with load options.
+func NewWith(o LoadOptions, files ...*gguf.File) (*Model, error) {
 	if len(files) == 0 {
 		return nil, errors.New("model: no files")
 	}
@@ -153,7 +172,8 @@ func New(files ...*gguf.File) (*Model, error) {
 			return nil, fmt.Errorf("model: key cogvlm.template = %q: want chat, vqa or base", t)
 		}
 	}
-	if err := m.repackLanguage(); err != nil {
+	if err := m.repackLanguage(o); err != nil {
+		m.freePacked()
 		return nil, err
 	}
 	return m, nil
@@ -391,8 +411,9 @@ type Part int
 
 // Weight groups.
 const (
-	PartVision  Part = iota // the vision tower, adapter and boi/eoi (v.*, mm.*)
-	PartExperts             // the decoder's visual experts (blk.N.vis_*)
+	PartVision   Part = iota // the vision tower, adapter and boi/eoi (v.*, mm.*)
+	PartExperts              // the decoder's visual experts (blk.N.vis_*)
+	PartLanguage             // what a text token reads: LanguageWeights, packed copies included
 )
 
 // Advise passes a paging hint (gguf.AdviceWillNeed, gguf.AdviceDontNeed, …)
@@ -400,8 +421,17 @@ const (
 // rows prefilled, AdviceDontNeed on PartVision and PartExperts lets the
 // kernel drop those pages, so a text-only decode keeps only the language
 // path resident; they are read back from the file if touched again. A
-// no-op for files that are not memory-mapped.
+// no-op for files that are not memory-mapped. PartLanguage advises the
+// language matrices wherever they are (file mapping, packed file or
+// anonymous copy), e.g. AdviceWillNeed before decoding; AdviceDontNeed
+// is ignored for it (it would zero an anonymous copy).
 func (m *Model) Advise(part Part, advice int) {
+	if part == PartLanguage {
+		for _, w := range m.LanguageWeights() {
+			adviseBytes(w.Data, advice)
+		}
+		return
+	}
 	for _, f := range m.files {
 		for i := range f.Tensors {
 			t := &f.Tensors[i]

@@ -2,8 +2,12 @@ package model_test
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/cogedge/cogedge/kernels"
 	"github.com/cogedge/cogedge/model"
@@ -141,5 +145,61 @@ func checkQ4_0Decode(t *testing.T, what string, got, ref []float32, V int) {
 	if !(rms <= 0.3*std) || 2*same < steps {
 		t.Errorf("%s: decode logits vs reference: RMS %.3g (%.1f%% of std %.3g), same argmax at %d of %d steps",
 			what, rms, 100*rms/std, std, same, steps)
+	}
+}
+
+// TestPackedFile loads the Q4_0 tiny model with its packed matrices kept in
+// a file (LoadOptions.PackedFile): the decode logits must equal those of
+// the anonymous-memory repack bit for bit (same bytes, same kernels); a
+// second load reuses the file unchanged; a file made from another version
+// of the model (other modification time) or a damaged one is rewritten.
+func TestPackedFile(t *testing.T) {
+	defer model.SetForceRepack(model.SetForceRepack(true))
+	path := tinyGGUF(t, quant.Q4_0)
+	anon, err := model.Open(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	g := loadGolden(t, goldenCases[0])
+	want := forcedDecodeLogits(t, anon, g)
+
+	pf := filepath.Join(t.TempDir(), "tiny.packed.gguf")
+	load := func(what string) os.FileInfo {
+		t.Helper()
+		m, err := model.OpenWith(path, "", model.LoadOptions{PackedFile: pf})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		defer m.Close()
+		if n, all := m.PackedMatrices(), len(m.LanguageWeights()); n != all {
+			t.Fatalf("%s: %d of %d matrices packed", what, n, all)
+		}
+		if got := forcedDecodeLogits(t, m, g); !slices.Equal(got, want) {
+			t.Fatalf("%s: decode logits differ from the anonymous repack", what)
+		}
+		st, err := os.Stat(pf)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return st
+	}
+	first := load("first load")
+	time.Sleep(10 * time.Millisecond) // a rewrite would get a later mtime
+	if again := load("second load"); !again.ModTime().Equal(first.ModTime()) {
+		t.Errorf("second load rewrote the packed file (mtime %v, was %v)", again.ModTime(), first.ModTime())
+	}
+	later := first.ModTime().Add(time.Hour)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if st := load("after the model changed"); st.ModTime().Equal(first.ModTime()) {
+		t.Errorf("packed file of an older model file was reused")
+	}
+	if err := os.Truncate(pf, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if st := load("after damage"); st.Size() == 1000 {
+		t.Errorf("damaged packed file was not rewritten")
 	}
 }

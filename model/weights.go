@@ -153,13 +153,9 @@ func repackWanted(t quant.Type) bool {
 // packed kernel exists, so tests run the packed layout on every platform.
 var forceRepack bool
 
-// repackLanguage copies the matrices a text token reads (the language
-// expert of every layer and the output matrix) that the kernels can pack
-// into anonymous memory in the kernels' packed layout
-// (kernels.RepackQ4_0), then tells the OS it may drop the file pages they
-// came from. Vision and visual-expert weights stay on the mapping. The
-// copies are freed by Close.
-func (m *Model) repackLanguage() error {
+// repackTodo lists the matrices a text token reads (the language expert
+// of every layer and the output matrix) that the kernels pack.
+func (m *Model) repackTodo() []*Matrix {
 	var todo []*Matrix
 	for i := range m.layers {
 		L := &m.layers[i]
@@ -169,11 +165,25 @@ func (m *Model) repackLanguage() error {
 			}
 		}
 	}
-	if m.output.Data != nil && repackWanted(m.output.Type) {
+	if m.output.Data != nil && !m.output.Packed && repackWanted(m.output.Type) {
 		todo = append(todo, &m.output)
 	}
+	return todo
+}
+
+// repackLanguage puts the matrices of repackTodo in the kernels' packed
+// layout (kernels.Repack): in the file o.PackedFile when it is set
+// (packfile.go), else in anonymous memory. Either way each source
+// tensor's file pages are released as soon as it is copied, so the load
+// never holds much more than the steady state. Vision and visual-expert
+// weights stay on the mapping. The copies are freed by Close.
+func (m *Model) repackLanguage(o LoadOptions) error {
+	todo := m.repackTodo()
 	if len(todo) == 0 {
 		return nil
+	}
+	if o.PackedFile != "" {
+		return m.repackToFile(todo, o.PackedFile)
 	}
 	type result struct {
 		data []byte
@@ -198,7 +208,8 @@ func (m *Model) repackLanguage() error {
 					res[i].err = fmt.Errorf("model: tensor %q: repack: %w", w.Name, err)
 					continue
 				}
-				kernels.RepackQ4_0(b, w.Data, w.Rows, w.K)
+				kernels.Repack(w.Type, b, w.Data, w.Rows, w.K)
+				m.dropSource(w.Name)
 				res[i] = result{data: b, free: free}
 			}
 		}()
@@ -216,7 +227,6 @@ func (m *Model) repackLanguage() error {
 	}
 	for i, r := range res {
 		m.release = append(m.release, r.free)
-		m.dropSource(todo[i].Name)
 		todo[i].Data, todo[i].Packed = r.data, true
 	}
 	return nil
