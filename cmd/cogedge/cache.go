@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"time"
 
 	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/imagecache"
@@ -54,9 +55,17 @@ func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID,
 	if err != nil {
 		return nil, err
 	}
+	s.m.Advise(model.PartVision, gguf.AdviceWillNeed)
+	t0 := time.Now()
 	o, err := cache.Prefill(c, imagecache.NewKey(modelID, s.kv, px), px)
 	if err != nil {
 		return nil, err
+	}
+	if s.meter != nil && !o.Hit {
+		enc := t0.Add(o.Load)
+		s.meter.span("image encode", enc, enc.Add(o.Encode))
+		s.meter.span("image prefill", enc.Add(o.Encode), enc.Add(o.Encode+o.Prefill))
+		s.meter.flush()
 	}
 	if !o.Hit {
 		// the image rows are computed once per conversation: let the
@@ -67,6 +76,7 @@ func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID,
 	// the text after the image and the decode steps use the language
 	// expert only
 	s.m.Advise(model.PartExperts, gguf.AdviceDontNeed)
+	s.m.Advise(model.PartLanguage, gguf.AdviceWillNeed)
 	if verbose != nil {
 		switch {
 		case o.Hit:

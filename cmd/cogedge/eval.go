@@ -48,7 +48,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err := outfile.Check(*out, outOpt); err != nil {
 		return errUsage{err}
 	}
-	s, err := openSession(&mf)
+	s, err := openSession(&mf, stderr)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ type modelFlags struct {
 	history                                    string
 	ctx, threads                               int
 	verbose                                    bool
+	repack                                     string // --repack: auto, memory or file
+	mlock                                      bool
 }
 
 func (mf *modelFlags) register(fs *pflag.FlagSet) {
@@ -47,7 +49,9 @@ func (mf *modelFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&mf.kv, "kv-type", "f16", "KV cache type: f16 or f32")
 	fs.IntVarP(&mf.ctx, "ctx-size", "c", 0, "context size in slots, image rows included (default: prompt + image + n, at most 4096)")
 	fs.IntVarP(&mf.threads, "threads", "t", runtime.NumCPU(), "threads")
-	fs.BoolVar(&mf.verbose, "verbose", false, "print timings and memory use to stderr")
+	fs.BoolVar(&mf.verbose, "verbose", false, "print timings and memory use (per phase) to stderr")
+	fs.StringVar(&mf.repack, "repack", repackAuto, "where the repacked language weights live: memory (anonymous), file (a mapped file in the cache folder, reclaimable, reused by later runs) or auto (file when the model files exceed the available memory)")
+	fs.BoolVar(&mf.mlock, "mlock", false, "lock the language weights in memory (mlock) so that memory pressure cannot page them out")
 }
 
 // session is a loaded model with its tokenizer.
@@ -55,9 +59,13 @@ type session struct {
 	m   *model.Model
 	tok *tokenizer.Tokenizer // nil when the file has no vocabulary
 	kv  model.KVType
+	// langAnon: the language path is in anonymous memory (repacked
+	// there), not file-backed
+	langAnon bool
+	meter    *phaseMeter // --verbose: per-phase memory; nil otherwise
 }
 
-func openSession(mf *modelFlags) (*session, error) {
+func openSession(mf *modelFlags, stderr io.Writer) (*session, error) {
 	if mf.model == "" {
 		return nil, errUsage{errors.New("-m MODEL is required")}
 	}
@@ -84,11 +92,33 @@ func openSession(mf *modelFlags) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.Open(modelPath, mmprojPath)
+	t0 := time.Now()
+	if mf.verbose {
+		s.meter = newPhaseMeter(stderr)
+	}
+	opts, where, err := loadOptions(mf.repack, nonEmpty(modelPath, mmprojPath)...)
 	if err != nil {
+		s.close()
+		return nil, err
+	}
+	m, err := model.OpenWith(modelPath, mmprojPath, opts)
+	if err != nil {
+		s.close()
 		return nil, err
 	}
 	s.m = m
+	s.langAnon = where == repackMemory && m.PackedMatrices() > 0
+	if mf.mlock {
+		if err := m.LockLanguage(); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if s.meter != nil {
+		fmt.Fprintf(stderr, "load: %d matrices repacked (%s)\n", m.PackedMatrices(), where)
+		s.meter.end("load", t0)
+		s.meter.flush()
+	}
 	if v, err := tokenizer.VocabFromGGUF(m.File()); err == nil {
 		if s.tok, err = tokenizer.New(v); err != nil {
 			m.Close()
@@ -98,7 +128,25 @@ func openSession(mf *modelFlags) (*session, error) {
 	return s, nil
 }
 
-func (s *session) close() { s.m.Close() }
+func (s *session) close() {
+	if s.m != nil {
+		s.m.Close()
+	}
+	if s.meter != nil {
+		s.meter.stop()
+	}
+}
+
+// nonEmpty returns the non-empty strings of ss.
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // pixels loads and preprocesses an image for the model's vision tower.
 func (s *session) pixels(path string) ([]float32, error) {
@@ -162,7 +210,15 @@ func (s *session) newContext(mf *modelFlags, need int) (*model.Context, error) {
 			size = need
 		}
 	}
-	return s.m.NewContext(model.ContextOptions{Size: size, KV: s.kv, Threads: mf.threads})
+	o := model.ContextOptions{Size: size, KV: s.kv, Threads: mf.threads}
+	var verbose io.Writer
+	if s.meter != nil {
+		verbose = s.meter.w
+	}
+	if err := checkFit(s.m, o, mf.image != "", s.langAnon, verbose); err != nil {
+		return nil, err
+	}
+	return s.m.NewContext(o)
 }
 
 // encodeImage runs the vision tower and adapter on the image at path.
@@ -211,7 +267,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if math.IsNaN(float64(*temp)) || *temp < 0 {
 		return errUsage{fmt.Errorf("--temp %v: want >= 0", *temp)}
 	}
-	s, err := openSession(&mf)
+	s, err := openSession(&mf, stderr)
 	if err != nil {
 		return err
 	}
@@ -361,6 +417,9 @@ func (ch *chat) turn(query string, ids []int32) error {
 		return err
 	}
 	tPrefill := time.Since(t1)
+	if s.meter != nil {
+		s.meter.end("prefill", t1)
+	}
 	dec := s.tok.NewStreamDecoder()
 	t2 := time.Now()
 	toks, err := c.Generate(ch.logits, model.GenerateOptions{
@@ -374,6 +433,9 @@ func (ch *chat) turn(query string, ids []int32) error {
 		},
 	})
 	tDecode := time.Since(t2)
+	if s.meter != nil {
+		s.meter.end("decode", t2)
+	}
 	if err != nil && !errors.Is(err, model.ErrContextFull) {
 		return err
 	}
@@ -403,6 +465,9 @@ func (ch *chat) turn(query string, ids []int32) error {
 		fmt.Fprintf(ch.stderr, "decode: %d tokens in %.1f ms (%.2f t/s)\n", nDec, ms(tDecode), rate(nDec, tDecode))
 		if rss, ok := peakRSS(); ok {
 			fmt.Fprintf(ch.stderr, "peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
+		}
+		if s.meter != nil {
+			s.meter.flush()
 		}
 	}
 	return nil
