@@ -32,7 +32,7 @@ func loadOptions(mode string, paths ...string) (model.LoadOptions, string, error
 	case repackMemory:
 		return model.LoadOptions{}, repackMemory, nil
 	case repackFile:
-	case repackAuto:
+	case repackAuto, "": // "": a command without the flag
 		var total int64
 		for _, p := range paths {
 			if st, err := os.Stat(p); err == nil {

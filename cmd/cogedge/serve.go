@@ -90,7 +90,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := openSession(&mf)
+	s, err := openSession(&mf, stderr)
 	if err != nil {
 		return err
 	}
