@@ -24,26 +24,40 @@ type TextConfig struct {
 	ContextLength int     // context_length (informational; 0 when absent)
 	Experts       bool    // the file has visual-expert tensors (blk.N.vis_*)
 	FusedQKV      bool    // blk.N.attn_qkv (else attn_q/attn_k/attn_v)
-	BOS, EOS, PAD int32   // special ids (-1 when absent)
+	BOS, EOS, PAD int32   // special ids (-1 when absent); PAD is the image placeholder
+	EOT           int32   // end of turn (tokenizer.ggml.eot_token_id, CogVLM2's 128009; -1 when absent)
+}
+
+// IsStop reports whether generation ends at id: EOS, or EOT when the
+// model has one (CogVLM2 stops on 128001 and 128009).
+func (c *TextConfig) IsStop(id int32) bool {
+	return id == c.EOS || (c.EOT >= 0 && id == c.EOT)
 }
 
 // VisionConfig holds the vision tower and adapter hyperparameters, read
 // from `clip.vision.*` (and `cogvlm.vision.*`) keys and tensor shapes.
 type VisionConfig struct {
-	ImageSize   int     // input side in pixels
-	PatchSize   int     // patch side in pixels
-	Channels    int     // 3
-	Patches     int     // (ImageSize/PatchSize)^2
-	Hidden      int     // ViT width
-	Layers      int     // ViT layers
-	Heads       int     // ViT heads
-	FFN         int     // ViT MLP width
-	LNEps       float32 // ViT LayerNorm eps (1e-6)
-	AdapterFFN  int     // GLU inner width
-	AdapterEps  float32 // adapter LayerNorm eps (1e-5)
-	ImageMean   [3]float32
-	ImageStd    [3]float32
-	ImageTokens int // Patches + 2 (boi, eoi)
+	ImageSize  int     // input side in pixels
+	PatchSize  int     // patch side in pixels
+	Channels   int     // 3
+	Patches    int     // (ImageSize/PatchSize)^2
+	Hidden     int     // ViT width
+	Layers     int     // ViT layers
+	Heads      int     // ViT heads
+	FFN        int     // ViT MLP width
+	LNEps      float32 // ViT LayerNorm eps (1e-6)
+	AdapterFFN int     // GLU inner width
+	AdapterEps float32 // adapter LayerNorm eps (1e-5)
+	ImageMean  [3]float32
+	ImageStd   [3]float32
+	// Downsample: the ViT output, CLS dropped, goes through a 2x2 stride-2
+	// conv on the patch grid before the adapter (CogVLM2; v.conv.weight).
+	Downsample bool
+	Grid       int // patches per side (ImageSize/PatchSize)
+	// Rows is the number of rows the adapter maps: Patches, or
+	// (Grid/2)^2 with Downsample (an odd grid drops its last row and column).
+	Rows        int
+	ImageTokens int // Rows + 2 (boi, eoi)
 }
 
 // openAI CLIP normalisation constants (the defaults when the file has none).
@@ -218,13 +232,14 @@ func readTextConfig(md metaSource, ts *tensorSource) (TextConfig, error) {
 	c.BOS = md.tokenID("tokenizer.ggml.bos_token_id")
 	c.EOS = md.tokenID("tokenizer.ggml.eos_token_id")
 	c.PAD = md.tokenID("tokenizer.ggml.padding_token_id")
+	c.EOT = md.tokenID("tokenizer.ggml.eot_token_id")
 	if c.BOS < 0 {
 		c.BOS = 1
 	}
 	if c.EOS < 0 {
 		c.EOS = 2
 	}
-	for _, id := range []int32{c.BOS, c.EOS} {
+	for _, id := range []int32{c.BOS, c.EOS, c.PAD, c.EOT} {
 		if int(id) >= c.Vocab {
 			return c, fmt.Errorf("model: special token id %d outside the vocabulary of %d", id, c.Vocab)
 		}
@@ -338,6 +353,15 @@ func readVisionConfig(md metaSource, ts *tensorSource, textHidden int) (*VisionC
 		}
 		copy(c.ImageStd[:], s)
 	}
-	c.ImageTokens = c.Patches + 2
+	c.Grid = g
+	c.Rows = c.Patches
+	if ts.has("v.conv.weight") {
+		c.Downsample = true
+		if g < 2 {
+			return nil, fmt.Errorf("model: a %dx%d patch grid is too small for the 2x2 downsample (v.conv.weight)", g, g)
+		}
+		c.Rows = (g / 2) * (g / 2)
+	}
+	c.ImageTokens = c.Rows + 2
 	return c, nil
 }

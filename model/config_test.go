@@ -145,7 +145,7 @@ func TestNewReadsTextConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := model.TextConfig{Arch: "cogvlm", Vocab: 10, Hidden: 8, Layers: 1, Heads: 2, HeadsKV: 2, HeadDim: 4, FFN: 16,
-		RMSEps: 1e-5, RopeBase: 10000, RopeNeoX: true, FusedQKV: true, BOS: 1, EOS: 2, PAD: -1}
+		RMSEps: 1e-5, RopeBase: 10000, RopeNeoX: true, FusedQKV: true, BOS: 1, EOS: 2, PAD: -1, EOT: -1}
 	if m.Text != want {
 		t.Errorf("config %+v\nwant   %+v", m.Text, want)
 	}
@@ -221,7 +221,7 @@ func TestNewVisionConfig(t *testing.T) {
 	m := openTiny(t, quant.F32)
 	want := model.VisionConfig{ImageSize: 56, PatchSize: 14, Channels: 3, Patches: 16, Hidden: 64, Layers: 2, Heads: 4, FFN: 128,
 		LNEps: 1e-6, AdapterFFN: 128, AdapterEps: 1e-5,
-		ImageMean: [3]float32{0.48145466, 0.4578275, 0.40821073}, ImageStd: [3]float32{0.26862954, 0.26130258, 0.27577711}, ImageTokens: 18}
+		ImageMean: [3]float32{0.48145466, 0.4578275, 0.40821073}, ImageStd: [3]float32{0.26862954, 0.26130258, 0.27577711}, Grid: 4, Rows: 16, ImageTokens: 18}
 	if m.Vision == nil || *m.Vision != want {
 		t.Errorf("vision config %+v\nwant %+v", m.Vision, want)
 	}

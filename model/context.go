@@ -386,8 +386,15 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 			matmul(pool, s.vr[r.start*kvd:], &L.v, xr, nr)
 			continue
 		}
+		bias := L.visQKVB
+		if !r.vision {
+			bias = nil
+		}
 		for i := r.start; i < r.end; i++ {
 			row := s.qkv[i*qd : (i+1)*qd]
+			if bias != nil {
+				kernels.Add(row, row, bias)
+			}
 			copy(s.q[i*H:(i+1)*H], row[:H])
 			copy(s.kr[i*kvd:(i+1)*kvd], row[H:H+kvd])
 			copy(s.vr[i*kvd:(i+1)*kvd], row[H+kvd:])
@@ -428,14 +435,19 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 	t := &c.m.Text
 	H, kvd, m := t.Hidden, c.kvDim, sq.n
+	invFreq := c.m.layers[l].ropeInvFreq
 	for i := sq.start; i < sq.start+m; i++ {
 		p := float32(sq.pos[i-sq.start])
 		q := s.q[i*H : (i+1)*H]
 		k := s.kr[i*kvd : (i+1)*kvd]
-		if t.RopeNeoX {
+		switch {
+		case invFreq != nil:
+			ropeNeoXFreqs(q, t.Heads, t.HeadDim, p, invFreq)
+			ropeNeoXFreqs(k, t.HeadsKV, t.HeadDim, p, invFreq)
+		case t.RopeNeoX:
 			kernels.RoPENeoX(q, t.Heads, t.HeadDim, p, t.RopeBase)
 			kernels.RoPENeoX(k, t.HeadsKV, t.HeadDim, p, t.RopeBase)
-		} else {
+		default:
 			ropeAdjacent(q, t.Heads, t.HeadDim, p, c.invFreq)
 			ropeAdjacent(k, t.HeadsKV, t.HeadDim, p, c.invFreq)
 		}
@@ -461,6 +473,24 @@ func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 		pool.AttentionF16(att, q, m, c.k16[l][:nkv*kvd], c.v16[l][:nkv*kvd], nkv, ap)
 	} else {
 		pool.AttentionF32(att, q, m, c.k32[l][:nkv*kvd], c.v32[l][:nkv*kvd], nkv, ap)
+	}
+}
+
+// ropeNeoXFreqs is kernels.RoPENeoX with the inverse frequencies given
+// (CogVLM2's checkpoint stores them, BF16-rounded): pairs (x[i],
+// x[i+headDim/2]) of every head rotate by theta_i = pos·invFreq[i], the
+// angle a float32 product as the reference computes it.
+func ropeNeoXFreqs(x []float32, nHeads, headDim int, pos float32, invFreq []float32) {
+	half := headDim / 2
+	for i, f := range invFreq[:half] {
+		theta := pos * f
+		cos, sin := float32(math.Cos(float64(theta))), float32(math.Sin(float64(theta)))
+		for h := 0; h < nHeads; h++ {
+			j := h * headDim
+			a, b := x[j+i], x[j+i+half]
+			x[j+i] = a*cos - b*sin
+			x[j+i+half] = b*cos + a*sin
+		}
 	}
 }
 

@@ -38,8 +38,8 @@ type Sampler interface {
 type GenerateOptions struct {
 	MaxTokens int     // stop after this many tokens (> 0)
 	Sampler   Sampler // chooses each token
-	// StopAtEOS ends generation at the model's EOS token (which is
-	// returned but not fed back).
+	// StopAtEOS ends generation at the model's stop tokens (EOS, and EOT
+	// when the model has one), which are returned but not fed back.
 	StopAtEOS bool
 	// History is the token history the sampler sees first (e.g. the text
 	// prompt ids); generated tokens are appended.
@@ -71,7 +71,7 @@ func (c *Context) Generate(logits []float32, o GenerateOptions) ([]int32, error)
 				return out, err
 			}
 		}
-		if (o.StopAtEOS && id == c.m.Text.EOS) || len(out) == o.MaxTokens {
+		if (o.StopAtEOS && c.m.Text.IsStop(id)) || len(out) == o.MaxTokens {
 			break
 		}
 		tok[0] = id

@@ -28,7 +28,7 @@ var (
 var converted struct {
 	sync.Mutex
 	dir   string
-	paths map[quant.Type]string
+	paths map[string]string // by input folder and type
 }
 
 // tinyGGUF converts the tiny HF checkpoint with the converter library to a
@@ -36,9 +36,17 @@ var converted struct {
 // block size allows) and returns its path.
 func tinyGGUF(t testing.TB, typ quant.Type) string {
 	t.Helper()
+	return convertCached(t, tinyHF, "tiny", typ)
+}
+
+// convertCached converts the HF checkpoint input to a pure-typ GGUF once
+// per test binary (name names the file) and returns its path.
+func convertCached(t testing.TB, input, name string, typ quant.Type) string {
+	t.Helper()
 	converted.Lock()
 	defer converted.Unlock()
-	if p, ok := converted.paths[typ]; ok {
+	key := fmt.Sprintf("%s-%s", name, typ)
+	if p, ok := converted.paths[key]; ok {
 		return p
 	}
 	if converted.dir == "" {
@@ -47,16 +55,16 @@ func tinyGGUF(t testing.TB, typ quant.Type) string {
 			t.Fatal(err)
 		}
 		converted.dir = d
-		converted.paths = map[quant.Type]string{}
+		converted.paths = map[string]string{}
 	}
-	out := filepath.Join(converted.dir, fmt.Sprintf("tiny-%s.gguf", typ))
+	out := filepath.Join(converted.dir, key+".gguf")
 	err := converter.Convert(context.Background(), converter.Options{
-		Input: tinyHF, Output: out, Type: typ, NoTokenizer: true, Pure: true, Threads: 2,
+		Input: input, Output: out, Type: typ, NoTokenizer: true, Pure: true, Threads: 2,
 	})
 	if err != nil {
 		t.Fatalf("convert tiny checkpoint to %v: %v", typ, err)
 	}
-	converted.paths[typ] = out
+	converted.paths[key] = out
 	return out
 }
 
@@ -92,7 +100,11 @@ type golden struct {
 	Query     string     `json:"query"`
 	History   [][]string `json:"history"`
 	Generated []int32    `json:"generated_ids"`
-	Tensors   map[string]struct {
+	// LogitsRows and DecodeRows list the positions and decode steps whose
+	// logits rows a trimmed dump keeps (testdata/cogvlm2-tiny/trim_golden.py).
+	LogitsRows []int `json:"logits_rows"`
+	DecodeRows []int `json:"decode_logits_rows"`
+	Tensors    map[string]struct {
 		File  string `json:"file"`
 		Dtype string `json:"dtype"`
 		Shape []int  `json:"shape"`
@@ -101,7 +113,13 @@ type golden struct {
 
 func loadGolden(t testing.TB, name string) *golden {
 	t.Helper()
-	dir := filepath.Join(goldenRoot, name)
+	return loadGoldenIn(t, goldenRoot, name)
+}
+
+// loadGoldenIn loads the case name of the dumps under root.
+func loadGoldenIn(t testing.TB, root, name string) *golden {
+	t.Helper()
+	dir := filepath.Join(root, name)
 	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/cogedge/cogedge/gguf"
@@ -48,8 +49,13 @@ type layer struct {
 	o                 Matrix
 	gate, up, down    Matrix
 	visQKV, visO      Matrix
+	visQKVB           []float32 // vision-expert QKV bias (CogVLM2), nil when absent
 	visGate, visUp    Matrix
 	visDown           Matrix
+	// ropeInvFreq holds the checkpoint's RoPE inverse frequencies
+	// (blk.N.rope_inv_freq, CogVLM2), HeadDim/2 values; nil: computed from
+	// rope.freq_base.
+	ropeInvFreq []float32
 }
 
 // visionWeights holds the vision tower, adapter and boi/eoi.
@@ -59,6 +65,9 @@ type visionWeights struct {
 	cls    []float32
 	pos    []float32 // (Patches+1) x Hidden, row 0 for CLS
 	layers []visionLayer
+
+	conv  Matrix    // 2x2 stride-2 downsample (CogVLM2): Hv rows of 4·Hv in (i, ky, kx) order
+	convB []float32 // its bias
 
 	fc           Matrix // mm.model.fc: H x Hv
 	normW, normB []float32
@@ -241,6 +250,16 @@ func (m *Model) loadText(ts *tensorSource) error {
 		if L.o, err = ts.matrix(p+"attn_output.weight", H, H); err != nil {
 			return err
 		}
+		if ts.has(p + "rope_inv_freq") {
+			if L.ropeInvFreq, err = ts.vector(p+"rope_inv_freq", c.HeadDim/2); err != nil {
+				return err
+			}
+			for _, f := range L.ropeInvFreq {
+				if !(f > 0) || math.IsInf(float64(f), 0) {
+					return fmt.Errorf("model: tensor %q: inverse frequency %g is not a positive finite number", p+"rope_inv_freq", f)
+				}
+			}
+		}
 		if L.gate, err = ts.matrix(p+"ffn_gate.weight", H, c.FFN); err != nil {
 			return err
 		}
@@ -255,6 +274,11 @@ func (m *Model) loadText(ts *tensorSource) error {
 		}
 		if L.visQKV, err = ts.matrix(p+"vis_attn_qkv.weight", H, H+2*kvd); err != nil {
 			return err
+		}
+		if ts.has(p + "vis_attn_qkv.bias") {
+			if L.visQKVB, err = ts.vector(p+"vis_attn_qkv.bias", H+2*kvd); err != nil {
+				return err
+			}
 		}
 		if L.visO, err = ts.matrix(p+"vis_attn_output.weight", H, H); err != nil {
 			return err
@@ -357,6 +381,14 @@ func loadVision(ts *tensorSource, c *VisionConfig, H int) (*visionWeights, error
 			return nil, err
 		}
 		if L.fc2, err = ts.matrix(p+"ffn_down.weight", c.FFN, Hv); err != nil {
+			return nil, err
+		}
+	}
+	if c.Downsample {
+		if w.conv, err = ts.matrix("v.conv.weight", 4*Hv, Hv); err != nil {
+			return nil, err
+		}
+		if w.convB, err = ts.vector("v.conv.bias", Hv); err != nil {
 			return nil, err
 		}
 	}

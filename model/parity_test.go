@@ -50,31 +50,7 @@ func TestParityF32(t *testing.T) {
 				defer c.Close()
 				var img []float32
 				if g.Image != nil {
-					vc := m.Vision
-					// pixels through the image package, as `cogedge run` makes them
-					im, err := imageproc.Load(g.imagePath(), imageproc.DefaultLimits)
-					if err != nil {
-						t.Fatal(err)
-					}
-					rgb, w, h := imageproc.ToRGB(im)
-					S := vc.ImageSize
-					px := imageproc.Normalize(imageproc.ResizeBicubic(rgb, w, h, S, S), S, S, vc.ImageMean, vc.ImageStd)
-					if d := maxAbsDiff(px, g.f32(t, "pixel_values")); d > 1e-6 {
-						t.Errorf("pixels: max |Δ| = %.3g > 1e-6", d)
-					}
-					vit := make([]float32, vc.Patches*vc.Hidden)
-					states := make([]float32, (vc.Layers+1)*(vc.Patches+1)*vc.Hidden)
-					if err := c.ViTStates(vit, states, g.f32(t, "pixel_values")); err != nil {
-						t.Fatal(err)
-					}
-					if d := maxAbsDiff(states, g.f32(t, "vit_hidden_states")); d > 1e-4 {
-						t.Errorf("ViT residual stream: max |Δ| = %.3g > 1e-4", d)
-					}
-					if d := maxAbsDiff(vit, g.f32(t, "vit_output")); d > 1e-4 {
-						t.Errorf("ViT output: max |Δ| = %.3g > 1e-4", d)
-					} else {
-						t.Logf("ViT output max |Δ| = %.3g", d)
-					}
+					vit := checkViT(t, m, c, g)
 					img = make([]float32, m.ImageEmbeds())
 					if err := c.Adapter(img, vit); err != nil {
 						t.Fatal(err)
@@ -137,6 +113,39 @@ func TestParityF32(t *testing.T) {
 			})
 		}
 	}
+}
+
+// checkViT compares the pixels made from the case's image with the
+// reference's, then the ViT residual stream and output computed from the
+// reference pixels, and returns that output.
+func checkViT(t *testing.T, m *model.Model, c *model.Context, g *golden) []float32 {
+	t.Helper()
+	vc := m.Vision
+	// pixels through the image package, as `cogedge run` makes them
+	im, err := imageproc.Load(g.imagePath(), imageproc.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgb, w, h := imageproc.ToRGB(im)
+	S := vc.ImageSize
+	px := imageproc.Normalize(imageproc.ResizeBicubic(rgb, w, h, S, S), S, S, vc.ImageMean, vc.ImageStd)
+	if d := maxAbsDiff(px, g.f32(t, "pixel_values")); d > 1e-6 {
+		t.Errorf("pixels: max |Δ| = %.3g > 1e-6", d)
+	}
+	vit := make([]float32, vc.Patches*vc.Hidden)
+	states := make([]float32, (vc.Layers+1)*(vc.Patches+1)*vc.Hidden)
+	if err := c.ViTStates(vit, states, g.f32(t, "pixel_values")); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(states, g.f32(t, "vit_hidden_states")); d > 1e-4 {
+		t.Errorf("ViT residual stream: max |Δ| = %.3g > 1e-4", d)
+	}
+	if d := maxAbsDiff(vit, g.f32(t, "vit_output")); d > 1e-4 {
+		t.Errorf("ViT output: max |Δ| = %.3g > 1e-4", d)
+	} else {
+		t.Logf("ViT output max |Δ| = %.3g", d)
+	}
+	return vit
 }
 
 // recordLogits is greedy and keeps every row it saw.

@@ -16,8 +16,9 @@ type visionScratch struct {
 	qkv             []float32 // T x 3Hv
 	q, k, v         []float32 // T x Hv
 	mlp             []float32 // T x FFN
-	h, hn, gate, up []float32 // adapter: P x H, P x AdapterFFN
+	h, hn, gate, up []float32 // adapter: R x H, R x AdapterFFN (R = Rows)
 	vit             []float32 // P x Hv: EncodeImage's ViT output
+	convIn, conv    []float32 // downsample: R x 4Hv gathered 2x2 blocks, R x Hv output
 }
 
 func (c *Context) visionScratch() *visionScratch {
@@ -25,7 +26,7 @@ func (c *Context) visionScratch() *visionScratch {
 		return c.vs
 	}
 	vc := c.m.Vision
-	P, T, Hv := vc.Patches, vc.Patches+1, vc.Hidden
+	P, T, Hv, R := vc.Patches, vc.Patches+1, vc.Hidden, vc.Rows
 	H := c.m.Text.Hidden
 	c.vs = &visionScratch{
 		patches: make([]float32, P*vc.Channels*vc.PatchSize*vc.PatchSize),
@@ -38,11 +39,15 @@ func (c *Context) visionScratch() *visionScratch {
 		k:       make([]float32, T*Hv),
 		v:       make([]float32, T*Hv),
 		mlp:     make([]float32, T*vc.FFN),
-		h:       make([]float32, P*H),
-		hn:      make([]float32, P*H),
-		gate:    make([]float32, P*vc.AdapterFFN),
-		up:      make([]float32, P*vc.AdapterFFN),
+		h:       make([]float32, R*H),
+		hn:      make([]float32, R*H),
+		gate:    make([]float32, R*vc.AdapterFFN),
+		up:      make([]float32, R*vc.AdapterFFN),
 		vit:     make([]float32, P*Hv),
+	}
+	if vc.Downsample {
+		c.vs.convIn = make([]float32, R*4*Hv)
+		c.vs.conv = make([]float32, R*Hv)
 	}
 	return c.vs
 }
@@ -181,14 +186,60 @@ func (c *Context) ViTStates(dst, states, pixels []float32) error {
 	return nil
 }
 
-// Adapter maps ViT output rows (Patches x Hv) to the decoder's image rows
-// [boi, GLU(row)…, eoi] ((Patches+2) x Hidden) in dst.
+// Downsample applies CogVLM2's 2x2 stride-2 conv (with bias) to the ViT
+// output rows (Patches x Hv, CLS dropped, raster order on the Grid x Grid
+// patch grid) and writes Rows x Hv rows in raster order over the halved
+// grid to dst; an odd grid loses its last row and column, as the
+// reference's Conv2d does.
+func (c *Context) Downsample(dst, vit []float32) error {
+	vc := c.m.Vision
+	if vc == nil {
+		return ErrNoVision
+	}
+	if !vc.Downsample {
+		return errors.New("model: the model has no downsample conv (v.conv.weight)")
+	}
+	P, Hv, R, g := vc.Patches, vc.Hidden, vc.Rows, vc.Grid
+	if len(vit) != P*Hv || len(dst) != R*Hv {
+		return fmt.Errorf("model: downsample buffers of %d and %d floats, want %d and %d", len(vit), len(dst), P*Hv, R*Hv)
+	}
+	s := c.visionScratch()
+	half := g / 2
+	// Row r of convIn holds the 2x2 block of output r in v.conv.weight's
+	// (i, ky, kx) element order.
+	c.pool.Rows(R, rowGrain, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			R0, C0 := r/half, r%half
+			in := s.convIn[r*4*Hv : (r+1)*4*Hv]
+			for ky := 0; ky < 2; ky++ {
+				for kx := 0; kx < 2; kx++ {
+					src := vit[((2*R0+ky)*g+2*C0+kx)*Hv:][:Hv]
+					for i, x := range src {
+						in[i*4+ky*2+kx] = x
+					}
+				}
+			}
+		}
+	})
+	c.matmul(dst, &c.m.vis.conv, s.convIn, R)
+	c.pool.Rows(R, rowGrain, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			o := dst[r*Hv : (r+1)*Hv]
+			kernels.Add(o, o, c.m.vis.convB)
+		}
+	})
+	return nil
+}
+
+// Adapter maps Rows rows of Hv floats (the ViT output, or Downsample's
+// output for CogVLM2) to the decoder's image rows [boi, GLU(row)…, eoi]
+// ((Rows+2) x Hidden) in dst.
 func (c *Context) Adapter(dst, vit []float32) error {
 	vc := c.m.Vision
 	if vc == nil {
 		return ErrNoVision
 	}
-	P, Hv, H := vc.Patches, vc.Hidden, c.m.Text.Hidden
+	P, Hv, H := vc.Rows, vc.Hidden, c.m.Text.Hidden
 	if len(vit) != P*Hv || len(dst) != (P+2)*H {
 		return fmt.Errorf("model: adapter buffers of %d and %d floats, want %d and %d", len(vit), len(dst), P*Hv, (P+2)*H)
 	}
@@ -216,7 +267,7 @@ func (c *Context) Adapter(dst, vit []float32) error {
 }
 
 // ImageEmbeds returns the number of floats EncodeImage writes:
-// (Patches+2) x Hidden.
+// ImageTokens x Hidden ((Rows+2) x Hidden).
 func (m *Model) ImageEmbeds() int {
 	if m.Vision == nil {
 		return 0
@@ -224,8 +275,8 @@ func (m *Model) ImageEmbeds() int {
 	return m.Vision.ImageTokens * m.Text.Hidden
 }
 
-// EncodeImage runs the vision tower and the adapter on preprocessed pixels
-// and writes the image rows [boi, patches…, eoi] to dst (ImageEmbeds()
+// EncodeImage runs the vision tower (and CogVLM2's downsample) and the
+// adapter on preprocessed pixels and writes the image rows [boi, patches…, eoi] to dst (ImageEmbeds()
 // floats), ready to be the Embeds of a Batch.
 func (c *Context) EncodeImage(dst, pixels []float32) error {
 	vc := c.m.Vision
@@ -235,11 +286,17 @@ func (c *Context) EncodeImage(dst, pixels []float32) error {
 	if len(dst) != c.m.ImageEmbeds() {
 		return fmt.Errorf("model: image embedding buffer of %d floats, want %d", len(dst), c.m.ImageEmbeds())
 	}
-	vit := c.visionScratch().vit
-	if err := c.ViT(vit, pixels); err != nil {
+	s := c.visionScratch()
+	if err := c.ViT(s.vit, pixels); err != nil {
 		return err
 	}
-	return c.Adapter(dst, vit)
+	if !vc.Downsample {
+		return c.Adapter(dst, s.vit)
+	}
+	if err := c.Downsample(s.conv, s.vit); err != nil {
+		return err
+	}
+	return c.Adapter(dst, s.conv)
 }
 
 // rowGrain is how many rows one task of the row-wise vision work takes:

@@ -425,7 +425,7 @@ func (ch *chat) turn(query string, ids []int32) error {
 	toks, err := c.Generate(ch.logits, model.GenerateOptions{
 		MaxTokens: ch.n, Sampler: ch.smp, StopAtEOS: true, History: ids,
 		OnToken: func(id int32) error {
-			if id == s.m.Text.EOS {
+			if s.m.Text.IsStop(id) {
 				return nil
 			}
 			_, werr := io.WriteString(ch.stdout, dec.Add(id))
@@ -455,7 +455,7 @@ func (ch *chat) turn(query string, ids []int32) error {
 	}
 	ch.cached = ch.cached[:c.Len()]
 	answer := toks
-	if len(answer) > 0 && answer[len(answer)-1] == s.m.Text.EOS {
+	if len(answer) > 0 && s.m.Text.IsStop(answer[len(answer)-1]) {
 		answer = answer[:len(answer)-1]
 	}
 	ch.hist = append(ch.hist, prompt.Turn{Question: query, Answer: s.tok.Decode(answer)})

@@ -270,17 +270,22 @@ func TestRunGreedy(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			sd := tok.NewStreamDecoder()
-			var want strings.Builder
-			for _, id := range g.Generated {
-				want.WriteString(sd.Add(id))
-			}
-			want.WriteString(sd.Flush() + "\n")
-			if stdout != want.String() {
-				t.Errorf("run printed %q, want the reference tokens %v = %q", stdout, g.Generated, want.String())
+			if want := streamText(tok, g.Generated); stdout != want {
+				t.Errorf("run printed %q, want the reference tokens %v = %q", stdout, g.Generated, want)
 			}
 		})
 	}
+}
+
+// streamText is what `cogedge run` prints for ids: the stream decoder's
+// text and a newline.
+func streamText(tok *tokenizer.Tokenizer, ids []int32) string {
+	sd := tok.NewStreamDecoder()
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(sd.Add(id))
+	}
+	return b.String() + sd.Flush() + "\n"
 }
 
 // TestRunQuickstart runs the committed Q8_0 model the way the README does.

@@ -121,6 +121,11 @@ func ParseConfig(raw []byte, name string, cogvlm2 bool) (*Config, error) {
 		return nil, fmt.Errorf("convert: %s: num_multi_query_heads %d != num_attention_heads %d: grouped-query attention needs a CogVLM2 checkpoint (with %s)", name, c.NumMultiQueryHeads, c.NumAttentionHeads, cogvlm2Marker)
 	}
 	if cogvlm2 {
+		for _, id := range append([]int{c.BOSTokenID, c.PadTokenID}, c.EOSTokenIDs...) {
+			if id < 0 || id >= c.VocabSize {
+				return nil, fmt.Errorf("convert: %s: special token id %d outside vocab_size %d", name, id, c.VocabSize)
+			}
+		}
 		if c.NumKeyValueHeads != 0 && c.NumMultiQueryHeads != 0 && c.NumKeyValueHeads != c.NumMultiQueryHeads {
 			return nil, fmt.Errorf("convert: %s: num_key_value_heads %d != num_multi_query_heads %d", name, c.NumKeyValueHeads, c.NumMultiQueryHeads)
 		}

@@ -131,7 +131,7 @@ func Convert(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	tok = append(tok, specialKeys(cfg)...)
+	tok = withKeys(tok, specialKeys(cfg))
 	name := opt.Name
 	if name == "" {
 		abs, _ := filepath.Abs(opt.Input)
@@ -204,19 +204,37 @@ func tokenizerKeys(opt Options) ([]KV, error) {
 // cogvlm2Marker is the tensor only CogVLM2 checkpoints have.
 const cogvlm2Marker = "model.vision.conv.weight"
 
-// specialKeys returns the ids CogVLM2's config.json fixes beyond its
-// tokenizer: the image placeholder (pad_token_id, 128002) and the second
-// stop id (eos_token_id[1], <|eot_id|> 128009) as llama.cpp's
-// tokenizer.ggml.padding_token_id and tokenizer.ggml.eot_token_id.
+// specialKeys returns the ids CogVLM2's config.json fixes, as llama.cpp's
+// tokenizer.ggml.* keys: bos_token_id (128000), eos_token_id[0] (128001),
+// the second stop id eos_token_id[1] as eot_token_id (128009) and
+// pad_token_id, the image placeholder (128002), as padding_token_id. They
+// win over the tokenizer's (whose tokenizer.json has no pad and one eos).
 func specialKeys(c *Config) []KV {
 	if !c.CogVLM2 {
 		return nil
 	}
-	kv := []KV{{"tokenizer.ggml.padding_token_id", uint32(c.PadTokenID)}}
+	kv := []KV{{"tokenizer.ggml.bos_token_id", uint32(c.BOSTokenID)}}
+	if len(c.EOSTokenIDs) > 0 {
+		kv = append(kv, KV{"tokenizer.ggml.eos_token_id", uint32(c.EOSTokenIDs[0])})
+	}
 	if len(c.EOSTokenIDs) > 1 {
 		kv = append(kv, KV{"tokenizer.ggml.eot_token_id", uint32(c.EOSTokenIDs[1])})
 	}
-	return kv
+	return append(kv, KV{"tokenizer.ggml.padding_token_id", uint32(c.PadTokenID)})
+}
+
+// withKeys returns kvs with each entry of over replacing the entry of the
+// same key, or appended.
+func withKeys(kvs, over []KV) []KV {
+	for _, o := range over {
+		i := slices.IndexFunc(kvs, func(kv KV) bool { return kv.Key == o.Key })
+		if i >= 0 {
+			kvs[i] = o
+		} else {
+			kvs = append(kvs, o)
+		}
+	}
+	return kvs
 }
 
 func vocabKeys(v *tokenizer.Vocab) []KV {

@@ -98,7 +98,7 @@ func Synthetic(ctx context.Context, preset string, out string, typ quant.Type, o
 		}
 		tok = vocabKeys(v)
 	}
-	tok = append(tok, specialKeys(&cfg)...)
+	tok = withKeys(tok, specialKeys(&cfg))
 	name := opt.Name
 	if name == "" {
 		name = "cogvlm-synthetic-" + strings.ToLower(preset)
