@@ -423,6 +423,16 @@ func loadVision(ts *tensorSource, c *VisionConfig, H int) (*visionWeights, error
 // tokenizer keys.
 func (m *Model) File() *gguf.File { return m.files[0] }
 
+// ParamCount is the number of weights in the model's files (decoder and,
+// when separate, vision tower).
+func (m *Model) ParamCount() uint64 {
+	var n uint64
+	for _, f := range m.files {
+		n += f.ParamCount()
+	}
+	return n
+}
+
 // LanguageWeights returns the matrices a text token reads: the language
 // expert of every layer and the output matrix (e.g. to count the bytes a
 // decode step streams, or to advise the OS which pages stay hot).

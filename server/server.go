@@ -43,6 +43,10 @@ type Config struct {
 	Tokenizer *tokenizer.Tokenizer
 	// ModelName is the id /v1/models lists and requests must name.
 	ModelName string
+	// ModelBytes and ModelParams describe the model in /v1/models as
+	// "meta": {"size", "n_params"} (llama.cpp's fields; left out when 0).
+	ModelBytes  int64
+	ModelParams uint64
 	// Template is the prompt template (default: the model's).
 	Template string
 	// Parallel is the number of conversations decoded together (default 1).
@@ -270,9 +274,11 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []map[string]any{
-		{"id": s.cfg.ModelName, "object": "model", "created": 0, "owned_by": "cogedge"},
-	}})
+	entry := map[string]any{"id": s.cfg.ModelName, "object": "model", "created": 0, "owned_by": "cogedge"}
+	if s.cfg.ModelBytes > 0 || s.cfg.ModelParams > 0 {
+		entry["meta"] = map[string]any{"size": s.cfg.ModelBytes, "n_params": s.cfg.ModelParams}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []map[string]any{entry}})
 }
 
 // request is a checked chat request ready to queue.

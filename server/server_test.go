@@ -583,19 +583,23 @@ func TestAPIKey(t *testing.T) {
 // TestModelsHealthDrain: /v1/models lists the model, /health is ok until
 // Drain, after which new requests get 503.
 func TestModelsHealthDrain(t *testing.T) {
-	s, url := start(t, Config{ModelName: "tiny"}, nil)
+	s, url := start(t, Config{ModelName: "tiny", ModelBytes: 5518016, ModelParams: 1234567}, nil)
 	resp, err := http.Get(url + "/v1/models")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var list struct {
 		Data []struct {
-			ID string `json:"id"`
+			ID   string `json:"id"`
+			Meta struct {
+				Size    int64  `json:"size"`
+				NParams uint64 `json:"n_params"`
+			} `json:"meta"`
 		} `json:"data"`
 	}
 	json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
-	if len(list.Data) != 1 || list.Data[0].ID != "tiny" {
+	if len(list.Data) != 1 || list.Data[0].ID != "tiny" || list.Data[0].Meta.Size != 5518016 || list.Data[0].Meta.NParams != 1234567 {
 		t.Errorf("models %+v", list)
 	}
 	get := func(path string) int {

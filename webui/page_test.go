@@ -1,18 +1,11 @@
 package webui_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -182,33 +175,6 @@ func (s *scriptedAPI) lastRequests(n int) []chatRequest {
 	return append([]chatRequest(nil), s.requests[len(s.requests)-n:]...)
 }
 
-// writeShapesPNG writes a 640×480 picture with a red disc on a grey ground
-// and returns its path and bytes.
-func writeShapesPNG(t *testing.T) (string, []byte) {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
-	for y := 0; y < 480; y++ {
-		for x := 0; x < 640; x++ {
-			c := color.RGBA{200, 200, 200, 255}
-			if dx, dy := x-160, y-192; dx*dx+dy*dy < 96*96 {
-				c = color.RGBA{220, 30, 30, 255}
-			}
-			img.Set(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "shapes.png")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path, buf.Bytes()
-}
-
-var metaLine = regexp.MustCompile(`^first token \d+\.\d\d s · \d+(\.\d)? tokens/s · (\d+) tokens`)
-
 // TestPageScripted drives the page in Chromium against the scripted API:
 // picture, two questions (one grounded), the image sent once, boxes where
 // the server put them at desktop and phone sizes, stop, regenerate, and no
@@ -228,7 +194,8 @@ func TestPageScripted(t *testing.T) {
 	api.answers["Count slowly."] = script{pieces: slow, delay: 100 * time.Millisecond}
 	srv := httptest.NewServer(api.handler())
 	defer srv.Close()
-	picPath, picBytes := writeShapesPNG(t)
+	// a red disc of radius 96 at (160, 192) on a 640×480 picture
+	picPath, picBytes := webuitest.Picture(t, 640, 480, func(x, y int) bool { return (x-160)*(x-160)+(y-192)*(y-192) < 96*96 })
 
 	b := browsertest.Start(t)
 	b.Do(10*time.Second, chromedp.EmulateViewport(1280, 860))
@@ -243,7 +210,7 @@ func TestPageScripted(t *testing.T) {
 	if a.State != "done" || a.Text != "The circle is red." {
 		t.Fatalf("first answer %+v", a)
 	}
-	if m := metaLine.FindStringSubmatch(a.Meta); m == nil || m[2] != "5" {
+	if m := webuitest.MetaLine.FindStringSubmatch(a.Meta); m == nil || m[2] != "5" {
 		t.Errorf("timing line %q, want first token, tokens/s and 5 tokens", a.Meta)
 	}
 	first := api.lastRequests(1)[0]
@@ -308,7 +275,7 @@ func TestPageScripted(t *testing.T) {
 
 	// Stop in the middle of a slow answer: the server sees the disconnect.
 	before := len(page.Answers())
-	b.Do(5*time.Second, chromedp.Focus(chromedp.ID("prompt")), chromedp.SendKeys(chromedp.ID("prompt"), "Count slowly.\n"))
+	page.Send("Count slowly.")
 	b.WaitFor(fmt.Sprintf(`(document.querySelectorAll("#log .msg.assistant")[%d] || {textContent: ""}).querySelector(".text")?.textContent.length > 3`, before),
 		10*time.Second, `document.getElementById("log").innerText`)
 	b.Do(5*time.Second, chromedp.KeyEvent(kb.Escape)) // Escape is Stop from the keyboard

@@ -102,6 +102,21 @@ func Handler() http.Handler {
 	}))
 }
 
+// Register adds the page's routes to mux: GET (and HEAD) of "/" exactly,
+// "/index.html", "/app.js" and "/style.css". They are more specific than a
+// catch-all "/" already on mux, so an API mounted at "/" keeps every other
+// path.
+func Register(mux *http.ServeMux) {
+	h := Handler()
+	for route := range pages {
+		pattern := "GET " + route
+		if route == "/" {
+			pattern = "GET /{$}"
+		}
+		mux.Handle(pattern, h)
+	}
+}
+
 // Secure wraps h so that every response carries ContentSecurityPolicy and
 // the headers that stop content sniffing, framing and referrer leaks.
 // Wrapping the whole server (API included) keeps the policy on any page a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cogedge/cogedge/imagecache"
 	"github.com/cogedge/cogedge/server"
+	"github.com/cogedge/cogedge/webui"
 	"github.com/spf13/pflag"
 )
 
@@ -112,8 +113,12 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	if mf.verbose {
 		logw = stderr
 	}
+	size, params, err := modelSize(s, mf.model, mf.mmproj)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
-		Model: s.m, Tokenizer: s.tok, ModelName: name, Template: mf.template,
+		Model: s.m, Tokenizer: s.tok, ModelName: name, ModelBytes: size, ModelParams: params, Template: mf.template,
 		Parallel: *parallel, Queue: *queue, ContextSize: mf.ctx, KV: s.kv, Threads: mf.threads,
 		APIKey: *apiKey, AllowLocalImages: *allowLocal,
 		MaxBodyBytes: *maxBody << 20, MaxImagePixels: *maxPixels, MaxPromptTokens: *maxPrompt, DefaultMaxTokens: *nPredict,
@@ -127,8 +132,14 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The chat page at / beside the API; every response carries the page's
+	// Content-Security-Policy.
+	mux := http.NewServeMux()
+	mux.Handle("/", srv.Handler())
+	webui.Register(mux)
+	hs := &http.Server{Handler: webui.Secure(mux), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stderr, "cogedge serve: model %q on http://%s (%d parallel, queue %d)\n", name, ln.Addr(), *parallel, *queue)
+	announcePage(stderr, *host, ln.Addr().(*net.TCPAddr).Port, *apiKey != "", net.InterfaceAddrs)
 	ctx, stop := serveSignals()
 	defer stop()
 	served := make(chan error, 1)
@@ -146,4 +157,41 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, "cogedge serve: stopped")
 	return nil
+}
+
+// announcePage says where the chat page is. On a loopback host it is one
+// line; any other host exposes the model to the network, which gets a
+// warning and the URLs to open from another machine (a phone next to the
+// board).
+func announcePage(w io.Writer, host string, port int, withKey bool, addrs func() ([]net.Addr, error)) {
+	if webui.IsLoopback(host) {
+		fmt.Fprintf(w, "cogedge serve: chat page at %s (this machine only; --host 0.0.0.0 opens it to the network)\n",
+			webui.OpenURLs(host, port, addrs)[0])
+		return
+	}
+	who := "every machine that can reach this one can use the model (no --api-key set)"
+	if withKey {
+		who = "every machine that can reach this one can use the model with the API key"
+	}
+	fmt.Fprintf(w, "cogedge serve: WARNING: listening on %s, not loopback: %s\n", net.JoinHostPort(host, strconv.Itoa(port)), who)
+	for _, u := range webui.OpenURLs(host, port, addrs) {
+		fmt.Fprintf(w, "cogedge serve: chat page at %s\n", u)
+	}
+}
+
+// modelSize is the bytes of the model's files on disk and their parameter
+// count, for /v1/models.
+func modelSize(s *session, model, mmproj string) (int64, uint64, error) {
+	var size int64
+	for _, p := range []string{model, mmproj} {
+		if p == "" {
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return 0, 0, err
+		}
+		size += st.Size()
+	}
+	return size, s.m.ParamCount(), nil
 }

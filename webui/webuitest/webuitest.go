@@ -6,13 +6,21 @@
 package webuitest
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/cogedge/cogedge/internal/browsertest"
@@ -90,8 +98,31 @@ func (p *Page) Answers() []Answer {
 func (p *Page) Ask(question string, timeout time.Duration) Answer {
 	p.t.Helper()
 	before := len(p.Answers())
-	p.B.Do(10*time.Second, chromedp.Focus(chromedp.ID("prompt")), chromedp.SendKeys(chromedp.ID("prompt"), question+"\n"))
+	p.Send(question)
 	return p.WaitAnswer(before, timeout)
+}
+
+// Send types question into the prompt and presses Enter, as a keyboard
+// does: a key-down the page handles (no character follows it, since the
+// page cancels the default) and a key-up. The prompt must then be empty.
+func (p *Page) Send(question string) {
+	p.t.Helper()
+	enter := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
+			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+				Type: typ, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	p.B.Do(10*time.Second, chromedp.Focus(chromedp.ID("prompt")), chromedp.SendKeys(chromedp.ID("prompt"), question), enter)
+	var left string
+	p.B.Eval(`document.getElementById("prompt").value`, &left)
+	if left != "" {
+		p.t.Errorf("after Enter the prompt still holds %q", left)
+	}
 }
 
 // WaitAnswer waits for the assistant message number index (0-based) to
@@ -186,4 +217,34 @@ func (p *Page) SaveScreenshot(name string) string {
 	}
 	p.t.Logf("screenshot: %s", path)
 	return path
+}
+
+// MetaLine matches the timing line under a finished answer; its second
+// group is the number of tokens.
+var MetaLine = regexp.MustCompile(`^first token \d+\.\d\d s · \d+(\.\d)? tokens/s · (\d+) tokens?`)
+
+// Picture draws a w×h PNG, red where inside(x, y) holds and grey
+// elsewhere, saves it in the test's temporary folder and returns its path
+// and bytes.
+func Picture(t testing.TB, w, h int, inside func(x, y int) bool) (string, []byte) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{200, 200, 200, 255}
+			if inside(x, y) {
+				c = color.RGBA{220, 30, 30, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "picture.png")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, buf.Bytes()
 }

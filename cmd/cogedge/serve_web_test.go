@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/cogedge/cogedge/internal/browsertest"
+	"github.com/cogedge/cogedge/webui"
+	"github.com/cogedge/cogedge/webui/webuitest"
+)
+
+// lineLog collects what a command prints, line by line, safely across
+// goroutines.
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lineLog) add(s string) { l.mu.Lock(); l.lines = append(l.lines, s); l.mu.Unlock() }
+
+func (l *lineLog) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// startServe runs `cogedge serve` with args on a free port until the test
+// ends and returns its origin (http://host:port) and what it prints on
+// stderr.
+func startServe(t *testing.T, args ...string) (string, *lineLog) {
+	t.Helper()
+	sigCtx, signalStop := context.WithCancel(context.Background())
+	old := serveSignals
+	serveSignals = func() (context.Context, context.CancelFunc) { return sigCtx, signalStop }
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- serveCmd(append(args, "--port", "0"), io.Discard, pw)
+		pw.Close()
+	}()
+	printed := &lineLog{}
+	addrc := make(chan string, 1)
+	go func() {
+		lines := bufio.NewScanner(pr)
+		sent := false
+		for lines.Scan() {
+			printed.add(lines.Text())
+			if m := regexp.MustCompile(`on http://(\S+) \(`).FindStringSubmatch(lines.Text()); m != nil && !sent {
+				addrc <- m[1]
+				sent = true
+			}
+		}
+		close(addrc)
+	}()
+	var addr string
+	select {
+	case a, ok := <-addrc:
+		if !ok {
+			t.Fatalf("serve ended without an address: %v\n%s", <-done, printed.text())
+		}
+		addr = a
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve printed no address in 60 s:\n%s", printed.text())
+	}
+	t.Cleanup(func() {
+		signalStop()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+		serveSignals = old
+	})
+	// The printed lines that follow the address (the page's URL) come
+	// right after it; give the reader a moment to collect them.
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(printed.text(), "chat page at") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return "http://" + addr, printed
+}
+
+// TestServePage: serve answers / with the embedded page and every response
+// (page, API, errors) with the Content-Security-Policy; /v1/models tells
+// the page the model's size.
+func TestServePage(t *testing.T) {
+	origin, printed := startServe(t, "-m", tinyQ8, "-t", "1", "--no-image-cache", "--alias", "tiny")
+	if want := "chat page at " + origin + "/ (this machine only"; !strings.Contains(printed.text(), want) {
+		t.Errorf("serve printed %q, want a line with %q", printed.text(), want)
+	}
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.Get(origin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body
+	}
+	for _, tc := range []struct {
+		path, contentType string
+		code              int
+		bodyHas           string
+	}{
+		{"/", "text/html; charset=utf-8", 200, `<script type="module" src="app.js">`},
+		{"/app.js", "text/javascript; charset=utf-8", 200, "v1/chat/completions"},
+		{"/style.css", "text/css; charset=utf-8", 200, ".box"},
+		{"/health", "application/json", 200, "ok"},
+		{"/no/such/page", "application/json", 404, "no route"},
+	} {
+		resp, body := get(tc.path)
+		if resp.StatusCode != tc.code || resp.Header.Get("Content-Type") != tc.contentType || !bytes.Contains(body, []byte(tc.bodyHas)) {
+			t.Errorf("GET %s: %d %q, body has %q: %v", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.bodyHas,
+				bytes.Contains(body, []byte(tc.bodyHas)))
+		}
+		if resp.Header.Get("Content-Security-Policy") != webui.ContentSecurityPolicy {
+			t.Errorf("GET %s: Content-Security-Policy %q", tc.path, resp.Header.Get("Content-Security-Policy"))
+		}
+	}
+	_, body := get("/v1/models")
+	var list struct {
+		Data []struct {
+			ID   string
+			Meta struct {
+				Size    int64  `json:"size"`
+				NParams uint64 `json:"n_params"`
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(tinyQ8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Data) != 1 || list.Data[0].ID != "tiny" || list.Data[0].Meta.Size != st.Size() || list.Data[0].Meta.NParams == 0 {
+		t.Errorf("/v1/models: %s (file size %d)", body, st.Size())
+	}
+}
+
+// TestServeWarnsOffLoopback: --host 0.0.0.0 is the explicit way onto the
+// network, and serve says so with the URLs to open.
+func TestServeWarnsOffLoopback(t *testing.T) {
+	_, printed := startServe(t, "-m", tinyQ8, "-t", "1", "--no-image-cache", "--host", "0.0.0.0")
+	out := printed.text()
+	if !regexp.MustCompile(`WARNING: listening on 0\.0\.0\.0:\d+, not loopback: .*no --api-key`).MatchString(out) ||
+		!regexp.MustCompile(`chat page at http://\S+:\d+/`).MatchString(out) {
+		t.Errorf("serve --host 0.0.0.0 printed:\n%s\nwant a warning and the page's URL", out)
+	}
+}
+
+func TestAnnouncePage(t *testing.T) {
+	addrs := func() ([]net.Addr, error) {
+		return []net.Addr{&net.IPNet{IP: net.IPv4(127, 0, 0, 1), Mask: net.CIDRMask(8, 32)},
+			&net.IPNet{IP: net.IPv4(192, 168, 1, 20), Mask: net.CIDRMask(24, 32)}}, nil
+	}
+	for _, tc := range []struct {
+		host string
+		key  bool
+		want string
+	}{
+		{"127.0.0.1", false, "cogedge serve: chat page at http://127.0.0.1:8080/ (this machine only; --host 0.0.0.0 opens it to the network)\n"},
+		{"localhost", true, "cogedge serve: chat page at http://localhost:8080/ (this machine only; --host 0.0.0.0 opens it to the network)\n"},
+		{"0.0.0.0", false, "cogedge serve: WARNING: listening on 0.0.0.0:8080, not loopback: every machine that can reach this one can use the model (no --api-key set)\n" +
+			"cogedge serve: chat page at http://192.168.1.20:8080/\n"},
+		{"192.168.1.20", true, "cogedge serve: WARNING: listening on 192.168.1.20:8080, not loopback: every machine that can reach this one can use the model with the API key\n" +
+			"cogedge serve: chat page at http://192.168.1.20:8080/\n"},
+	} {
+		var b strings.Builder
+		announcePage(&b, tc.host, 8080, tc.key, addrs)
+		if b.String() != tc.want {
+			t.Errorf("host %q key %v:\n%s\nwant\n%s", tc.host, tc.key, b.String(), tc.want)
+		}
+	}
+}
+
+// TestServeWebChat drives the page of a real `cogedge serve` in Chromium:
+// it picks a picture, asks with the Enter key and checks that the streamed
+// answer the page shows is the server's own greedy answer for the same
+// conversation, and that the page asked nothing of any other host.
+func TestServeWebChat(t *testing.T) {
+	origin, _ := startServe(t, "-m", tinyQ8, "-t", "2", "--alias", "tiny")
+	picPath, picBytes := webuitest.Picture(t, 320, 240, func(x, y int) bool { return x >= 60 && x < 140 && y >= 80 && y < 160 })
+
+	b := browsertest.Start(t)
+	b.Do(10*time.Second, chromedp.EmulateViewport(1280, 860))
+	page := webuitest.Open(t, b, origin)
+	if got := page.Text("model"); !strings.HasPrefix(got, "model: tiny · ") || !strings.Contains(got, "MB") {
+		t.Errorf("model line %q", got)
+	}
+	page.Upload(picPath)
+	b.Do(5*time.Second, chromedp.SetValue(chromedp.ID("max-tokens"), "12"))
+	const question = "What is in the picture?"
+	a := page.Ask(question, 60*time.Second)
+	if a.State != "done" || a.Text == "" {
+		t.Fatalf("answer %+v", a)
+	}
+	if m := webuitest.MetaLine.FindStringSubmatch(a.Meta); m == nil || m[2] != "12" {
+		t.Errorf("timing line %q, want first token, tokens/s and 12 tokens", a.Meta)
+	}
+	want := completion(t, origin, fmt.Sprintf(`{"model":"tiny","max_tokens":12,"temperature":0,"messages":[{"role":"user","content":[
+		{"type":"image_url","image_url":{"url":"data:image/png;base64,%s"}},{"type":"text","text":%q}]}]}`,
+		base64.StdEncoding.EncodeToString(picBytes), question))
+	if a.Text != want {
+		t.Errorf("the page shows %q; the server's greedy answer is %q", a.Text, want)
+	}
+	page.SaveScreenshot("serve-chat.png")
+	page.CheckClean()
+}
+
+// completion posts a non-streamed request and returns the answer's text.
+func completion(t *testing.T, origin, body string) string {
+	t.Helper()
+	resp, err := http.Post(origin+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Choices []struct {
+			Message struct{ Content string }
+		}
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil || resp.StatusCode != 200 || len(out.Choices) != 1 {
+		t.Fatalf("completion: %d %s (%v)", resp.StatusCode, raw, err)
+	}
+	return out.Choices[0].Message.Content
+}
