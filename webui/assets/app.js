@@ -355,12 +355,17 @@ async function complete() {
   scrollLog();
 }
 
-// showText writes an answer with its [[x0,y0,x1,y1]] coordinates muted:
-// the boxes on the picture say the same thing better.
+// COORDS matches a grounding answer's [[x0,y0,x1,y1]] groups.
+const COORDS = /\[\[[0-9,;\s]*\]\]/g;
+
+// showText writes an answer with its coordinates muted (the boxes on the
+// picture say the same thing better); an answer that is only a box stays
+// plain.
 function showText(el, text) {
   el.replaceChildren();
+  if (text.replace(COORDS, "").trim() === "") { el.textContent = text; return; }
   let last = 0;
-  for (const m of text.matchAll(/\[\[[0-9,;\s]*\]\]/g)) {
+  for (const m of text.matchAll(COORDS)) {
     el.append(text.slice(last, m.index));
     const span = document.createElement("span");
     span.className = "coords";
