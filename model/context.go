@@ -21,7 +21,8 @@ const (
 // ContextOptions configures a Context.
 type ContextOptions struct {
 	// Size is the number of sequence slots the KV cache holds (image rows
-	// included). 0 means 2048.
+	// included), all allocated by NewContext. 0 means the model's context
+	// length (2048 when the file does not say).
 	Size int
 	// KV is the cache element type (KVF16 by default).
 	KV KVType
@@ -66,7 +67,7 @@ type Context struct {
 
 // NewContext allocates a context for m.
 func (m *Model) NewContext(o ContextOptions) (*Context, error) {
-	size, batch, err := contextSizes(o)
+	size, batch, err := contextSizes(o, m.Text.ContextLength)
 	if err != nil {
 		return nil, err
 	}
@@ -105,9 +106,13 @@ func (m *Model) NewContext(o ContextOptions) (*Context, error) {
 }
 
 // contextSizes applies ContextOptions' defaults and checks them: the
-// number of KV slots and the largest batch.
-func contextSizes(o ContextOptions) (size, batch int, err error) {
+// number of KV slots (by default trained, the model's context length) and
+// the largest batch.
+func contextSizes(o ContextOptions, trained int) (size, batch int, err error) {
 	size, batch = o.Size, o.Batch
+	if size == 0 {
+		size = trained
+	}
 	if size == 0 {
 		size = 2048
 	}

@@ -25,7 +25,7 @@ func (p MemoryPlan) Context() int64 { return p.KV + p.Scratch + p.Vision }
 
 // PlanMemory returns what NewContext(o) allocates, without allocating.
 func (m *Model) PlanMemory(o ContextOptions) (MemoryPlan, error) {
-	size, batch, err := contextSizes(o)
+	size, batch, err := contextSizes(o, m.Text.ContextLength)
 	if err != nil {
 		return MemoryPlan{}, err
 	}
