@@ -79,7 +79,6 @@ type benchFlags struct {
 // repetitions. Tokenization and sampling are not timed.
 func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var bf benchFlags
 	fs.StringVarP(&bf.model, "model", "m", "", "GGUF model file (required)")
 	fs.StringVar(&bf.mmproj, "mmproj", "", "separate vision GGUF (llama.cpp-style mmproj), for --image")
@@ -91,16 +90,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVarP(&bf.output, "output", "o", "md", "output format: md or json")
 	fs.BoolVar(&bf.noWarmup, "no-warmup", false, "skip the warm-up run before each test")
 	fs.BoolVar(&bf.prog, "progress", false, "print each run's time to stderr")
+	fs.Int("n-gpu-layers", 0, "llama-bench's -ngl: accepted and ignored (cogedge runs on the CPU)")
 	fs.IntVar(&bf.streamMiB, "stream-mib", 1024, "buffer size in MiB for the streaming-read bandwidth measured before tg (0 = skip)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: cogedge bench -m MODEL.gguf [--mmproj MMPROJ.gguf] [-p 512] [-n 128] [-t THREADS] [-r 3] [--image] [-o md|json]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage{err}
+	if done, err := parseFlags(fs, "bench -m MODEL.gguf [--mmproj MMPROJ.gguf] [-p 512] [-n 128] [-t THREADS] [-r 3] [--image] [-o md|json]", args, stdout); done || err != nil {
+		return err
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -111,8 +104,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage{fmt.Errorf("-p %d: want >= 0", bf.prompt)}
 	case bf.gen < 0:
 		return errUsage{fmt.Errorf("-n %d: want >= 0", bf.gen)}
-	case bf.threads < 1:
-		return errUsage{fmt.Errorf("-t %d: want at least 1", bf.threads)}
+	case checkThreads(bf.threads) != nil:
+		return checkThreads(bf.threads)
 	case bf.reps < 1:
 		return errUsage{fmt.Errorf("-r %d: want at least 1", bf.reps)}
 	case bf.streamMiB < 0:

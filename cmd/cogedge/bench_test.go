@@ -136,7 +136,7 @@ func TestBenchUsage(t *testing.T) {
 	}{
 		{"no model", []string{"bench"}, 2, "-m MODEL is required"},
 		{"bad reps", []string{"bench", "-m", tinyQ8, "-r", "0"}, 2, "-r 0"},
-		{"bad threads", []string{"bench", "-m", tinyQ8, "-t", "0"}, 2, "-t 0"},
+		{"bad threads", []string{"bench", "-m", tinyQ8, "-t", "0"}, 2, "--threads 0"},
 		{"negative prompt", []string{"bench", "-m", tinyQ8, "-p", "-1"}, 2, "-p -1"},
 		{"bad format", []string{"bench", "-m", tinyQ8, "-o", "csv"}, 2, `-o "csv"`},
 		{"nothing", []string{"bench", "-m", tinyQ8, "-p", "0", "-n", "0"}, 2, "nothing to measure"},

@@ -24,16 +24,12 @@ func init() {
 
 func evalCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("eval", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var mf modelFlags
 	mf.register(fs)
 	tokens := fs.String("tokens", "", "comma-separated text token ids (bypasses the tokenizer and the template)")
 	out := fs.String("logits-out", "", "file to write: little-endian float32 logits [positions x vocab] (required; - for stdout)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage{err}
+	if done, err := parseFlags(fs, "eval -m MODEL [--image IMG] (-p TEXT | --tokens ID,…) --logits-out FILE", args, stdout); done || err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return errUsage{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
@@ -59,11 +55,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 			return errUsage{err}
 		}
 	} else {
-		hist, err := parseHistory(mf.history)
-		if err != nil {
-			return err
-		}
-		if ids, err = s.textIDs(mf.template, hist, mf.prompt); err != nil {
+		if ids, err = s.textIDs(mf.template, mf.turns, mf.prompt); err != nil {
 			return err
 		}
 	}
@@ -75,10 +67,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 		nImg = s.m.Vision.ImageTokens
 	}
 	L := 1 + nImg + len(ids)
-	if mf.ctx == 0 {
-		mf.ctx = L
-	}
-	c, err := s.newContext(&mf, L)
+	c, err := s.newContext(&mf, L, 0, false)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -55,18 +54,10 @@ func init() {
 // tensor's bytes) is present only with --hash.
 func infoCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("info", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "write JSON (complete metadata; schema in README, \"cogedge info\")")
 	hash := fs.Bool("hash", false, "add the sha256 of every tensor's bytes (reads the whole file)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: cogedge info [--json] [--hash] FILE.gguf")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage{err}
+	if done, err := parseFlags(fs, "info [--json] [--hash] FILE.gguf", args, stdout); done || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return errUsage{fmt.Errorf("want one GGUF file, got %d arguments", fs.NArg())}

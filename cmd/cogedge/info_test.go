@@ -253,7 +253,6 @@ func TestInfoErrors(t *testing.T) {
 		{[]string{"--bogus", tinyGGUF}, 2, "unknown flag"},
 		{[]string{filepath.Join(dir, "missing.gguf")}, 1, "no such file"},
 		{[]string{bad}, 1, "tensor count at byte 8"},
-		{[]string{"--help"}, 0, "Usage: cogedge info"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := runInfo(tt.args...)

@@ -67,7 +67,7 @@ func TestRunRefusesContextThatCannotFit(t *testing.T) {
 	availableMemory = func() (memstat.Budget, error) {
 		return memstat.Budget{Available: 1 << 20, Total: 1 << 30, Limit: 1 << 30}, nil
 	}
-	code, _, stderr := cli("run", "-m", tinyQ8, "-p", "hi", "-n", "4", "-c", "4096", "--repack", "memory")
+	code, _, stderr := cli("run", "-m", tinyQ8, "-p", "hi", "-n", "-1", "-c", "4096", "--repack", "memory")
 	if code == 0 || !strings.Contains(stderr, "not enough memory for a context of 4096 slots") || !strings.Contains(stderr, "lower -c") {
 		t.Errorf("exit %d, stderr %q: want a refusal naming the context size", code, stderr)
 	}

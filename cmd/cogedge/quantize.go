@@ -43,22 +43,13 @@ func init() {
 // goes to stdout (-v: one line per tensor).
 func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("quantize", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	pure := fs.Bool("pure", false, "quantize every 2-D+ weight to TYPE, without the mix's per-tensor promotions")
 	typeFor := fs.StringArray("type-for", nil, "PATTERN=TYPE: tensors whose name matches the regexp PATTERN get TYPE (repeatable; first match wins)")
 	threads := fs.IntP("threads", "t", 0, "worker threads (default: all CPUs)")
 	allowRequant := fs.Bool("allow-requantize", false, "accept already quantized input tensors (dequantized first)")
 	verbose := fs.BoolP("verbose", "v", false, "list every tensor with its old and new type")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: cogedge quantize [--pure] [--type-for PATTERN=TYPE ...] [-t THREADS] IN.gguf OUT.gguf TYPE")
-		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K_S Q4_K_M (Q4_K) Q5_K_S Q5_K_M (Q5_K) Q6_K IQ4_NL")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage{err}
+	if done, err := parseFlags(fs, "quantize [--pure] [--type-for PATTERN=TYPE ...] [-t THREADS] IN.gguf OUT.gguf TYPE", args, stdout, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K_S Q4_K_M (Q4_K) Q5_K_S Q5_K_M (Q5_K) Q6_K IQ4_NL"); done || err != nil {
+		return err
 	}
 	if fs.NArg() != 3 {
 		return errUsage{fmt.Errorf("want IN.gguf OUT.gguf TYPE, got %d arguments", fs.NArg())}

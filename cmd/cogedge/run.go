@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cogedge/cogedge/imagecache"
@@ -29,7 +29,7 @@ func init() {
 	})
 }
 
-// modelFlags are the flags run and eval share.
+// modelFlags are the flags the commands that load a model share.
 type modelFlags struct {
 	model, mmproj, image, template, prompt, kv string
 	history                                    string
@@ -37,21 +37,69 @@ type modelFlags struct {
 	verbose                                    bool
 	repack                                     string // --repack: auto, memory or file
 	mlock                                      bool
+	gpuLayers                                  int    // llama.cpp's -ngl: accepted, CPU only
+	system                                     string // llama.cpp's -sys: refused with what to do instead
+
+	turns []prompt.Turn // --history, read by check
 }
 
 func (mf *modelFlags) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&mf.model, "model", "m", "", "GGUF model file (required)")
+	fs.StringVarP(&mf.model, "model", "m", "", "GGUF model file, or .gguf.zst (required)")
 	fs.StringVar(&mf.mmproj, "mmproj", "", "separate vision GGUF (llama.cpp-style mmproj), if the model file has no vision tower")
 	fs.StringVar(&mf.image, "image", "", "image file (JPEG, PNG, GIF or WebP)")
 	fs.StringVar(&mf.template, "template", "", "prompt template: chat, vqa or base (default: the file's cogvlm.template)")
 	fs.StringVarP(&mf.prompt, "prompt", "p", "", "the question")
-	fs.StringVar(&mf.history, "history", "", `earlier turns as JSON: [["question","answer"],…] (chat and vqa templates)`)
+	fs.StringVar(&mf.history, "history", "", `earlier turns: a JSON file, or JSON text, [["question","answer"],…] (chat and vqa templates; chat's /save writes one)`)
 	fs.StringVar(&mf.kv, "kv-type", "f16", "KV cache type: f16 or f32")
-	fs.IntVarP(&mf.ctx, "ctx-size", "c", 0, "context size in slots, image rows included (default: prompt + image + n, at most 4096)")
+	fs.IntVarP(&mf.ctx, "ctx-size", "c", 0, "context size in slots, image rows included (default: the model's trained context length)")
 	fs.IntVarP(&mf.threads, "threads", "t", runtime.NumCPU(), "threads")
 	fs.BoolVar(&mf.verbose, "verbose", false, "print timings and memory use (per phase) to stderr")
 	fs.StringVar(&mf.repack, "repack", repackAuto, "where the repacked language weights live: memory (anonymous), file (a mapped file in the cache folder, reclaimable, reused by later runs) or auto (file when the model files exceed the available memory)")
 	fs.BoolVar(&mf.mlock, "mlock", false, "lock the language weights in memory (mlock) so that memory pressure cannot page them out")
+	fs.IntVar(&mf.gpuLayers, "n-gpu-layers", 0, "llama.cpp's -ngl: accepted and ignored (cogedge runs on the CPU)")
+	fs.StringVar(&mf.system, "system-prompt", "", "llama.cpp's -sys: CogVLM's templates have no system prompt (see the error for what to use)")
+}
+
+// check validates the flags and reads the cheap inputs (the image's
+// header and pixels, the history) so that a mistake is reported before
+// the model loads. Notes for llama.cpp users go to stderr.
+func (mf *modelFlags) check(stderr io.Writer) error {
+	if mf.model == "" {
+		return errUsage{errors.New("-m MODEL is required")}
+	}
+	if _, err := kvType(mf.kv); err != nil {
+		return err
+	}
+	if err := checkThreads(mf.threads); err != nil {
+		return err
+	}
+	if mf.ctx < 0 {
+		return errUsage{fmt.Errorf("--ctx-size %d: want a positive size (0 = the model's context length)", mf.ctx)}
+	}
+	if mf.system != "" {
+		return errUsage{errors.New("-sys/--system-prompt: CogVLM's templates have no system prompt; put the instructions in the question, or write the whole prompt yourself with --template base")}
+	}
+	if mf.gpuLayers != 0 {
+		fmt.Fprintf(stderr, "cogedge: -ngl %d ignored: cogedge runs on the CPU (all layers, memory-mapped)\n", mf.gpuLayers)
+	}
+	if mf.image != "" {
+		if _, err := imageproc.Load(mf.image, imageproc.DefaultLimits); err != nil {
+			return err
+		}
+	}
+	var err error
+	mf.turns, err = parseHistory(mf.history)
+	return err
+}
+
+func kvType(name string) (model.KVType, error) {
+	switch strings.ToLower(name) {
+	case "f16":
+		return model.KVF16, nil
+	case "f32":
+		return model.KVF32, nil
+	}
+	return 0, errUsage{fmt.Errorf("--kv-type %q: want f16 or f32", name)}
 }
 
 // session is a loaded model with its tokenizer.
@@ -65,25 +113,14 @@ type session struct {
 	meter    *phaseMeter // --verbose: per-phase memory; nil otherwise
 }
 
+// openSession checks the flags and cheap inputs (modelFlags.check), then
+// loads the model.
 func openSession(mf *modelFlags, stderr io.Writer) (*session, error) {
-	if mf.model == "" {
-		return nil, errUsage{errors.New("-m MODEL is required")}
+	if err := mf.check(stderr); err != nil {
+		return nil, err
 	}
 	s := &session{}
-	switch strings.ToLower(mf.kv) {
-	case "f16":
-		s.kv = model.KVF16
-	case "f32":
-		s.kv = model.KVF32
-	default:
-		return nil, errUsage{fmt.Errorf("--kv-type %q: want f16 or f32", mf.kv)}
-	}
-	if mf.threads < 1 {
-		return nil, errUsage{fmt.Errorf("--threads %d: want at least 1", mf.threads)}
-	}
-	if mf.ctx < 0 {
-		return nil, errUsage{fmt.Errorf("--ctx-size %d: want a positive size", mf.ctx)}
-	}
+	s.kv, _ = kvType(mf.kv)
 	modelPath, err := mappable(mf.model)
 	if err != nil {
 		return nil, err
@@ -166,19 +203,38 @@ func (s *session) pixels(path string) ([]float32, error) {
 	return imageproc.Normalize(imageproc.ResizeBicubic(rgb, w, h, S, S), S, S, vc.ImageMean, vc.ImageStd), nil
 }
 
-// parseHistory reads --history: a JSON list of [question, answer] pairs.
-func parseHistory(js string) ([]prompt.Turn, error) {
-	if js == "" {
+// maxHistoryBytes bounds a --history file.
+const maxHistoryBytes = 64 << 20
+
+// parseHistory reads --history: a JSON list of [question, answer] pairs,
+// given as text (starting with '[') or as the name of a file holding it.
+func parseHistory(arg string) ([]prompt.Turn, error) {
+	if arg == "" {
 		return nil, nil
 	}
+	js, what := []byte(arg), "--history"
+	if !strings.HasPrefix(strings.TrimSpace(arg), "[") {
+		what = "--history " + arg
+		f, err := os.Open(arg)
+		if err != nil {
+			return nil, errUsage{fmt.Errorf("--history: %w (want a file, or JSON text starting with '[')", err)}
+		}
+		defer f.Close()
+		if js, err = io.ReadAll(io.LimitReader(f, maxHistoryBytes+1)); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if len(js) > maxHistoryBytes {
+			return nil, errUsage{fmt.Errorf("%s: larger than %d MiB", what, maxHistoryBytes>>20)}
+		}
+	}
 	var pairs [][]string
-	if err := json.Unmarshal([]byte(js), &pairs); err != nil {
-		return nil, errUsage{fmt.Errorf("--history: %w", err)}
+	if err := json.Unmarshal(js, &pairs); err != nil {
+		return nil, errUsage{fmt.Errorf("%s: %w (want [[\"question\",\"answer\"],…])", what, err)}
 	}
 	out := make([]prompt.Turn, len(pairs))
 	for i, p := range pairs {
 		if len(p) != 2 {
-			return nil, errUsage{fmt.Errorf("--history: turn %d has %d strings, want [question, answer]", i, len(p))}
+			return nil, errUsage{fmt.Errorf("%s: turn %d has %d strings, want [question, answer]", what, i, len(p))}
 		}
 		out[i] = prompt.Turn{Question: p[0], Answer: p[1]}
 	}
@@ -201,14 +257,36 @@ func (s *session) textIDs(template string, history []prompt.Turn, query string) 
 	return s.tok.Encode(text, false), nil
 }
 
-// newContext sizes the KV cache for need slots unless -c says otherwise.
-func (s *session) newContext(mf *modelFlags, need int) (*model.Context, error) {
-	size := mf.ctx
-	if size == 0 {
-		size = min(max(need, 1), 4096)
-		if need > 4096 {
-			size = need
+// contextLimit is the context size the user asked for: -c, or the model's
+// trained context length.
+func (s *session) contextLimit(mf *modelFlags) int {
+	if mf.ctx > 0 {
+		return mf.ctx
+	}
+	if s.m.Text.ContextLength > 0 {
+		return s.m.Text.ContextLength
+	}
+	return 2048
+}
+
+// newContext allocates the KV cache for a conversation whose first prompt
+// takes promptSlots and that generates up to n tokens (-1: until the end
+// of the context). It never allocates beyond the limit (-c, default the
+// model's context length) and refuses a prompt longer than it; a
+// conversation that grows (grow) gets the whole limit, a single answer
+// only what it can use.
+func (s *session) newContext(mf *modelFlags, promptSlots, n int, grow bool) (*model.Context, error) {
+	limit := s.contextLimit(mf)
+	if promptSlots > limit {
+		hint := "shorten the prompt or the history"
+		if mf.ctx > 0 && s.m.Text.ContextLength > mf.ctx {
+			hint += fmt.Sprintf(", or raise -c (the model was trained on %d)", s.m.Text.ContextLength)
 		}
+		return nil, fmt.Errorf("the prompt needs %d slots (BOS, image rows and text tokens) but the context holds %d: %s", promptSlots, limit, hint)
+	}
+	size := limit
+	if !grow && n >= 0 {
+		size = min(limit, promptSlots+n)
 	}
 	o := model.ContextOptions{Size: size, KV: s.kv, Threads: mf.threads}
 	var verbose io.Writer
@@ -234,107 +312,37 @@ func encodeImage(s *session, c *model.Context, path string) ([]float32, error) {
 	return emb, nil
 }
 
+const runSynopsis = "run -m MODEL [--image IMG] -p TEXT [flags]"
+
 func runCmd(args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var mf modelFlags
-	mf.register(fs)
-	var cf cacheFlags
-	cf.register(fs)
-	n := fs.IntP("n-predict", "n", 256, "maximum number of tokens to generate")
-	temp := fs.Float32("temp", 0, "temperature (0 = greedy)")
-	topK := fs.Int("top-k", 40, "top-k sampling (0 = off)")
-	topP := fs.Float32("top-p", 0.95, "top-p (nucleus) sampling (1 = off)")
-	rep := fs.Float32("repeat-penalty", 1, "repetition penalty (1 = off)")
-	repN := fs.Int("repeat-last-n", 64, "tokens the repetition penalty looks back on (-1 = all)")
-	seed := fs.Int64P("seed", "s", -1, "random seed (-1 = from the clock)")
+	fs, af := newAnswerFlags("run", 256)
+	mf, cf, sf := &af.model, &af.cache, &af.sample
 	interactive := fs.BoolP("interactive", "i", false, "after the answer to -p (if any), read more questions from stdin, one per line, keeping the conversation")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage{err}
+	conversation := fs.Bool("conversation", false, "llama.cpp's -cnv: run the interactive chat (cogedge chat)")
+	fs.Bool("no-conversation", false, "llama.cpp's -no-cnv: accepted (run answers one prompt)")
+	fs.Bool("single-turn", false, "llama.cpp's -st: accepted (run answers one prompt)")
+	if done, err := parseFlags(fs, runSynopsis, args, stdout); done || err != nil {
+		return err
+	}
+	if *conversation {
+		return chatCmd(withoutConversation(args), stdout, stderr)
 	}
 	if fs.NArg() > 0 {
 		return errUsage{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	if mf.prompt == "" && !*interactive {
-		return errUsage{errors.New("-p PROMPT is required (or -i to read questions from stdin)")}
+		return errUsage{errors.New("-p PROMPT is required (or -i to read questions from stdin, or cogedge chat)")}
 	}
-	if *n < 1 {
-		return errUsage{fmt.Errorf("-n %d: want at least 1", *n)}
+	if err := sf.check(); err != nil {
+		return err
 	}
-	if math.IsNaN(float64(*temp)) || *temp < 0 {
-		return errUsage{fmt.Errorf("--temp %v: want >= 0", *temp)}
-	}
-	s, err := openSession(&mf, stderr)
+	ch, err := startChat(mf, cf, sf, *interactive, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	hist, err := parseHistory(mf.history)
-	if err != nil {
-		return err
-	}
-	nImg := 0
-	if mf.image != "" {
-		if s.m.Vision == nil {
-			return errors.New("the model has no vision tower (pass --mmproj, or drop --image)")
-		}
-		nImg = s.m.Vision.ImageTokens
-	}
-	var first []int32
+	defer ch.close()
 	if mf.prompt != "" {
-		if first, err = s.textIDs(mf.template, hist, mf.prompt); err != nil {
-			return err
-		}
-	}
-	need := 1 + nImg + len(first) + *n
-	if *interactive && mf.ctx == 0 {
-		mf.ctx = max(need, s.m.Text.ContextLength, 2048)
-	}
-	c, err := s.newContext(&mf, need)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	if mf.verbose {
-		fmt.Fprintf(stderr, "model: %s (%s, %d layers, hidden %d, vocab %d, context %d)\n", mf.model, s.m.Text.Arch, s.m.Text.Layers, s.m.Text.Hidden, s.m.Text.Vocab, c.Size())
-	}
-	var img []float32
-	var prefix []slot
-	if mf.image != "" {
-		cache, err := cf.open()
-		if err != nil {
-			return err
-		}
-		modelID := ""
-		if cache != nil {
-			if modelID, err = imagecache.ModelID(mf.model, mf.mmproj); err != nil {
-				return err
-			}
-		}
-		var verbose io.Writer
-		if mf.verbose {
-			verbose = stderr
-		}
-		if prefix, err = imagePrefix(s, c, cache, modelID, mf.image, verbose); err != nil {
-			return err
-		}
-		// the prefix stays in the KV cache for every turn; PromptBatch
-		// only needs the count of image rows (their values are never read)
-		img = make([]float32, s.m.ImageEmbeds())
-	}
-	sd := uint64(*seed)
-	if *seed < 0 {
-		sd = uint64(time.Now().UnixNano())
-	}
-	ch := &chat{s: s, c: c, mf: &mf, img: img, nImg: nImg, hist: hist, n: *n, stdout: stdout, stderr: stderr,
-		smp:    sample.New(sample.Params{Temperature: *temp, TopK: *topK, TopP: *topP, RepeatPenalty: *rep, RepeatLastN: *repN, Seed: sd}),
-		logits: make([]float32, s.m.Text.Vocab), cached: prefix}
-	if mf.prompt != "" {
-		if err := ch.turn(mf.prompt, first); err != nil {
+		if err := ch.ask(mf.prompt); err != nil {
 			return err
 		}
 	}
@@ -353,14 +361,77 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		if q == "" {
 			continue
 		}
-		ids, err := s.textIDs(mf.template, ch.hist, q)
-		if err != nil {
-			return err
-		}
-		if err := ch.turn(q, ids); err != nil {
+		if err := ch.ask(q); err != nil {
 			return err
 		}
 	}
+}
+
+// withoutConversation drops llama.cpp's conversation flag from run's
+// arguments, for handing them to chat.
+func withoutConversation(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if a != "-cnv" && a != "--conversation" && a != "--conversation=true" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// startChat checks the flags and cheap inputs, loads the model, sizes the
+// context for the first question (-p, may be empty) and puts BOS and the
+// image (from the image cache when it has it) in the KV cache. grow gives
+// the context its whole limit, for conversations.
+func startChat(mf *modelFlags, cf *cacheFlags, sf *sampleFlags, grow bool, stdout, stderr io.Writer) (ch *chat, err error) {
+	s, err := openSession(mf, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	nImg := 0
+	if mf.image != "" {
+		if s.m.Vision == nil {
+			return nil, errors.New("the model has no vision tower (pass --mmproj, or drop --image)")
+		}
+		nImg = s.m.Vision.ImageTokens
+	}
+	var first []int32
+	if mf.prompt != "" {
+		if first, err = s.textIDs(mf.template, mf.turns, mf.prompt); err != nil {
+			return nil, err
+		}
+	}
+	c, err := s.newContext(mf, 1+nImg+len(first), sf.n, grow)
+	if err != nil {
+		return nil, err
+	}
+	ch = &chat{s: s, c: c, mf: mf, nImg: nImg, hist: mf.turns, n: sf.n, stdout: stdout, stderr: stderr,
+		smp: sf.sampler(), logits: make([]float32, s.m.Text.Vocab)}
+	if mf.verbose {
+		fmt.Fprintf(stderr, "model: %s (%s, %d layers, hidden %d, vocab %d, context %d)\n", mf.model, s.m.Text.Arch, s.m.Text.Layers, s.m.Text.Hidden, s.m.Text.Vocab, c.Size())
+	}
+	if mf.image != "" {
+		if ch.cache, err = cf.open(); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if ch.cache != nil {
+			if ch.modelID, err = imagecache.ModelID(mf.model, mf.mmproj); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
+		if err := ch.setImage(mf.image); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return ch, nil
 }
 
 // stdin is where interactive questions come from (tests replace it).
@@ -369,19 +440,60 @@ var stdin io.Reader = os.Stdin
 // chat is the state of a conversation: the KV cache, the slots it holds
 // and the turns so far.
 type chat struct {
-	s      *session
-	c      *model.Context
-	mf     *modelFlags
-	img    []float32
-	nImg   int
-	hist   []prompt.Turn
-	n      int
-	smp    *sample.Sampler
-	logits []float32
-	cached []slot // what the KV cache holds
-	stdout io.Writer
-	stderr io.Writer
+	s       *session
+	c       *model.Context
+	mf      *modelFlags
+	cache   *imagecache.Cache // nil: --no-image-cache
+	modelID string            // the image cache's key for the model files
+	stop    atomic.Bool       // set (by Ctrl-C) to end the answer being generated
+	img     []float32
+	nImg    int
+	hist    []prompt.Turn
+	n       int
+	smp     *sample.Sampler
+	logits  []float32
+	cached  []slot // what the KV cache holds
+	stdout  io.Writer
+	stderr  io.Writer
 }
+
+// close releases the context and the model.
+func (ch *chat) close() {
+	ch.c.Close()
+	ch.s.close()
+}
+
+// setImage empties the KV cache and puts BOS and the picture at path in
+// it (from the image cache when it holds it); the history is kept.
+func (ch *chat) setImage(path string) error {
+	ch.c.Reset()
+	ch.cached = ch.cached[:0]
+	var verbose io.Writer
+	if ch.mf.verbose {
+		verbose = ch.stderr
+	}
+	prefix, err := imagePrefix(ch.s, ch.c, ch.cache, ch.modelID, path, verbose)
+	if err != nil {
+		return err
+	}
+	ch.cached = prefix
+	// the prefix stays in the KV cache for every turn; PromptBatch only
+	// needs the count of image rows (their values are never read)
+	ch.img = make([]float32, ch.s.m.ImageEmbeds())
+	return nil
+}
+
+// ask templates query after the history and answers it (turn).
+func (ch *chat) ask(query string) error {
+	ids, err := ch.s.textIDs(ch.mf.template, ch.hist, query)
+	if err != nil {
+		return err
+	}
+	return ch.turn(query, ids)
+}
+
+// errStopped ends an answer that the user interrupted.
+var errStopped = errors.New("stopped")
 
 type slot struct {
 	id int32
@@ -422,9 +534,17 @@ func (ch *chat) turn(query string, ids []int32) error {
 	}
 	dec := s.tok.NewStreamDecoder()
 	t2 := time.Now()
+	maxTokens := ch.n
+	if maxTokens < 0 { // -n -1: until EOS or the end of the context
+		maxTokens = c.Size() - c.Len() + 1
+	}
+	ch.stop.Store(false)
 	toks, err := c.Generate(ch.logits, model.GenerateOptions{
-		MaxTokens: ch.n, Sampler: ch.smp, StopAtEOS: true, History: ids,
+		MaxTokens: maxTokens, Sampler: ch.smp, StopAtEOS: true, History: ids,
 		OnToken: func(id int32) error {
+			if ch.stop.Load() {
+				return errStopped
+			}
 			if s.m.Text.IsStop(id) {
 				return nil
 			}
@@ -436,14 +556,22 @@ func (ch *chat) turn(query string, ids []int32) error {
 	if s.meter != nil {
 		s.meter.end("decode", t2)
 	}
-	if err != nil && !errors.Is(err, model.ErrContextFull) {
+	if err != nil && !errors.Is(err, model.ErrContextFull) && !errors.Is(err, errStopped) {
 		return err
+	}
+	if errors.Is(err, errStopped) {
+		toks = toks[:len(toks)-1] // chosen but neither shown nor fed back
 	}
 	if _, werr := io.WriteString(ch.stdout, dec.Flush()+"\n"); werr != nil {
 		return werr
 	}
-	if errors.Is(err, model.ErrContextFull) {
-		fmt.Fprintf(ch.stderr, "cogedge run: stopped: %v\n", err)
+	switch {
+	case errors.Is(err, model.ErrContextFull):
+		fmt.Fprintf(ch.stderr, "cogedge: stopped: %v\n", err)
+	case errors.Is(err, errStopped):
+		fmt.Fprintln(ch.stderr, "cogedge: answer stopped")
+	case ch.n < 0 && len(toks) == maxTokens && !s.m.Text.IsStop(toks[len(toks)-1]):
+		fmt.Fprintf(ch.stderr, "cogedge: stopped: the context of %d slots is full\n", c.Size())
 	}
 	// the cache now holds the prompt and every generated token but the last
 	ch.cached = ch.cached[:0]

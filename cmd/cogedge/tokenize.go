@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -30,24 +29,14 @@ type tokenizePiece struct {
 
 func tokenizeCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("tokenize", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: cogedge tokenize -m MODEL.gguf [--bos] [--eos] [--special] [--json] [--pieces] TEXT...")
-		fmt.Fprintln(stderr, "\nTokenizes TEXT (the arguments joined by spaces) with the tokenizer.ggml.* vocabulary of MODEL.")
-		fmt.Fprintln(stderr, "Literal <s>, </s>, <unk> in TEXT are plain text unless --special is given.")
-		fs.PrintDefaults()
-	}
 	modelPath := fs.StringP("model", "m", "", "GGUF file holding the tokenizer (required)")
 	bos := fs.Bool("bos", false, "prepend the BOS id")
 	eos := fs.Bool("eos", false, "append the EOS id")
 	special := fs.Bool("special", false, "turn control pieces written in TEXT (<s>, </s>, <unk>) into their ids")
 	asJSON := fs.Bool("json", false, "print a JSON array (of ids, or of {id, piece} with --pieces)")
 	pieces := fs.Bool("pieces", false, "print each id with its piece, one per line")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage{err}
+	if done, err := parseFlags(fs, "tokenize -m MODEL.gguf [--bos] [--eos] [--special] [--json] [--pieces] TEXT...", args, stdout, "Tokenizes TEXT (the arguments joined by spaces) with the tokenizer.ggml.* vocabulary of MODEL.", "Literal <s>, </s>, <unk> in TEXT are plain text unless --special is given."); done || err != nil {
+		return err
 	}
 	if *modelPath == "" {
 		return errUsage{errors.New("-m MODEL.gguf is required")}
