@@ -286,3 +286,65 @@ func TestModelID(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 }
+
+// BenchmarkFirstToken measures the time to the first token's logits of a
+// question about a picture: BOS + image block (miss: vision tower and
+// prefill, then stored; hit: restored from the cache) and 16 text slots.
+// COGEDGE_BENCH_MODEL names the model (default: the tiny test model), e.g.
+// the synthetic mid: go run ./tools/convert --synthetic mid -t q4_0 -o mid.gguf
+func BenchmarkFirstToken(b *testing.B) {
+	path := os.Getenv("COGEDGE_BENCH_MODEL")
+	if path == "" {
+		path = tinyModel
+	}
+	m, err := model.Open(path, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	id, err := ModelID(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, err := m.NewContext(model.ContextOptions{Size: 1 + m.Vision.ImageTokens + 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ctx.Close()
+	px := randomPixels(m, 1)
+	key := NewKey(id, model.KVF16, px)
+	text := make([]int32, 16)
+	for i := range text {
+		text[i] = int32(100 + i)
+	}
+	logits := make([]float32, m.Text.Vocab)
+	first := func(b *testing.B, c *Cache, wantHit bool) {
+		ctx.Reset()
+		o, err := c.Prefill(ctx, key, px)
+		if err != nil || o.Hit != wantHit || o.StoreErr != nil {
+			b.Fatalf("prefill: %v, %+v", err, o)
+		}
+		if err := ctx.Forward(model.Batch{Tokens: text}, model.Output{Logits: logits}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("miss", func(b *testing.B) {
+		for b.Loop() {
+			c, err := Open(b.TempDir(), 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			first(b, c, false)
+		}
+	})
+	b.Run("hit", func(b *testing.B) {
+		c, err := Open(b.TempDir(), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		first(b, c, false)
+		for b.Loop() {
+			first(b, c, true)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/cogedge/cogedge/kernels"
@@ -144,4 +145,51 @@ func prefillGolden(t *testing.T, m *model.Model, c *model.Context, g *golden) []
 		t.Fatal(err)
 	}
 	return logits
+}
+
+// BenchmarkBatchedDecode measures decode steps of 1, 2 and 4 conversations
+// together through a Batcher (f16 KV caches of 256 slots, 2 threads);
+// tok/s is the aggregate over the conversations, bytes/s the weights a
+// step reads once for all of them. COGEDGE_BENCH_MODEL picks the model
+// (see benchModels), e.g. the synthetic 17B at Q4_0.
+func BenchmarkBatchedDecode(b *testing.B) {
+	for name, m := range benchModels(b) {
+		for _, n := range []int{1, 2, 4} {
+			b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
+				pool := kernels.NewPool(2)
+				defer pool.Close()
+				bt, err := m.NewBatcher(n, pool)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cs := make([]*model.Context, n)
+				rows := make([][]float32, n)
+				toks := make([]int32, n)
+				for i := range cs {
+					if cs[i], err = m.NewContext(model.ContextOptions{Size: 256, Pool: pool}); err != nil {
+						b.Fatal(err)
+					}
+					defer cs[i].Close()
+					rows[i] = make([]float32, m.Text.Vocab)
+				}
+				b.SetBytes(languageBytes(m))
+				step := 0
+				for b.Loop() {
+					if cs[0].Len() == cs[0].Size() {
+						for _, c := range cs {
+							c.Reset()
+						}
+					}
+					for i := range toks {
+						toks[i] = int32((step*7 + i*13 + 1) % m.Text.Vocab)
+					}
+					step++
+					if err := bt.Step(cs, toks, rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n*step)/b.Elapsed().Seconds(), "tok/s")
+			})
+		}
+	}
 }
