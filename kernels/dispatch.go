@@ -42,17 +42,20 @@ type table struct {
 	// decode of one packed Q4_0 group of eight rows (RepackQ4_0) against
 	// a packActLinear row; packedFast: it is assembly
 	gemvQ4_0x8 func(y *[8]float32, w, x []byte, nb int)
-	packedFast bool
-	quantQ8_0  func(dst []byte, src []float32)
-	quantQ8_1  func(dst []byte, src []float32)
-	quantQ8_K  func(dst []byte, src []float32)
-	dotF32     func(a, b []float32) float32
-	dotF16     func(w []uint16, x []float32) float32
-	dotBF16    func(w []uint16, x []float32) float32
-	axpyF32    func(y []float32, a float32, x []float32)
-	axpyF16    func(y []float32, a float32, x []uint16)
-	expSub     func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
-	gelu       func(dst, x []float32)
+	// the same group against four activation rows xstride bytes apart
+	// (batched decode: the weights are unpacked once for the four)
+	gemvQ4_0x8x4 func(y *[4][8]float32, w, x []byte, xstride, nb int)
+	packedFast   bool
+	quantQ8_0    func(dst []byte, src []float32)
+	quantQ8_1    func(dst []byte, src []float32)
+	quantQ8_K    func(dst []byte, src []float32)
+	dotF32       func(a, b []float32) float32
+	dotF16       func(w []uint16, x []float32) float32
+	dotBF16      func(w []uint16, x []float32) float32
+	axpyF32      func(y []float32, a float32, x []float32)
+	axpyF16      func(y []float32, a float32, x []uint16)
+	expSub       func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
+	gelu         func(dst, x []float32)
 	// sumWords adds uint64 words: the streaming-read loop of
 	// StreamReadBandwidth (the widest loads the CPU has)
 	sumWords func(s []uint64) uint64
@@ -80,6 +83,7 @@ func genericImpl() table {
 	t.qdot[quant.Q5_K] = ref.DotQ5_KQ8_K
 	t.qdot[quant.Q6_K] = ref.DotQ6_KQ8_K
 	t.gemvQ4_0x8 = gemvQ4_0x8Generic
+	t.gemvQ4_0x8x4 = gemvQ4_0x8x4Generic
 	t.quantQ8_0 = ref.QuantizeQ8_0
 	t.quantQ8_1 = ref.QuantizeQ8_1
 	t.quantQ8_K = ref.QuantizeQ8_K

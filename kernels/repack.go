@@ -142,22 +142,48 @@ func gemvQ4_0x8Generic(y *[8]float32, w, x []byte, nb int) {
 		wb := w[b*packedBlock : (b+1)*packedBlock]
 		xb := x[b*gemmActBlock : (b+1)*gemmActBlock]
 		dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
-		corr := int32(binary.LittleEndian.Uint32(xb[36:]))
 		for r := 0; r < packRows; r++ {
-			s := corr
-			for c := 0; c < 4; c++ {
-				q := wb[packedScales+c*packedChunk+4*r:]
-				for e := 0; e < 4; e++ {
-					s += int32(q[e]&0xF)*int32(int8(xb[4*c+e])) + int32(q[e]>>4)*int32(int8(xb[16+4*c+e]))
-				}
-			}
 			sc := f16(wb[2*r:]) * dx
-			acc[b&1][r] += float32(s) * sc
+			acc[b&1][r] += float32(packedBlockSum(wb, xb, r)) * sc
 		}
 	}
 	for r := range y {
 		y[r] = acc[0][r] + acc[1][r]
 	}
+}
+
+// packedBlockSum is the exact integer sum of row r of packed block wb with
+// the activation slot xb, its correction included.
+func packedBlockSum(wb, xb []byte, r int) int32 {
+	s := int32(binary.LittleEndian.Uint32(xb[36:]))
+	for c := 0; c < 4; c++ {
+		q := wb[packedScales+c*packedChunk+4*r:]
+		for e := 0; e < 4; e++ {
+			s += int32(q[e]&0xF)*int32(int8(xb[4*c+e])) + int32(q[e]>>4)*int32(int8(xb[16+4*c+e]))
+		}
+	}
+	return s
+}
+
+// gemvQ4_0x8x4Generic is gemvQ4_0x8Generic for four activation rows
+// xstride bytes apart: y[c][r] = dot(row r, activation row c). Its float
+// steps are those of the assembly: one accumulator per row, added
+// sum·(d_w·d_x) per block.
+func gemvQ4_0x8x4Generic(y *[4][8]float32, w, x []byte, xstride, nb int) {
+	var acc [4][8]float32
+	_ = w[nb*packedBlock-1]
+	_ = x[3*xstride+nb*gemmActBlock-1]
+	for b := 0; b < nb; b++ {
+		wb := w[b*packedBlock : (b+1)*packedBlock]
+		for c := range acc {
+			xb := x[c*xstride+b*gemmActBlock : c*xstride+(b+1)*gemmActBlock]
+			dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
+			for r := 0; r < packRows; r++ {
+				acc[c][r] += float32(packedBlockSum(wb, xb, r)) * (f16(wb[2*r:]) * dx)
+			}
+		}
+	}
+	*y = acc
 }
 
 // packedJob is one MatMulPacked decode call over n activation rows: tasks
@@ -176,17 +202,25 @@ type packedJob struct {
 	per    int // groups per task
 	ntasks int
 	out    [][8]float32 // per worker, 64-byte apart not needed: written once per group
+	out4   [][4][8]float32
 }
 
 func (j *packedJob) run(w, t int) {
 	g0 := t * j.per
 	g1 := min(g0+j.per, j.groups)
-	out := &j.out[w]
-	k := impl.gemvQ4_0x8
+	out, out4 := &j.out[w], &j.out4[w]
+	k, k4 := impl.gemvQ4_0x8, impl.gemvQ4_0x8x4
 	alRow, aRow := j.nb*gemmActBlock, j.nb*q8_0Bytes
 	for g := g0; g < g1; g++ {
 		wg := j.w[g*j.nb*packedBlock : (g+1)*j.nb*packedBlock]
-		for r := 0; r < j.n; r++ {
+		r := 0
+		for ; r+4 <= j.n; r += 4 {
+			k4(out4, wg, j.al[r*alRow:(r+4)*alRow], alRow, j.nb)
+			for c := range out4 {
+				copy(j.y[(r+c)*j.rows+g*packRows:(r+c)*j.rows+(g+1)*packRows], out4[c][:])
+			}
+		}
+		for ; r < j.n; r++ {
 			k(out, wg, j.al[r*alRow:(r+1)*alRow], j.nb)
 			copy(j.y[r*j.rows+g*packRows:r*j.rows+(g+1)*packRows], out[:])
 		}
@@ -220,11 +254,12 @@ func (j *unpackJob) run(_, t int) {
 
 // packState is the pool's state for MatMulPacked.
 type packState struct {
-	mu  sync.Mutex // one packed op at a time (taken before Pool.mu)
-	buf []byte     // unpacked copy for n > 1
-	job packedJob
-	un  unpackJob
-	out [][8]float32
+	mu   sync.Mutex // one packed op at a time (taken before Pool.mu)
+	buf  []byte     // unpacked copy for n > 1
+	job  packedJob
+	un   unpackJob
+	out  [][8]float32
+	out4 [][4][8]float32
 }
 
 // MatMulPacked is MatMul for a Q4_0 matrix w in the packed layout of
@@ -303,13 +338,14 @@ func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32,
 	}
 	if len(ps.out) < p.threads {
 		ps.out = make([][8]float32, p.threads)
+		ps.out4 = make([][4][8]float32, p.threads)
 	}
 	j := &ps.job
 	groups := rows / packRows
 	// about 8 tasks per thread, at least 4 groups each
 	per := max(4, (groups+8*p.threads-1)/(8*p.threads))
 	ntasks := max(1, (groups+per-1)/per)
-	*j = packedJob{y: y, w: w, al: al, a: a, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out}
+	*j = packedJob{y: y, w: w, al: al, a: a, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out, out4: ps.out4}
 	p.parallel(j, ntasks)
 	j.y, j.w, j.al, j.a = nil, nil, nil, nil
 }

@@ -40,6 +40,15 @@
 	VMULPS       Y9, Y8, Y8 \
 	VFMADD231PS  Y8, Y5, acc
 
+// CONSTS: the nibble mask in Y13, 16-bit ones in Y11 (plain AVX2).
+#define CONSTS \
+	MOVL $0x0F0F0F0F, AX \
+	VMOVD AX, X13 \
+	VPBROADCASTD X13, Y13 \
+	MOVL $0x00010001, AX \
+	VMOVD AX, X11 \
+	VPBROADCASTD X11, Y11
+
 #define GEMVX8(name) \
 TEXT name(SB), NOSPLIT, $0-32 \
 	MOVQ y+0(FP), DX \
@@ -48,12 +57,7 @@ TEXT name(SB), NOSPLIT, $0-32 \
 	MOVQ nb+24(FP), CX \
 	VXORPS Y0, Y0, Y0 \
 	VXORPS Y1, Y1, Y1 \
-	MOVL $0x0F0F0F0F, AX \
-	VMOVD AX, X13 \
-	VPBROADCASTD X13, Y13 \
-	MOVL $0x00010001, AX \
-	VMOVD AX, X11 \
-	VPBROADCASTD X11, Y11 \
+	CONSTS \
 loop2: \
 	CMPQ CX, $2 \
 	JLT tail \
@@ -93,5 +97,96 @@ GEMVX8(·gemvQ4_0x8AVXVNNI)
 #define DPLO VPMADDUBSW Y6, Y3, Y6; VPMADDWD Y11, Y6, Y6; VPADDD Y6, Y5, Y5
 #define DPHI VPMADDUBSW Y7, Y4, Y7; VPMADDWD Y11, Y7, Y7; VPADDD Y7, Y2, Y2
 GEMVX8(·gemvQ4_0x8AVX2)
+#undef DPLO
+#undef DPHI
+
+// Four activation rows against one packed group: the weight chunk is
+// loaded and split into nibbles once and multiplied with each row's bytes
+// (rows at DI, R9, R10, R11, xstride apart), one int32 accumulator per row
+// (Y0, Y1, Y2, Y5) seeded with the row's correction, then one float
+// accumulator per row (Y8, Y9, Y10, Y12): acc += float(sum) · (d_w · d_x),
+// fused. Y14 holds the eight row scales, Y15 is scratch.
+// func gemvQ4_0x8x4<variant>(y *float32, w, x *byte, xstride, nb int):
+// y[8c+r] is row r against activation row c.
+
+#define ROWDP(ptr, xo, acc) \
+	DPLO(ptr, xo, acc) \
+	DPHI(ptr, xo, acc)
+
+#define CHUNK4(wo, xo) \
+	VMOVDQU wo(SI), Y3 \
+	VPSRLW  $4, Y3, Y4 \
+	VPAND   Y13, Y3, Y3 \
+	VPAND   Y13, Y4, Y4 \
+	ROWDP(DI, xo, Y0) \
+	ROWDP(R9, xo, Y1) \
+	ROWDP(R10, xo, Y2) \
+	ROWDP(R11, xo, Y5)
+
+#define SCALE4(ptr, iacc, facc) \
+	VCVTDQ2PS    iacc, iacc \
+	VBROADCASTSS 32(ptr), Y15 \
+	VMULPS       Y15, Y14, Y15 \
+	VFMADD231PS  Y15, iacc, facc
+
+#define GEMVX8X4(name) \
+TEXT name(SB), NOSPLIT, $0-40 \
+	MOVQ y+0(FP), DX \
+	MOVQ w+8(FP), SI \
+	MOVQ x+16(FP), DI \
+	MOVQ xstride+24(FP), R8 \
+	MOVQ nb+32(FP), CX \
+	LEAQ (DI)(R8*1), R9 \
+	LEAQ (R9)(R8*1), R10 \
+	LEAQ (R10)(R8*1), R11 \
+	VXORPS Y8, Y8, Y8 \
+	VXORPS Y9, Y9, Y9 \
+	VXORPS Y10, Y10, Y10 \
+	VXORPS Y12, Y12, Y12 \
+	CONSTS \
+	TESTQ CX, CX \
+	JZ done4 \
+loop4: \
+	VPBROADCASTD 36(DI), Y0 \
+	VPBROADCASTD 36(R9), Y1 \
+	VPBROADCASTD 36(R10), Y2 \
+	VPBROADCASTD 36(R11), Y5 \
+	CHUNK4(16, 0) \
+	CHUNK4(48, 4) \
+	CHUNK4(80, 8) \
+	CHUNK4(112, 12) \
+	VCVTPH2PS (SI), Y14 \
+	SCALE4(DI, Y0, Y8) \
+	SCALE4(R9, Y1, Y9) \
+	SCALE4(R10, Y2, Y10) \
+	SCALE4(R11, Y5, Y12) \
+	ADDQ $144, SI \
+	ADDQ $40, DI \
+	ADDQ $40, R9 \
+	ADDQ $40, R10 \
+	ADDQ $40, R11 \
+	DECQ CX \
+	JNZ loop4 \
+done4: \
+	VMOVUPS Y8, (DX) \
+	VMOVUPS Y9, 32(DX) \
+	VMOVUPS Y10, 64(DX) \
+	VMOVUPS Y12, 96(DX) \
+	VZEROUPPER \
+	RET
+
+// EVEX VPDPBUSD with the activation's four bytes broadcast from memory:
+// acc += u8(Y3)·s8(x lo), acc += u8(Y4)·s8(x hi).
+#define DPLO(ptr, xo, acc) VPDPBUSD.BCST xo(ptr), Y3, acc
+#define DPHI(ptr, xo, acc) VPDPBUSD.BCST xo+16(ptr), Y4, acc
+GEMVX8X4(·gemvQ4_0x8x4AVX512)
+#undef DPLO
+#undef DPHI
+
+// Plain AVX2 (also used on AVX-VNNI machines): VPMADDUBSW pairs summed to
+// int32 by VPMADDWD with ones (Y11).
+#define DPLO(ptr, xo, acc) VPBROADCASTD xo(ptr), Y6; VPMADDUBSW Y6, Y3, Y6; VPMADDWD Y11, Y6, Y6; VPADDD Y6, acc, acc
+#define DPHI(ptr, xo, acc) VPBROADCASTD xo+16(ptr), Y7; VPMADDUBSW Y7, Y4, Y7; VPMADDWD Y11, Y7, Y7; VPADDD Y7, acc, acc
+GEMVX8X4(·gemvQ4_0x8x4AVX2)
 #undef DPLO
 #undef DPHI

@@ -206,7 +206,8 @@ func BenchmarkDecodeQ4_0(b *testing.B) {
 // BenchmarkDecodeQ4_0Batch is batched decode: n activation rows against a
 // 4096×11008 Q4_0 matrix, 2 threads. SetBytes is the weight bytes per call
 // times n, so MB/s compares with n separate one-row calls: n times the
-// n = 1 figure means the matrix is read once for all rows at no extra cost.
+// n = 1 figure means the matrix is read once for all rows at no extra cost;
+// MB/cpu-s is the same per CPU-second (compute cost, less load-dependent).
 func BenchmarkDecodeQ4_0Batch(b *testing.B) {
 	const rows, k = 11008, 4096
 	r := rand.New(rand.NewPCG(5, 8))
@@ -218,18 +219,24 @@ func BenchmarkDecodeQ4_0Batch(b *testing.B) {
 	p := NewPool(2)
 	defer p.Close()
 	for _, n := range []int{1, 2, 4, 8} {
-		b.Run(fmt.Sprintf("unpacked/n=%d", n), func(b *testing.B) {
-			b.SetBytes(int64(len(w) * n))
-			for b.Loop() {
-				p.MatMul(y, w, quant.Q4_0, rows, k, x, n)
+		for _, packed := range []bool{false, true} {
+			name, mat, mm := "unpacked", w, p.MatMul
+			if packed {
+				name, mat, mm = "packed", pw, p.MatMulPacked
 			}
-		})
-		b.Run(fmt.Sprintf("packed/n=%d", n), func(b *testing.B) {
-			b.SetBytes(int64(len(pw) * n))
-			for b.Loop() {
-				p.MatMulPacked(y, pw, quant.Q4_0, rows, k, x, n)
-			}
-		})
+			b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(mat) * n))
+				cpu0 := processCPUSeconds()
+				for b.Loop() {
+					mm(y, mat, quant.Q4_0, rows, k, x, n)
+				}
+				// on a shared machine: weight bytes per CPU-second of
+				// this process, which the load changes much less
+				if cpu := processCPUSeconds() - cpu0; cpu > 0 {
+					b.ReportMetric(float64(len(mat)*n*b.N)/cpu/1e6, "MB/cpu-s")
+				}
+			})
+		}
 	}
 }
 
@@ -244,4 +251,48 @@ func BenchmarkRepackQ4_0(b *testing.B) {
 	for b.Loop() {
 		RepackQ4_0(pw, w, rows, k)
 	}
+}
+
+// TestPackedKernelX4 holds the four-row packed kernel to four one-row
+// generic kernel calls (dotTolerance of each row's dot: only float
+// rounding differs) for every implementation and odd and even block
+// counts; the accelerated tiers agree with the generic x4 twin's float
+// steps up to rounding and bitwise with one another.
+func TestPackedKernelX4(t *testing.T) {
+	gen := genericImpl()
+	fast := map[int][4][8]float32{}
+	withFeatures(t, func(t *testing.T) {
+		for _, nb := range []int{1, 2, 5, 16} {
+			r := rand.New(rand.NewPCG(11, uint64(nb)))
+			k := nb * 32
+			w := randWeights(r, quant.Q4_0, 8*nb, scaleMixed)
+			pw := make([]byte, len(w))
+			RepackQ4_0(pw, w, 8, k)
+			stride := nb*gemmActBlock + 40 // rows not adjacent
+			x := make([]byte, 4*stride)
+			acts := make([][]byte, 4)
+			for c := range acts {
+				acts[c] = actBytes(quant.Q8_0, randFloats(r, k, c == 3))
+				packActLinear(x[c*stride:c*stride+nb*gemmActBlock], acts[c], nb, gemmOffset(quant.Q4_0))
+			}
+			var got [4][8]float32
+			impl.gemvQ4_0x8x4(&got, pw, x, stride, nb)
+			for c := range acts {
+				var one [8]float32
+				gen.gemvQ4_0x8(&one, pw, x[c*stride:], nb)
+				for i := 0; i < 8; i++ {
+					wi := w[i*nb*18 : (i+1)*nb*18]
+					if tol := dotTolerance(quant.Q4_0, wi, acts[c], nb); math.Abs(float64(got[c][i])-float64(one[i])) > tol {
+						t.Fatalf("nb=%d: y[%d][%d]=%g, one-row kernel %g (tol %g)", nb, c, i, got[c][i], one[i], tol)
+					}
+				}
+			}
+			if PackedFast(quant.Q4_0) {
+				if prev, ok := fast[nb]; ok && prev != got {
+					t.Fatalf("nb=%d: %v differs from another tier's %v", nb, got, prev)
+				}
+				fast[nb] = got
+			}
+		}
+	})
 }
