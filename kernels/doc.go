@@ -3,7 +3,9 @@
 // normalisation ops of a transformer, and tiled attention over a KV cache.
 //
 // Every op has a generic Go implementation that is always compiled and is
-// the reference in tests. Faster paths (AVX2 assembly on amd64, NEON through
+// the reference in tests; the quantized block dots and activation
+// quantizers have theirs in kernels/ref, shared with kernels/neon and the
+// Metal backend (kernels/metal). Faster paths (AVX2 assembly on amd64, NEON through
 // kernels/neon on arm64) are chosen once at start-up from the CPU features
 // in cpu.go; build with -tags purego to compile only the generic code.
 //

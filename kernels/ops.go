@@ -56,9 +56,7 @@ func RoPENeoX(x []float32, nHeads, headDim int, pos float32, freqBase float32) {
 	half := headDim / 2
 	x = x[:nHeads*headDim]
 	for i := 0; i < half; i++ {
-		exp := float32(2*i) / float32(headDim)
-		invFreq := 1 / float32(math.Pow(float64(freqBase), float64(exp)))
-		theta := pos * invFreq
+		theta := pos * RoPEInvFreq(i, headDim, freqBase)
 		c := float32(math.Cos(float64(theta)))
 		s := float32(math.Sin(float64(theta)))
 		for h := 0; h < nHeads; h++ {
@@ -68,6 +66,14 @@ func RoPENeoX(x []float32, nHeads, headDim int, pos float32, freqBase float32) {
 			x[h*headDim+i+half] = b*c + a*s
 		}
 	}
+}
+
+// RoPEInvFreq is the float32 inverse frequency of rotary pair i,
+// base^(−2i/headDim), computed as the PyTorch reference does; every backend
+// rotates by pos·RoPEInvFreq.
+func RoPEInvFreq(i, headDim int, freqBase float32) float32 {
+	exp := float32(2*i) / float32(headDim)
+	return 1 / float32(math.Pow(float64(freqBase), float64(exp)))
 }
 
 // Softmax replaces x with softmax(x), subtracting the maximum first, with
