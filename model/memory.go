@@ -54,9 +54,12 @@ func (m *Model) PlanMemory(o ContextOptions) (MemoryPlan, error) {
 	}
 	p.Scratch += largestPacked
 	if vc := m.Vision; vc != nil {
-		P, T, Hv := int64(vc.Patches), int64(vc.Patches+1), int64(vc.Hidden)
+		P, T, Hv, R := int64(vc.Patches), int64(vc.Patches+1), int64(vc.Hidden), int64(vc.Rows)
 		p.Vision = 4 * (P*int64(vc.Channels*vc.PatchSize*vc.PatchSize) + 4*T*Hv + 3*T*Hv + 3*T*Hv +
-			T*int64(vc.FFN) + 2*P*H + 2*P*int64(vc.AdapterFFN) + P*Hv)
+			T*int64(vc.FFN) + 2*R*H + 2*R*int64(vc.AdapterFFN) + P*Hv)
+		if vc.Downsample { // the conv's gathered blocks and output
+			p.Vision += 4 * (R*4*Hv + R*Hv)
+		}
 	}
 	return p, nil
 }

@@ -306,16 +306,20 @@ func (b *bencher) encodeImage(int) error {
 
 // imageFLOPs counts the multiply-adds (×2) of one image through the vision
 // tower and adapter: patch embedding, per layer the QKV, attention (q·k and
-// p·v over all Patches+1 rows), output projection and MLP, then the
-// adapter's projection, gate, up and down matrices. Norms, biases and
-// activations are not counted.
+// p·v over all Patches+1 rows), output projection and MLP, CogVLM2's 2x2
+// conv, then the adapter's projection, gate, up and down matrices over its
+// Rows. Norms, biases and activations are not counted.
 func imageFLOPs(vc *model.VisionConfig, hidden int) float64 {
-	P, Hv, F := float64(vc.Patches), float64(vc.Hidden), float64(vc.FFN)
+	P, Hv, F, R := float64(vc.Patches), float64(vc.Hidden), float64(vc.FFN), float64(vc.Rows)
 	T := P + 1
 	K := float64(vc.Channels * vc.PatchSize * vc.PatchSize)
 	H, A := float64(hidden), float64(vc.AdapterFFN)
 	layer := 2*T*Hv*3*Hv + 4*T*T*Hv + 2*T*Hv*Hv + 2*2*T*Hv*F
-	return 2*P*K*Hv + float64(vc.Layers)*layer + 2*P*Hv*H + 2*2*P*H*A + 2*P*A*H
+	conv := 0.0
+	if vc.Downsample {
+		conv = 2 * R * 4 * Hv * Hv
+	}
+	return 2*P*K*Hv + float64(vc.Layers)*layer + conv + 2*R*Hv*H + 2*2*R*H*A + 2*R*A*H
 }
 
 // meanStddev returns the mean and the sample standard deviation (n-1; 0
