@@ -346,6 +346,20 @@ func TestPageScripted(t *testing.T) {
 	checkBox("phone")
 	page.SaveScreenshot("page-phone.png")
 
+	// New chat in the middle of an answer: the old answer leaves the new
+	// conversation alone, whose first question carries the picture again.
+	page.Send("Count slowly.")
+	b.WaitFor(`document.querySelector("#log .msg.assistant:last-child .text")?.textContent.length > 3`, 10*time.Second, "")
+	b.Do(5*time.Second, chromedp.Click(chromedp.ID("new-chat")))
+	a = page.Ask("What colour is the circle?", 10*time.Second)
+	if n := len(page.Answers()); n != 1 || a.Text != "The circle is red." {
+		t.Errorf("after New chat: %d answers, the last %+v", n, a)
+	}
+	fresh := api.lastRequests(1)[0]
+	if text, imgs := fresh.Messages[0].parts(); len(fresh.Messages) != 1 || len(imgs) != 1 || text != "What colour is the circle?" {
+		t.Errorf("first request after New chat: %d messages, %d images, text %q", len(fresh.Messages), len(imgs), text)
+	}
+
 	page.CheckClean()
 }
 

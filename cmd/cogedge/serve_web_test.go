@@ -159,13 +159,25 @@ func TestServePage(t *testing.T) {
 }
 
 // TestServeWarnsOffLoopback: --host 0.0.0.0 is the explicit way onto the
-// network, and serve says so with the URLs to open.
+// network, and serve says so with the URLs to open. With --api-key the page
+// still loads (it asks for the key) while the API refuses a request without
+// the key.
 func TestServeWarnsOffLoopback(t *testing.T) {
-	_, printed := startServe(t, "-m", tinyQ8, "-t", "1", "--no-image-cache", "--host", "0.0.0.0")
+	origin, printed := startServe(t, "-m", tinyQ8, "-t", "1", "--no-image-cache", "--host", "0.0.0.0", "--api-key", "k3y")
 	out := printed.text()
-	if !regexp.MustCompile(`WARNING: listening on 0\.0\.0\.0:\d+, not loopback: .*no --api-key`).MatchString(out) ||
+	if !regexp.MustCompile(`WARNING: listening on 0\.0\.0\.0:\d+, not loopback: .*with the API key`).MatchString(out) ||
 		!regexp.MustCompile(`chat page at http://\S+:\d+/`).MatchString(out) {
 		t.Errorf("serve --host 0.0.0.0 printed:\n%s\nwant a warning and the page's URL", out)
+	}
+	for path, want := range map[string]int{"/": 200, "/app.js": 200, "/v1/models": 401} {
+		resp, err := http.Get(origin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s without the key: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 }
 

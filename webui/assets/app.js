@@ -15,6 +15,7 @@ const state = {
   busy: null,       // AbortController of the running request
   shown: null,      // the assistant turn whose boxes are on the picture
   orphan: null,     // view of the last answer that brought no text
+  epoch: 0,         // bumped by each reset, so a request of an older chat leaves the new one alone
 };
 
 // ---- API ----------------------------------------------------------------
@@ -286,9 +287,11 @@ async function complete() {
   const textEl = turn.view.querySelector(".text");
   turn.view.setAttribute("aria-busy", "true");
   const ctrl = new AbortController();
+  const epoch = state.epoch;
+  const say = (text) => { if (epoch === state.epoch) status(text); };
   state.busy = ctrl;
   updateButtons();
-  status("Waiting for the first token…");
+  say("Waiting for the first token…");
 
   const body = Object.assign({ model: state.model || undefined, messages: apiMessages(), stream: true,
     stream_options: { include_usage: true } }, settings());
@@ -310,7 +313,7 @@ async function complete() {
       if (choice) {
         const delta = choice.delta || choice.message || {};
         if (typeof delta.content === "string" && delta.content !== "") {
-          if (!tFirst) { tFirst = performance.now(); status("Answering…"); }
+          if (!tFirst) { tFirst = performance.now(); say("Answering…"); }
           tLast = performance.now();
           pieces++;
           turn.text += delta.content;
@@ -323,22 +326,23 @@ async function complete() {
       if (chunk.usage && chunk.usage.completion_tokens) usageTokens = chunk.usage.completion_tokens;
     }
     turn.view.dataset.state = "done";
-    status("Answer complete.");
+    say("Answer complete.");
   } catch (err) {
     if (err.name === "AbortError") {
       turn.view.dataset.state = "stopped";
-      status("Stopped.");
+      say("Stopped.");
     } else {
       turn.view.dataset.state = "error";
       turn.view.classList.add("error");
       turn.failed = true;
       textEl.textContent = (turn.text ? turn.text + "\n\n" : "") + "Error: " + err.message;
-      status("Error: " + err.message);
+      say("Error: " + err.message);
     }
   } finally {
-    state.busy = null;
+    if (state.busy === ctrl) state.busy = null;
     turn.view.removeAttribute("aria-busy");
   }
+  if (epoch !== state.epoch) { updateButtons(); return; } // the chat was reset meanwhile
 
   if (turn.text === "") {
     // Nothing came back (stopped or failed): the question stays the last
@@ -448,6 +452,8 @@ async function* sseData(stream) {
 
 function resetChat() {
   stop();
+  state.epoch++;
+  state.busy = null;
   state.turns = [];
   state.orphan = null;
   $("log").replaceChildren();
@@ -495,7 +501,7 @@ function init() {
   });
   $("stop").addEventListener("click", stop);
   $("regenerate").addEventListener("click", () => { if (!state.busy) regenerate(); });
-  $("new-chat").addEventListener("click", () => { resetChat(); status("New conversation about the same picture."); $("prompt").focus(); });
+  $("new-chat").addEventListener("click", () => { resetChat(); status(state.image ? "New conversation about the same picture." : "New conversation."); $("prompt").focus(); });
   $("api-key-setting").addEventListener("click", async () => {
     if (await askKey("Enter the key given to cogedge serve --api-key. It is kept in this tab only.")) loadModel();
   });
