@@ -3,6 +3,7 @@ package model_test
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"testing"
 
 	"github.com/cogedge/cogedge/kernels"
@@ -150,7 +151,8 @@ func prefillGolden(t *testing.T, m *model.Model, c *model.Context, g *golden) []
 // BenchmarkBatchedDecode measures decode steps of 1, 2 and 4 conversations
 // together through a Batcher (f16 KV caches of 256 slots, 2 threads);
 // tok/s is the aggregate over the conversations, bytes/s the weights a
-// step reads once for all of them. COGEDGE_BENCH_MODEL picks the model
+// step reads once for all of them, tok/cpu-s the tokens per CPU-second
+// (less dependent on other load). COGEDGE_BENCH_MODEL picks the model
 // (see benchModels), e.g. the synthetic 17B at Q4_0.
 func BenchmarkBatchedDecode(b *testing.B) {
 	for name, m := range benchModels(b) {
@@ -174,6 +176,7 @@ func BenchmarkBatchedDecode(b *testing.B) {
 				}
 				b.SetBytes(languageBytes(m))
 				step := 0
+				cpu0 := processCPUSeconds()
 				for b.Loop() {
 					if cs[0].Len() == cs[0].Size() {
 						for _, c := range cs {
@@ -189,7 +192,20 @@ func BenchmarkBatchedDecode(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(n*step)/b.Elapsed().Seconds(), "tok/s")
+				// on a shared machine: tokens per CPU-second of this process
+				if cpu := processCPUSeconds() - cpu0; cpu > 0 {
+					b.ReportMetric(float64(n*step)/cpu, "tok/cpu-s")
+				}
 			})
 		}
 	}
+}
+
+// processCPUSeconds is the user+system CPU time of the process so far.
+func processCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
