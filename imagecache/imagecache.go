@@ -44,7 +44,7 @@ type Cache struct {
 }
 
 // DefaultMaxBytes bounds a cache folder unless told otherwise: a few
-// entries of the 17B model (about 620 MB each at f16).
+// entries of the 17B model (644 MB each at f16 before compression).
 const DefaultMaxBytes = 4 << 30
 
 // DefaultDir returns the cache folder used when none is given: "kv" in
