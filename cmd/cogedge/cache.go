@@ -57,7 +57,9 @@ func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID,
 	}
 	s.m.Advise(model.PartVision, gguf.AdviceWillNeed)
 	t0 := time.Now()
+	wait := startWait("preparing the image (vision tower and prefill, or the image cache)")
 	o, err := cache.Prefill(c, imagecache.NewKey(modelID, s.kv, px), px)
+	wait.end()
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/cogedge/cogedge/internal/zstdcache"
 )
@@ -13,6 +15,9 @@ import (
 func mappable(path string) (string, error) {
 	if path == "" {
 		return "", nil
+	}
+	if strings.HasSuffix(path, ".zst") {
+		defer startWait("decompressing " + filepath.Base(path) + " (once; later runs reuse the copy)").end()
 	}
 	return zstdcache.Open(path, cacheDir())
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -138,7 +139,9 @@ func openSession(mf *modelFlags, stderr io.Writer) (*session, error) {
 		s.close()
 		return nil, err
 	}
+	wait := startWait("loading " + filepath.Base(mf.model) + " (mapping, repacking)")
 	m, err := model.OpenWith(modelPath, mmprojPath, opts)
+	wait.end()
 	if err != nil {
 		s.close()
 		return nil, err
@@ -525,7 +528,10 @@ func (ch *chat) turn(query string, ids []int32) error {
 		sub.Embeds = ch.img
 	}
 	t1 := time.Now()
-	if err := c.Forward(sub, model.Output{Logits: ch.logits}); err != nil {
+	wait := startWait(fmt.Sprintf("reading the prompt (%d slots)", len(sub.Tokens)))
+	err := c.Forward(sub, model.Output{Logits: ch.logits})
+	wait.end()
+	if err != nil {
 		return err
 	}
 	tPrefill := time.Since(t1)
