@@ -15,7 +15,6 @@ import (
 // metrics are the counters GET /metrics reports in the Prometheus text
 // format.
 type metrics struct {
-	queueDepth   atomic.Int64
 	promptTokens atomic.Int64
 	generated    atomic.Int64
 	completed    atomic.Int64

@@ -115,7 +115,6 @@ func (s *Server) admit() {
 
 // start prefills j's prompt into sl's context and emits its first token.
 func (s *Server) start(sl *slot, j *job) {
-	s.metrics.queueDepth.Store(int64(len(s.queue)))
 	if j.ctx.Err() != nil {
 		j.events <- event{final: true, err: j.ctx.Err()}
 		s.metrics.canceled.Add(1)

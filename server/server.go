@@ -151,6 +151,8 @@ func newServer(cfg Config, hook func(*Server)) (*Server, error) {
 		return nil, fmt.Errorf("server: context size %d: want at least 2", cfg.ContextSize)
 	case cfg.MaxBodyBytes < 1 || cfg.MaxImagePixels < 1 || cfg.MaxPromptTokens < 1 || cfg.DefaultMaxTokens < 1:
 		return nil, errors.New("server: limits must be positive")
+	case cfg.Cache != nil && cfg.ModelID == "":
+		return nil, errors.New("server: an image cache needs the ModelID of the model files")
 	}
 	s := &Server{cfg: cfg, m: m, tok: cfg.Tokenizer, pool: kernels.NewPool(cfg.Threads),
 		queue: make(chan *job, cfg.Queue), done: make(chan struct{}), metrics: newMetrics(), hook: hook}
@@ -291,7 +293,7 @@ type request struct {
 
 // parse checks a chat request and prepares its job (picture decoded and
 // preprocessed, prompt tokenized).
-func (s *Server) parse(w http.ResponseWriter, r *http.Request) (*request, *apiError) {
+func (s *Server) parse(w http.ResponseWriter, r *http.Request, arrived time.Time) (*request, *apiError) {
 	var cr chatRequest
 	if err := decodeJSON(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), &cr); err != nil {
 		return nil, err
@@ -309,7 +311,7 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request) (*request, *apiEr
 		return nil, aerr
 	}
 	req := &request{stream: cr.Stream}
-	j := &job{ctx: r.Context(), maxTokens: opts.maxTokens, stop: opts.stop, arrived: time.Now()}
+	j := &job{ctx: r.Context(), maxTokens: opts.maxTokens, stop: opts.stop, arrived: arrived}
 	nImg := 0
 	if conv.image != nil {
 		vc := s.m.Vision
@@ -355,7 +357,6 @@ func (s *Server) enqueue(j *job) *apiError {
 	}
 	select {
 	case s.queue <- j:
-		s.metrics.queueDepth.Store(int64(len(s.queue)))
 		return nil
 	default:
 		return &apiError{status: http.StatusServiceUnavailable, typ: "server_error", code: "queue_full",
@@ -370,7 +371,7 @@ func newID() string {
 }
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
-	req, aerr := s.parse(w, r)
+	req, aerr := s.parse(w, r, time.Now())
 	if aerr == nil {
 		aerr = s.enqueue(req.job)
 	}

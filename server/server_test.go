@@ -664,3 +664,26 @@ func TestLocalImageAndCache(t *testing.T) {
 		t.Errorf("data URL answer %q, path answer %q", got.Choices[0].Message.Content, want.Choices[0].Message.Content)
 	}
 }
+
+// TestConfigErrors: New refuses a configuration it cannot serve.
+func TestConfigErrors(t *testing.T) {
+	m, tok := openModel(t)
+	cache, err := imagecache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]Config{
+		"no model":            {Tokenizer: tok},
+		"no tokenizer":        {Model: m},
+		"parallel 300":        {Model: m, Tokenizer: tok, Parallel: 300},
+		"negative queue":      {Model: m, Tokenizer: tok, Queue: -1},
+		"unknown template":    {Model: m, Tokenizer: tok, Template: "limerick"},
+		"context 1":           {Model: m, Tokenizer: tok, ContextSize: 1},
+		"cache without model": {Model: m, Tokenizer: tok, Cache: cache},
+	} {
+		if s, err := New(cfg); err == nil {
+			s.Close()
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
