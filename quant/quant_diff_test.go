@@ -11,12 +11,14 @@ import (
 )
 
 // The quantizers were rewritten for speed; the rewrite must not change one
-// output byte. TestQuantizeMatchesSlowRef compares Quantize against the
-// frozen pre-speedup implementation in slowref_test.go (itself checked
-// against ggml by golden_test.go) over many seeded random rows, most of them
-// built to hit edge cases: exact rounding ties, values on the midpoints of
-// the IQ4_NL table, scales near GROUP_MAX_EPS and fp16 limits, subnormals,
-// constant and zero blocks, infinities and NaNs (see maskNaNBlocks).
+// output byte. The reference for adversarial input is ggml itself:
+// TestQuantizeAdversarialMatchesGGML compares with ggml's bytes for 96 such
+// rows of every type. TestQuantizeMatchesSlowRef adds breadth (thousands of
+// seeded rows, 256 to 1024 wide, in the same spirit: exact rounding ties,
+// values on the midpoints of the IQ4_NL table, scales near GROUP_MAX_EPS and
+// fp16 limits, subnormals, constant and zero blocks, infinities and NaNs, see
+// maskNaNBlocks) against the frozen pre-speedup implementation in
+// slowref_test.go, which is itself held to ggml by the golden tests.
 
 // slowQuantizers maps each type to its frozen reference quantizer.
 var slowQuantizers = []struct {
@@ -164,6 +166,12 @@ func fillAdversarial(rng *rand.Rand, x []float32, kind int) {
 const diffKinds = 12
 
 func TestQuantizeMatchesSlowRef(t *testing.T) {
+	forEachQuantPath(t, testQuantizeMatchesSlowRef)
+}
+
+// forEachQuantPath runs f as subtest "simd" with the SIMD lanes (where the
+// build and CPU have them) and as "go" with the Go twins only.
+func forEachQuantPath(t *testing.T, f func(t *testing.T)) {
 	modes := []bool{false}
 	if useSIMD {
 		modes = []bool{true, false}
@@ -175,7 +183,7 @@ func TestQuantizeMatchesSlowRef(t *testing.T) {
 		if simd {
 			name = "simd"
 		}
-		t.Run(name, testQuantizeMatchesSlowRef)
+		t.Run(name, f)
 	}
 }
 

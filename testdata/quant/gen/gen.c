@@ -11,6 +11,9 @@
 //   <type>.rnd.f32        ggml's to_float of <type>.rnd
 //   act_q8_0.q, act_q8_1.q, act_q8_k.q   quantize_row_q8_{0,1,K}_ref(input)
 //   half.hash             see write_half_hashes
+//   adv_input.f32         NADV*NPR float32: adversarial rows (see make_adv_rows),
+//                         drawn after everything above from the same generator
+//   <type>.adv.q          ggml_quantize_chunk(type, adv_input, dst, 0, NADV, NPR, NULL)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,8 @@
 #define NROWS 24
 #define NPR   512
 #define NRND  64
+#define NADV  96
+#define NKIND 12
 
 static uint64_t rng_state = 0x636f6765646765ULL; // "cogedge"
 static uint64_t next_u64(void) { // splitmix64
@@ -70,6 +75,93 @@ static void make_rows(float * x) {
             default: v = 0.1 * gauss() + 0.05; break;                     // shifted gaussian
             }
             row[j] = (float) v;
+        }
+    }
+}
+
+static int randn(int n) { return (int) (unif() * n); } // [0, n)
+static float from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+static const int8_t iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+// make_adv_rows fills NADV rows, row r of kind r % NKIND: the inputs
+// quantizers get wrong first — NaN, infinities, huge, tiny and subnormal
+// values, exact rounding ties, equal values, scales at the fp16 limits.
+static void make_adv_rows(float * x) {
+    static const double scales[] = {1, 0.02, 1e-3, 1e-6, 1e-15, 2e-15, 1e-20, 1e4, 3e5, 6e4, 1e-38, 1e30};
+    const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1.1754942e-38f, 3.4028235e38f, -3.4028235e38f,
+                             INFINITY, -INFINITY, NAN, 65504.0f, 65520.0f, -65520.0f, 1e-15f, 0.5f, -0.5f};
+    for (int r = 0; r < NADV; ++r) {
+        float * row = x + r * NPR;
+        const double sc = scales[randn(12)];
+        switch (r % NKIND) {
+        case 0: // gaussian at a random scale
+            for (int j = 0; j < NPR; ++j) row[j] = (float) (gauss() * sc);
+            break;
+        case 1: { // multiples of 0.5 over small denominators: rounding ties everywhere
+            const float den = (float) (1 + randn(4));
+            for (int j = 0; j < NPR; ++j) row[j] = (float) (randn(65) - 32) / den * 0.5f;
+        } break;
+        case 2: { // entries and midpoints of the IQ4_NL table times a power of two
+            const float d = (float) ldexp(1, randn(20) - 14);
+            for (int j = 0; j < NPR; ++j) {
+                const int k = randn(15);
+                const float a = iq4nl_values[k], b = iq4nl_values[k + 1];
+                float v = randn(3) == 0 ? (a + b) / 2 : randn(2) ? b : a;
+                row[j] = (randn(2) ? -v : v) * d;
+            }
+        } break;
+        case 3: // equal values per 32-block (a quarter of them zero), sometimes one outlier
+            for (int b = 0; b < NPR; b += 32) {
+                const float c = randn(4) == 0 ? 0.0f : (float) (gauss() * sc);
+                for (int j = b; j < b + 32; ++j) row[j] = c;
+                if (randn(2)) row[b + randn(32)] = (float) (gauss() * sc * 100);
+            }
+            break;
+        case 4: // equal magnitudes with opposite signs as each block's extremes
+            for (int j = 0; j < NPR; ++j) row[j] = (float) (gauss() * sc);
+            for (int b = 0; b < NPR; b += 32) {
+                const float m = (float) ((1 - log(1 - unif()) + 1) * sc);
+                row[b + randn(32)] = m;
+                row[b + randn(32)] = -m;
+            }
+            break;
+        case 5: // random bit patterns except NaN: subnormals, huge values, infinities
+            for (int j = 0; j < NPR; ++j) {
+                float v;
+                do v = from_bits((uint32_t) next_u64()); while (v != v);
+                row[j] = v;
+            }
+            break;
+        case 6: // gaussian with one special value in 16 (NaN, inf, FLT_MAX, fp16 limits, signed zero)
+            for (int j = 0; j < NPR; ++j) row[j] = randn(16) == 0 ? special[randn(16)] : (float) (gauss() * sc);
+            break;
+        case 7: // float32 subnormals and tiny normals only
+            for (int j = 0; j < NPR; ++j) row[j] = from_bits((uint32_t) (next_u64() & 0xFFFFFF)) * (randn(2) ? -1.0f : 1.0f);
+            break;
+        case 8: // sparse, with a power-of-two scale per 16-group
+            for (int j = 0; j < NPR; ++j) row[j] = randn(5) == 0 ? (float) (gauss() * sc) : 0.0f;
+            for (int g = 0; g < NPR; g += 16) {
+                const float s = (float) ldexp(1, randn(30) - 15);
+                for (int j = g; j < g + 16; ++j) row[j] *= s;
+            }
+            break;
+        case 9: { // grid values k * 2^e / 8: quantized levels land on .5 often
+            const int e = randn(12) - 6;
+            for (int j = 0; j < NPR; ++j) row[j] = (float) ldexp(randn(257) - 128, e) / 8;
+        } break;
+        case 10: // NaNs with distinct payloads and both signs, and infinities, in every 16-group
+            for (int j = 0; j < NPR; ++j) row[j] = (float) (gauss() * sc);
+            for (int g = 0; g < NPR; g += 16) {
+                for (int k = 1 + randn(3); k > 0; --k)
+                    row[g + randn(16)] = from_bits((0x7f800001u + (uint32_t) randn(0x7fffff)) | (uint32_t) randn(2) << 31);
+                if (randn(4) == 0) row[g + randn(16)] = randn(2) ? INFINITY : -INFINITY;
+            }
+            break;
+        default: { // all one sign, heavy tailed
+            const double sign = randn(2) ? -1 : 1;
+            for (int j = 0; j < NPR; ++j) row[j] = (float) (sign * fabs(gauss() / (unif() + 1e-3)) * sc);
+        } break;
         }
     }
 }
@@ -172,5 +264,17 @@ int main(int argc, char ** argv) {
     quantize_row_q8_1_ref(x, a1, NROWS * NPR); write_file(dir, "act_q8_1.q", a1, sizeof a1);
     quantize_row_q8_K_ref(x, ak, NROWS * NPR); write_file(dir, "act_q8_k.q", ak, sizeof ak);
     if (argc < 3) write_half_hashes(dir);
+
+    static float adv[NADV * NPR];
+    static uint8_t qa[NADV * NPR * 4];
+    make_adv_rows(adv);
+    write_file(dir, "adv_input.f32", adv, sizeof adv);
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; ++k) {
+        enum ggml_type t = types[k];
+        char name[64];
+        size_t n = ggml_quantize_chunk(t, adv, qa, 0, NADV, NPR, NULL);
+        snprintf(name, sizeof name, "%s.adv.q", ggml_get_type_traits(t)->type_name);
+        write_file(dir, name, qa, n);
+    }
     return 0;
 }
