@@ -1,19 +1,23 @@
 #!/usr/bin/python3
 """make_spm.py builds the SentencePiece fixtures of model/tokenizer.
 
-It turns llama2-tokenizer.json.zst (see make_reference.mjs) into a SentencePiece
-BPE ModelProto and encodes corpus.json with Python sentencepiece, an
-implementation independent of llama-tokenizer-js. Documentation of how the
-fixtures were made; the Go tests never run it.
+It builds a SentencePiece BPE ModelProto holding LLaMA's real pieces, scores
+and piece types, read with llama.cpp's gguf-py from llama.cpp's
+models/ggml-vocab-llama-spm.gguf (llama.cpp's conversion of LLaMA's
+tokenizer.model), checks that its pieces are those of llama2-tokenizer.json.zst
+(see make_reference.mjs), and encodes corpus.json with Python sentencepiece,
+an implementation independent of llama-tokenizer-js and of the Go tokenizer.
+Documentation of how the fixtures were made; the Go tests never run it.
 
-    apt-get install python3-sentencepiece python3-protobuf zstd   # sentencepiece 0.1.97
-    cd $REPO/testdata/tokenizer && /usr/bin/python3 make_spm.py
+    apt-get install python3-sentencepiece python3-protobuf python3-numpy zstd   # sentencepiece 0.1.97
+    git -C <llama.cpp clone> show 66d65ec29ba7c440cbc31b6f63b74a17b536ba65:models/ggml-vocab-llama-spm.gguf > /tmp/ggml-vocab-llama-spm.gguf
+    git -C <llama.cpp clone> archive 66d65ec29ba7c440cbc31b6f63b74a17b536ba65 gguf-py | tar -x -C /tmp/llamacpp-ggufpy
+    cd $REPO/testdata/tokenizer && /usr/bin/python3 make_spm.py /tmp/llamacpp-ggufpy/gguf-py /tmp/ggml-vocab-llama-spm.gguf
     zstd -19 --rm -f llama2-tokenizer.model
 
 Outputs:
-  llama2-tokenizer.model  ModelProto: piece 0 UNKNOWN, 1-2 CONTROL, <0xNN> BYTE,
-                          the rest NORMAL, scored by merge rank as the Go
-                          tokenizer.json loader does (see below);
+  llama2-tokenizer.model  ModelProto: LLaMA's 32000 pieces with their scores and
+                          types (UNKNOWN, CONTROL, BYTE, NORMAL) as in the gguf;
                           trainer_spec model_type BPE, byte_fallback, unk/bos/eos
                           0/1/2, pad -1; identity normalizer with add_dummy_prefix,
                           no whitespace removal.
@@ -22,41 +26,32 @@ Outputs:
 """
 import json
 import subprocess
+import sys
 
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as pb
 
+sys.path.insert(0, sys.argv[1])
+from gguf import GGUFReader  # noqa: E402
+
+reader = GGUFReader(sys.argv[2])
+pieces = [str(p) for p in reader.fields["tokenizer.ggml.tokens"].contents()]
+scores = [float(x) for x in reader.fields["tokenizer.ggml.scores"].contents()]
+types = [int(x) for x in reader.fields["tokenizer.ggml.token_type"].contents()]
+
 raw = subprocess.run(["zstd", "-dc", "llama2-tokenizer.json.zst"], check=True, capture_output=True).stdout
-tj = json.loads(raw)
-vocab = tj["model"]["vocab"]
-pieces = [None] * len(vocab)
+vocab = json.loads(raw)["model"]["vocab"]
+js_pieces = [None] * len(vocab)
 for p, i in vocab.items():
-    pieces[i] = p
+    js_pieces[i] = p
+if js_pieces != pieces:
+    sys.exit("the gguf's pieces are not llama-tokenizer-js's")
 
-# Scores: minus the rank of the first merge that makes the piece, below all
-# merges for pieces no merge makes. (The assumed -(id - 259) of testing.md §7
-# is wrong for whitespace runs: it makes "▁▁" (id 259) the best merge, so
-# " Hello" would become ["▁▁", "Hello"] instead of LLaMA's ["▁", "▁Hello"];
-# LLaMA's real tokenizer.model gives those pieces a very low score.)
-merges = tj["model"]["merges"]
-first = {}
-for r, mg in enumerate(merges):
-    a, b = mg.split(" ")
-    first.setdefault(a + b, r)
-
+# gguf token types are SentencePiece's piece types (llama.cpp copies them).
 m = pb.ModelProto()
-for i, p in enumerate(pieces):
+for p, score, typ in zip(pieces, scores, types):
     sp = m.pieces.add()
-    sp.piece = p
-    if i == 0:
-        sp.type, sp.score = pb.ModelProto.SentencePiece.UNKNOWN, 0.0
-    elif i in (1, 2):
-        sp.type, sp.score = pb.ModelProto.SentencePiece.CONTROL, 0.0
-    elif p.startswith("<0x") and len(p) == 6:
-        sp.type, sp.score = pb.ModelProto.SentencePiece.BYTE, 0.0
-    else:
-        sp.type = pb.ModelProto.SentencePiece.NORMAL
-        sp.score = -float(first[p]) if p in first else -float(len(merges) + i + 1)
+    sp.piece, sp.score, sp.type = p, score, typ
 ts = m.trainer_spec
 ts.model_type = pb.TrainerSpec.BPE
 ts.vocab_size = len(pieces)
