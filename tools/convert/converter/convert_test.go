@@ -415,3 +415,23 @@ func TestCancelLeavesNothing(t *testing.T) {
 	}
 	assertNoOutput(t, out)
 }
+
+// TestConvertReproducesCogvlmTinyGGUF converts the tiny checkpoint as
+// testdata/README.md says testdata/cogvlm-tiny.gguf was made and requires the
+// same bytes, so that gguf-py's reading of that file
+// (testdata/gguf/ggufpy-read.json, checked in package gguf) is a reading of
+// what the converter writes today.
+func TestConvertReproducesCogvlmTinyGGUF(t *testing.T) {
+	out := convertTiny(t, t.TempDir(), "cogvlm-tiny.gguf", Options{Preset: "q8_0", Tokenizer: llamaVocab, Name: "cogvlm-tiny", Threads: 2})
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../../../testdata/cogvlm-tiny.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("converter output (%d bytes) differs from testdata/cogvlm-tiny.gguf (%d bytes): regenerate the file and ggufpy-read.json (testdata/README.md)", len(got), len(want))
+	}
+}
