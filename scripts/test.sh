@@ -22,8 +22,23 @@ step "vet + build -tags purego"
 go vet -tags purego ./...
 GOARCH=arm64 go vet -tags purego ./...
 
+# Every go test run goes through scripts/skipcheck: it prints each skipped
+# test with its reason and fails the step if a skip is not justified in
+# scripts/skipcheck/allow.txt for that run.
+tooldir=$(mktemp -d)
+trap 'rm -rf "$tooldir"' EXIT
+go build -o "$tooldir/skipcheck" ./scripts/skipcheck
+checked() { # checked RUN-NAME go test args...
+	local run=$1
+	shift
+	"$@" -json | "$tooldir/skipcheck" -run "$run" -allow scripts/skipcheck/allow.txt
+}
+
 step "go test (linux/amd64)"
-go test -count=1 ./...
+checked native go test -count=1 ./...
+
+step "amd64 kernel tiers exercised on this machine (skipped = CPU lacks it; no emulator reaches AVX-512 or AVX-VNNI)"
+go test -count=1 -run '^TestTiers$' -v ./kernels/ | grep -E -- '--- (PASS|SKIP|FAIL): TestTiers/(avx|generic)' || true
 
 # Every Metal kernel on the simulated device (the .metal source compiled as
 # C++ by clang against kernels/metal/shim), each op against the generic
@@ -32,14 +47,13 @@ step "Metal shaders on the simulated device (kernels/metal)"
 go test -count=1 -v ./kernels/metal/ | grep -v '^=== RUN'
 
 step "go test -tags purego (generic kernels only)"
-go test -count=1 -tags purego ./quant/... ./kernels/...
+checked purego go test -count=1 -tags purego ./quant/... ./kernels/... ./model/
 
 # arm64 under qemu-user at three CPU tiers: the packages with
 # architecture-specific code, and the model end to end (its goldens then run
 # through the NEON kernels of each tier). qemu reports the CPU's features
 # through HWCAP, so golang.org/x/sys/cpu sees what a real core of that kind has.
-wrapdir=$(mktemp -d)
-trap 'rm -rf "$wrapdir"' EXIT
+wrapdir=$tooldir
 cat >"$wrapdir/go_linux_arm64_exec" <<'WRAP'
 #!/bin/sh
 exec qemu-aarch64-static -cpu "${QEMU_CPU:-max}" "$@"
@@ -49,6 +63,7 @@ chmod +x "$wrapdir/go_linux_arm64_exec"
 arm_pkgs=$(go list ./quant/... ./kernels/... ./gguf/... ./model/... | grep -v /kernels/metal)
 for cpu in max neoverse-n1 cortex-a72; do
 	step "go test (linux/arm64 under qemu, -cpu $cpu)"
-	PATH="$wrapdir:$PATH" QEMU_CPU=$cpu GOARCH=arm64 go test -count=1 $arm_pkgs
+	# emulation is 5-10x slower than native: the default 10-minute timeout is too tight
+	PATH="$wrapdir:$PATH" QEMU_CPU=$cpu GOARCH=arm64 checked "arm64-$cpu" go test -count=1 -timeout 30m $arm_pkgs
 done
 step "all tests passed"

@@ -1,0 +1,49 @@
+package kernels
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/cogedge/cogedge/quant"
+)
+
+// TestTiers names every assembly tier of both architectures as a subtest,
+// so that a test run's record says which tiers this machine exercised (the
+// other kernel tests loop over Implementations(), which lists only the
+// tiers present) and which it could not: those skip, with the reason, and
+// scripts/skipcheck fails CI on any skip its allowlist does not justify. A
+// tier that is present must be the one dispatch then uses.
+func TestTiers(t *testing.T) {
+	present := map[string]Features{}
+	for _, im := range Implementations() {
+		present[im.Name] = im.Features
+	}
+	for _, tier := range []struct{ name, arch, needs string }{
+		{"avx2", "amd64", "AVX2, FMA and F16C"},
+		{"avxvnni", "amd64", "AVX-VNNI"},
+		{"avx512vnni", "amd64", "AVX-512 F/BW/VL/VNNI"},
+		{"neon", "arm64", "ASIMD"},
+		{"dotprod", "arm64", "ASIMD dot product"},
+		{"i8mm", "arm64", "I8MM"},
+	} {
+		t.Run(tier.name, func(t *testing.T) {
+			switch f, ok := present[tier.name]; {
+			case runtime.GOARCH != tier.arch:
+				t.Skipf("%s tier on %s", tier.arch, runtime.GOARCH)
+			case !asmBuild:
+				t.Skip("build without assembly (purego)")
+			case !ok:
+				t.Skipf("CPU lacks %s (detected %+v)", tier.needs, Detected())
+			default:
+				prev := SetFeatures(f)
+				defer SetFeatures(prev)
+				if Active() != f {
+					t.Fatalf("SetFeatures(%+v) left %+v active", f, Active())
+				}
+				if runtime.GOARCH == "amd64" && !PackedFast(quant.Q4_0) {
+					t.Errorf("%s active but no packed Q4_0 assembly installed", tier.name)
+				}
+			}
+		})
+	}
+}
