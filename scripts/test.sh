@@ -47,7 +47,7 @@ step "Metal shaders on the simulated device (kernels/metal)"
 go test -count=1 -v ./kernels/metal/ | grep -v '^=== RUN'
 
 step "go test -tags purego (generic kernels only)"
-checked purego go test -count=1 -tags purego ./quant/... ./kernels/... ./model/
+checked purego go test -count=1 -tags purego ./quant/... ./kernels/...
 
 # arm64 under qemu-user at three CPU tiers: the packages with
 # architecture-specific code, and the model end to end (its goldens then run
