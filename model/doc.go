@@ -19,4 +19,12 @@
 // (boi and patches use the vision expert; BOS, eoi and text the language
 // expert), the shared image position id, rotate-half RoPE indexed by
 // position id, and RMSNorm with the weight applied before any cast.
+//
+// CogVLM2 (cogvlm2-llama3-chat-19B, docs/cogvlm2.md) is a configuration of
+// the same graph, recognised from the file: a 2x2 stride-2 conv with bias
+// after the ViT (v.conv.weight; CLS dropped first, an odd grid floored),
+// grouped-query attention in both experts (attention.head_count_kv; the KV
+// cache holds only the KV heads), a bias on the vision expert's QKV,
+// RoPE from the checkpoint's stored inverse frequencies, Llama-3's special
+// ids, and generation that stops on EOS or EOT.
 package model

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -95,4 +96,56 @@ func TestCogVLM2RunGreedy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCogVLM2Eval: `cogedge eval --tokens` with the reference's text ids
+// gives the reference's logits at the positions the dumps keep and its
+// argmax at every position (f32 KV cache).
+func TestCogVLM2Eval(t *testing.T) {
+	mp := tiny2F32(t)
+	const V = 128256
+	for _, name := range []string{"cogvlm2-tiny-image-chat", "cogvlm2-tiny-text-only"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(golden2Root, name)
+			g := readGolden2(t, name)
+			out := filepath.Join(t.TempDir(), "logits.bin")
+			args := []string{"eval", "-m", mp, "--kv-type", "f32", "-t", "2", "--tokens", joinIDs(g.TextIDs), "--logits-out", out}
+			if g.Image != nil {
+				args = append(args, "--image", chelsea)
+			}
+			if code, _, stderr := cli(args...); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			got := readF32(t, out)
+			if len(got) != g.SeqLen*V {
+				t.Fatalf("%d logits, want %d", len(got), g.SeqLen*V)
+			}
+			var rows []float32
+			for _, p := range g.LogitsRows {
+				rows = append(rows, got[p*V:(p+1)*V]...)
+			}
+			if d := maxAbs(rows, readF32(t, filepath.Join(dir, "logits_rows.f32.bin"))); d > 5e-5 {
+				t.Errorf("logits rows %v: max |Δ| = %.3g > 5e-5", g.LogitsRows, d)
+			}
+			ga := argmaxRows(got, V)
+			for p, id := range readI32(t, filepath.Join(dir, "logits_argmax.i32.bin")) {
+				if ga[p] != int(id) {
+					t.Errorf("position %d: argmax %d, reference %d", p, ga[p], id)
+				}
+			}
+		})
+	}
+}
+
+func readI32(t *testing.T, path string) []int32 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]int32, len(raw)/4)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out
 }

@@ -102,6 +102,8 @@ type goldenCase struct {
 	SeqLen    int        `json:"seq_len"`
 	Generated []int32    `json:"generated_ids"`
 	Image     *struct{}  `json:"image"`
+	// LogitsRows lists the positions a trimmed CogVLM2 dump keeps logits for.
+	LogitsRows []int `json:"logits_rows"`
 }
 
 func readGolden(t *testing.T, name string) (*goldenCase, []float32) {
