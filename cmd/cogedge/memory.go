@@ -72,37 +72,47 @@ func packedPath(path string) (string, error) {
 	return filepath.Join(dir, base+"-"+hex.EncodeToString(h[:6])+".packed.gguf"), nil
 }
 
-// checkFit refuses a context whose KV cache and scratch, with the
-// language path that decode keeps resident when it is file-backed, need
-// more than the memory available (MemAvailable, bounded by a cgroup
-// limit); with verbose it reports the plan first.
-func checkFit(m *model.Model, o model.ContextOptions, image, langAnon bool, verbose io.Writer) error {
+// checkFit refuses a context whose anonymous memory (KV cache, scratch
+// and, for an image, the vision scratch) exceeds the memory available
+// (MemAvailable, bounded by a cgroup limit): without swap it cannot be
+// paged out. A file-backed language path that does not fit beside it is
+// only a warning: decode then pages it in from the file, slower but
+// within the limit. With verbose it reports the plan first.
+func checkFit(m *model.Model, o model.ContextOptions, image, langAnon bool, stderr io.Writer, verbose bool) error {
 	p, err := m.PlanMemory(o)
 	if err != nil {
 		return err
 	}
-	need := p.KV + p.Scratch
+	anon := p.KV + p.Scratch
 	if image {
-		need += p.Vision
+		anon += p.Vision
 	}
 	where := "anonymous memory, already allocated"
 	if !langAnon {
-		need += p.Language
-		where = "file-backed, must stay resident"
+		where = "file-backed"
 	}
 	b, berr := availableMemory()
-	if verbose != nil {
-		fmt.Fprintf(verbose, "memory plan: KV cache %.1f MiB (%d slots), scratch %.1f MiB, vision scratch %.1f MiB, language path %.2f GiB (%s)\n",
+	if verbose {
+		fmt.Fprintf(stderr, "memory plan: KV cache %.1f MiB (%d slots), scratch %.1f MiB, vision scratch %.1f MiB, language path %.2f GiB (%s)\n",
 			mib(p.KV), p.Slots, mib(p.Scratch), mib(p.Vision), memstat.GiB(p.Language), where)
 		if berr == nil {
-			fmt.Fprintf(verbose, "memory budget: %s; this run needs %.2f GiB more\n", b, memstat.GiB(need))
+			fmt.Fprintf(stderr, "memory budget: %s; the context takes %.2f GiB\n", b, memstat.GiB(anon))
 		} else {
-			fmt.Fprintf(verbose, "memory budget: unknown (%v)\n", berr)
+			fmt.Fprintf(stderr, "memory budget: unknown (%v)\n", berr)
 		}
 	}
-	if berr == nil && need > b.Available {
-		return fmt.Errorf("not enough memory for a context of %d slots: KV cache %.1f MiB + scratch %.1f MiB (+ vision scratch %.1f MiB) + language path %.2f GiB (%s) = %.2f GiB, but %s; lower -c, or use --kv-type f16",
-			p.Slots, mib(p.KV), mib(p.Scratch), mib(p.Vision), memstat.GiB(p.Language), where, memstat.GiB(need), b)
+	if berr != nil {
+		return nil
+	}
+	if anon > b.Available {
+		return fmt.Errorf("not enough memory for a context of %d slots: KV cache %.1f MiB + scratch %.1f MiB (+ vision scratch %.1f MiB) = %.2f GiB, but %s; lower -c, or use --kv-type f16",
+			p.Slots, mib(p.KV), mib(p.Scratch), mib(p.Vision), memstat.GiB(anon), b)
+	}
+	// decode needs the context and the language path; the vision scratch
+	// is gone by then
+	if dec := p.KV + p.Scratch + p.Language; !langAnon && dec > b.Available {
+		fmt.Fprintf(stderr, "cogedge: warning: the language path (%.2f GiB) and the context (%.2f GiB) exceed the memory available (%s): decoding will page weights in from the file\n",
+			memstat.GiB(p.Language), memstat.GiB(p.KV+p.Scratch), b)
 	}
 	return nil
 }

@@ -71,6 +71,15 @@ func TestRunRefusesContextThatCannotFit(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "not enough memory for a context of 4096 slots") || !strings.Contains(stderr, "lower -c") {
 		t.Errorf("exit %d, stderr %q: want a refusal naming the context size", code, stderr)
 	}
+	// a budget that holds the context but not the file-backed language
+	// path beside it: a warning, and the answer
+	availableMemory = func() (memstat.Budget, error) {
+		return memstat.Budget{Available: 1 << 20, Total: 1 << 30, Limit: 1 << 30}, nil
+	}
+	code, out, stderr := cli("run", "-m", tinyQ8, "-p", "hi", "-n", "4", "-c", "16", "--kv-type", "f16")
+	if code != 0 || out == "" || !strings.Contains(stderr, "decoding will page weights in from the file") {
+		t.Errorf("exit %d, answer %q, stderr %q: want an answer and a paging warning", code, out, stderr)
+	}
 	if _, err := os.Stat(tinyQ8); err != nil {
 		t.Fatal(err)
 	}

@@ -112,6 +112,7 @@ type session struct {
 	// there), not file-backed
 	langAnon bool
 	meter    *phaseMeter // --verbose: per-phase memory; nil otherwise
+	stderr   io.Writer
 }
 
 // openSession checks the flags and cheap inputs (modelFlags.check), then
@@ -120,7 +121,7 @@ func openSession(mf *modelFlags, stderr io.Writer) (*session, error) {
 	if err := mf.check(stderr); err != nil {
 		return nil, err
 	}
-	s := &session{}
+	s := &session{stderr: stderr}
 	s.kv, _ = kvType(mf.kv)
 	modelPath, err := mappable(mf.model)
 	if err != nil {
@@ -292,11 +293,7 @@ func (s *session) newContext(mf *modelFlags, promptSlots, n int, grow bool) (*mo
 		size = min(limit, promptSlots+n)
 	}
 	o := model.ContextOptions{Size: size, KV: s.kv, Threads: mf.threads}
-	var verbose io.Writer
-	if s.meter != nil {
-		verbose = s.meter.w
-	}
-	if err := checkFit(s.m, o, mf.image != "", s.langAnon, verbose); err != nil {
+	if err := checkFit(s.m, o, mf.image != "", s.langAnon, s.stderr, mf.verbose); err != nil {
 		return nil, err
 	}
 	return s.m.NewContext(o)
