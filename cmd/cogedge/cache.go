@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/cogedge/cogedge/gguf"
@@ -74,6 +75,10 @@ func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID,
 		// vision tower's pages and buffers go
 		c.ReleaseVision()
 		s.m.Advise(model.PartVision, gguf.AdviceDontNeed)
+		// hand the vision scratch (0.3 GiB for the 17B) back to the OS
+		// now rather than when the Go scavenger gets to it, so decode
+		// runs with only the language path and the KV cache resident
+		debug.FreeOSMemory()
 	}
 	// the text after the image and the decode steps use the language
 	// expert only
