@@ -264,10 +264,9 @@ func TestQuantizedIsQuantizeOfF32(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f32.Close()
-	presets := []string{"q4_0", "q5_1", "q8_0", "q4_k_m", "q5_k_s", "q6_k", "f16", "bf16"}
-	if os.Getenv("COGEDGE_SLOW") != "" { // every type; IQ4_NL's search alone takes ~6 s
-		presets = append(presets, "q4_1", "q5_0", "iq4_nl", "q4_k", "q5_k", "q5_k_m", "q4_k_s", "f32")
-	} else if testing.Short() {
+	presets := []string{"q4_0", "q5_1", "q8_0", "q4_k_m", "q5_k_s", "q6_k", "f16", "bf16",
+		"q4_1", "q5_0", "iq4_nl", "q4_k", "q5_k", "q5_k_m", "q4_k_s", "f32"} // every preset
+	if testing.Short() {
 		presets = []string{"q4_0", "q4_k_m", "f16"}
 	}
 	for _, p := range presets {

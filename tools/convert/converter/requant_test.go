@@ -3,7 +3,6 @@ package converter
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -34,7 +33,7 @@ func TestSameAsCogedgeQuantize(t *testing.T) {
 		pure bool
 	}
 	tests := []mixCase{{"q4_0", false}, {"q4_k_m", false}, {"q4_k", true}, {"f16", false}}
-	if os.Getenv("COGEDGE_SLOW") != "" { // every mix (~40 s)
+	if !testing.Short() { // every mix: ~4 CPU-seconds in all
 		tests = append(tests, mixCase{"q4_0", true}, mixCase{"q8_0", false}, mixCase{"q4_k_s", false},
 			mixCase{"q5_k_m", false}, mixCase{"q5_k_s", false}, mixCase{"q6_k", false}, mixCase{"bf16", false},
 			mixCase{"iq4_nl", false}, mixCase{"q5_1", false}, mixCase{"q4_1", false}, mixCase{"q5_0", false})
