@@ -1,6 +1,7 @@
 // Package memstat reads how much memory the process holds and how much it
 // may still use: resident file-backed and anonymous memory and the peak
-// (Linux: /proc/self/smaps_rollup and /proc/self/status), and the memory
+// (Linux: the kernel's counters in /proc/self/status; one mapping's
+// resident size from /proc/self/smaps), and the memory
 // available to new allocations (MemAvailable, bounded by the memory
 // cgroup's limit, v1 or v2). Elsewhere it reports what the OS offers
 // without cgo and says what it cannot.
