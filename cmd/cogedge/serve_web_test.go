@@ -209,13 +209,15 @@ func TestAnnouncePage(t *testing.T) {
 // TestServeWebChat drives the page of a real `cogedge serve` in Chromium:
 // it picks a picture, asks with the Enter key and checks that the streamed
 // answer the page shows is the server's own greedy answer for the same
-// conversation, and that the page asked nothing of any other host.
+// conversation, and that the page asked nothing of any other host. It saves
+// a screenshot of the chat (COGEDGE_WEB_SCREENSHOTS=$PWD/docs writes the
+// README's docs/web-chat.png).
 func TestServeWebChat(t *testing.T) {
 	origin, _ := startServe(t, "-m", tinyQ8, "-t", "2", "--alias", "tiny")
 	picPath, picBytes := webuitest.Picture(t, 320, 240, func(x, y int) bool { return x >= 60 && x < 140 && y >= 80 && y < 160 })
 
 	b := browsertest.Start(t)
-	b.Do(10*time.Second, chromedp.EmulateViewport(1280, 860))
+	b.Do(10*time.Second, chromedp.EmulateViewport(1200, 760))
 	page := webuitest.Open(t, b, origin)
 	if got := page.Text("model"); !strings.HasPrefix(got, "model: tiny · ") || !strings.Contains(got, "MB") {
 		t.Errorf("model line %q", got)
@@ -236,7 +238,7 @@ func TestServeWebChat(t *testing.T) {
 	if a.Text != want {
 		t.Errorf("the page shows %q; the server's greedy answer is %q", a.Text, want)
 	}
-	page.SaveScreenshot("serve-chat.png")
+	page.SaveScreenshot("web-chat.png")
 	page.CheckClean()
 }
 
