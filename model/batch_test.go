@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"syscall"
@@ -31,16 +32,30 @@ func TestBatcherMatchesForward(t *testing.T) {
 			next := make([]int32, len(cases))
 			for i, name := range cases {
 				g := loadGolden(t, name)
-				for _, list := range []*[]*model.Context{&alone, &together} {
+				var cs [2]*model.Context
+				for j := range cs {
 					c, err := m.NewContext(model.ContextOptions{Size: 128, Pool: pool})
 					if err != nil {
 						t.Fatal(err)
 					}
 					defer c.Close()
-					logits := prefillGolden(t, m, c, g)
-					next[i] = int32(argmax(logits))
-					*list = append(*list, c)
+					cs[j] = c
 				}
+				next[i] = int32(argmax(prefillGolden(t, m, cs[0], g)))
+				// the batched context starts from a copy of the prompt's
+				// KV state (WriteState/ReadState), not a second prefill
+				var state bytes.Buffer
+				if err := cs[0].WriteState(&state, cs[0].Len()); err != nil {
+					t.Fatal(err)
+				}
+				var rows []float32 // only their count matters for the slot types
+				if g.Image != nil {
+					rows = make([]float32, m.ImageEmbeds())
+				}
+				if err := cs[1].ReadState(&state, m.PromptBatch(g.TextIDs, rows).Types); err != nil {
+					t.Fatal(err)
+				}
+				alone, together = append(alone, cs[0]), append(together, cs[1])
 			}
 			b, err := m.NewBatcher(4, pool)
 			if err != nil {
