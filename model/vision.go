@@ -239,30 +239,30 @@ func (c *Context) Adapter(dst, vit []float32) error {
 	if vc == nil {
 		return ErrNoVision
 	}
-	P, Hv, H := vc.Rows, vc.Hidden, c.m.Text.Hidden
-	if len(vit) != P*Hv || len(dst) != (P+2)*H {
-		return fmt.Errorf("model: adapter buffers of %d and %d floats, want %d and %d", len(vit), len(dst), P*Hv, (P+2)*H)
+	R, Hv, H := vc.Rows, vc.Hidden, c.m.Text.Hidden
+	if len(vit) != R*Hv || len(dst) != (R+2)*H {
+		return fmt.Errorf("model: adapter buffers of %d and %d floats, want %d and %d", len(vit), len(dst), R*Hv, (R+2)*H)
 	}
 	w := c.m.vis
 	s := c.visionScratch()
-	c.matmul(s.h, &w.fc, vit, P)
-	c.pool.Rows(P, rowGrain, func(lo, hi int) {
+	c.matmul(s.h, &w.fc, vit, R)
+	c.pool.Rows(R, rowGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := s.hn[i*H : (i+1)*H]
 			kernels.LayerNorm(r, s.h[i*H:(i+1)*H], w.normW, w.normB, vc.AdapterEps)
 			kernels.GELU(r, r)
 		}
 	})
-	c.matmul(s.gate, &w.gate, s.hn, P)
-	c.matmul(s.up, &w.up, s.hn, P)
-	c.pool.Rows(P, rowGrain, func(lo, hi int) {
+	c.matmul(s.gate, &w.gate, s.hn, R)
+	c.matmul(s.up, &w.up, s.hn, R)
+	c.pool.Rows(R, rowGrain, func(lo, hi int) {
 		F := vc.AdapterFFN
 		g := s.gate[lo*F : hi*F]
 		kernels.SwiGLU(g, g, s.up[lo*F:hi*F])
 	})
 	copy(dst[:H], w.boi)
-	c.matmul(dst[H:(P+1)*H], &w.down, s.gate, P)
-	copy(dst[(P+1)*H:], w.eoi)
+	c.matmul(dst[H:(R+1)*H], &w.down, s.gate, R)
+	copy(dst[(R+1)*H:], w.eoi)
 	return nil
 }
 
@@ -276,8 +276,8 @@ func (m *Model) ImageEmbeds() int {
 }
 
 // EncodeImage runs the vision tower (and CogVLM2's downsample) and the
-// adapter on preprocessed pixels and writes the image rows [boi, patches…, eoi] to dst (ImageEmbeds()
-// floats), ready to be the Embeds of a Batch.
+// adapter on preprocessed pixels and writes the image rows [boi, rows…,
+// eoi] to dst (ImageEmbeds() floats), ready to be the Embeds of a Batch.
 func (c *Context) EncodeImage(dst, pixels []float32) error {
 	vc := c.m.Vision
 	if vc == nil {

@@ -214,7 +214,7 @@ func (s *Server) step() {
 func (s *Server) emit(sl *slot, id int32) {
 	sl.n++
 	s.metrics.generated.Add(1)
-	if id == s.m.Text.EOS {
+	if s.m.Text.IsStop(id) { // EOS, or EOT (CogVLM2 stops on both)
 		s.flush(sl, true)
 		s.finish(sl, "stop", nil)
 		return
