@@ -217,9 +217,13 @@ func TestWritePNG(t *testing.T) {
 			}
 		}
 	}
-	if err := os.Symlink(path, filepath.Join(dir, "link.png")); err == nil {
-		if err := WritePNG(filepath.Join(dir, "link.png"), img); err == nil {
-			t.Error("replaced a symlink")
+	link := filepath.Join(dir, "link.png")
+	if err := os.Symlink(path, link); err == nil {
+		if err := WritePNG(link, img); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Error("the symlink was replaced, not followed")
 		}
 	}
 	if err := WritePNG(dir, img); err == nil {
