@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cogedge/cogedge/internal/outfile"
 	"github.com/cogedge/cogedge/model/tokenizer"
 	"github.com/cogedge/cogedge/quant"
 	"github.com/klauspost/compress/zstd"
@@ -100,6 +101,10 @@ func MMProjPath(out string) string {
 func Convert(ctx context.Context, opt Options) error {
 	if opt.Input == "" || opt.Output == "" {
 		return errors.New("convert: input folder and output file are required")
+	}
+	// a folder or a symlink to nothing as OUT is refused before the work
+	if err := outfile.Check(opt.Output, outfile.Options{}); err != nil {
+		return fmt.Errorf("convert: %w", err)
 	}
 	mix, err := opt.mix()
 	if err != nil {
