@@ -23,13 +23,17 @@ import (
 	"time"
 
 	"github.com/cogedge/cogedge/imagecache"
+	"github.com/cogedge/cogedge/internal/shapes"
+	"github.com/cogedge/cogedge/internal/zstdcache"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/model/prompt"
 	"github.com/cogedge/cogedge/model/tokenizer"
 )
 
-// testModel is the model the tests serve: the trained demo model when it
-// is in testdata (decisive logits), else the tiny random-weight one.
+// testModel is the model most tests serve: the tiny random-weight one
+// (fast; its logits are near ties, so batched answers are compared with it
+// only where the margins are decisive — TestBatchedEqualsSequentialDemo
+// compares whole answers on the trained demo model).
 const testModel = "../testdata/cogvlm-tiny.gguf"
 
 const chelsea = "../testdata/images/chelsea.png"
@@ -61,10 +65,12 @@ func openModel(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
 	return loaded.m, loaded.tok
 }
 
-// start serves cfg (model and tokenizer filled in) on a loopback port.
+// start serves cfg (the tiny model unless cfg names one) on a loopback port.
 func start(t *testing.T, cfg Config, hook func(*Server)) (*Server, string) {
 	t.Helper()
-	cfg.Model, cfg.Tokenizer = openModel(t)
+	if cfg.Model == nil {
+		cfg.Model, cfg.Tokenizer = openModel(t)
+	}
 	if cfg.ModelName == "" {
 		cfg.ModelName = "tiny"
 	}
@@ -340,22 +346,11 @@ func TestBatchedEqualsSequential(t *testing.T) {
 			t.Logf("%q: margins decisive for the first %d bytes only", q, len(prefix))
 		}
 	}
-	bat := make([]string, len(questions))
-	var wg sync.WaitGroup
+	bodies := make([]string, len(questions))
 	for i, q := range questions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			code, _, b := post(t, batURL, chatBody(q, extra))
-			var c completion
-			if code != http.StatusOK || json.Unmarshal(b, &c) != nil || len(c.Choices) != 1 {
-				t.Errorf("%q: status %d: %s", q, code, b)
-				return
-			}
-			bat[i] = c.Choices[0].Message.Content
-		}()
+		bodies[i] = chatBody(q, extra)
 	}
-	wg.Wait()
+	bat := concurrentAnswers(t, batURL, bodies)
 	for i, q := range questions {
 		ids, margins := greedy(t, q, n)
 		prefix, all := decisive(t, ids, margins)
@@ -366,6 +361,28 @@ func TestBatchedEqualsSequential(t *testing.T) {
 	if steps := decodeSteps(t, batURL); steps[4] < n-2 {
 		t.Errorf("decode steps by batch size %v: the four answers were not decoded together", steps)
 	}
+}
+
+// concurrentAnswers posts every body at once and returns the answers.
+func concurrentAnswers(t *testing.T, url string, bodies []string) []string {
+	t.Helper()
+	out := make([]string, len(bodies))
+	var wg sync.WaitGroup
+	for i, body := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _, b := post(t, url, body)
+			var c completion
+			if code != http.StatusOK || json.Unmarshal(b, &c) != nil || len(c.Choices) != 1 {
+				t.Errorf("request %d: status %d: %s", i, code, b)
+				return
+			}
+			out[i] = c.Choices[0].Message.Content
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // TestDisconnect: a client that leaves mid-stream cancels its generation
@@ -686,4 +703,100 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
+}
+
+// The trained demo model (testdata/shapes-demo.gguf.zst, decompressed once
+// per test binary): its answers about its pictures have decisive logits,
+// so batched and one-at-a-time greedy answers must match exactly.
+var demo struct {
+	once sync.Once
+	dir  string
+	m    *model.Model
+	tok  *tokenizer.Tokenizer
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if demo.dir != "" {
+		if demo.m != nil {
+			demo.m.Close()
+		}
+		os.RemoveAll(demo.dir)
+	}
+	os.Exit(code)
+}
+
+func openDemo(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
+	t.Helper()
+	demo.once.Do(func() {
+		if demo.dir, demo.err = os.MkdirTemp("", "cogedge-server-demo-"); demo.err != nil {
+			return
+		}
+		var path string
+		if path, demo.err = zstdcache.Open("../testdata/shapes-demo.gguf.zst", demo.dir); demo.err != nil {
+			return
+		}
+		if demo.m, demo.err = model.Open(path, ""); demo.err != nil {
+			return
+		}
+		var v *tokenizer.Vocab
+		if v, demo.err = tokenizer.VocabFromGGUF(demo.m.File()); demo.err != nil {
+			return
+		}
+		demo.tok, demo.err = tokenizer.New(v)
+	})
+	if demo.err != nil {
+		t.Fatal(demo.err)
+	}
+	return demo.m, demo.tok
+}
+
+// TestBatchedEqualsSequentialDemo: four clients ask the demo model about
+// four pictures at once, decoded together; every answer equals the one the
+// same request gets alone.
+func TestBatchedEqualsSequentialDemo(t *testing.T) {
+	m, tok := openDemo(t)
+	serveDemo := func(parallel int, hook func(*Server)) string {
+		_, url := start(t, Config{Model: m, Tokenizer: tok, ModelName: "demo", Parallel: parallel}, hook)
+		return url
+	}
+	bodies := make([]string, 4)
+	for i := range bodies {
+		pic := shapes.Generate(2026, uint64(i))
+		var b bytes.Buffer
+		if err := png.Encode(&b, pic.Draw()); err != nil {
+			t.Fatal(err)
+		}
+		qs := pic.Questions()
+		q, _ := json.Marshal(qs[i%len(qs)].Text)
+		u := "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())
+		bodies[i] = fmt.Sprintf(`{"messages":[{"role":"user","content":[{"type":"text","text":%s},{"type":"image_url","image_url":{"url":%q}}]}],"max_tokens":40,"temperature":0}`, q, u)
+	}
+	seqURL := serveDemo(1, nil)
+	var once sync.Once
+	batURL := serveDemo(4, func(s *Server) {
+		once.Do(func() {
+			for len(s.queue) < len(bodies) {
+				time.Sleep(time.Millisecond)
+			}
+		})
+	})
+	seq := make([]string, len(bodies))
+	for i, body := range bodies {
+		seq[i] = answer(t, seqURL, body).Choices[0].Message.Content
+		if seq[i] == "" {
+			t.Errorf("request %d: empty answer", i)
+		}
+	}
+	bat := concurrentAnswers(t, batURL, bodies)
+	for i := range bodies {
+		if bat[i] != seq[i] {
+			t.Errorf("request %d: batched %q, alone %q", i, bat[i], seq[i])
+		}
+	}
+	if steps := decodeSteps(t, batURL); steps[4] == 0 {
+		t.Errorf("decode steps by batch size %v: the four answers were not decoded together", steps)
+	}
+	t.Logf("answers: %q", seq)
 }
