@@ -200,60 +200,14 @@ func (c *Context) Forward(b Batch, out Output) error {
 	t := &c.m.Text
 	n := len(b.Tokens)
 	H, V := t.Hidden, t.Vocab
-	if n == 0 {
-		return errors.New("model: empty batch")
-	}
-	if b.Types != nil && len(b.Types) != n {
-		return fmt.Errorf("model: batch has %d tokens but %d types", n, len(b.Types))
-	}
-	if c.nPast+n > c.size {
-		return fmt.Errorf("model: %w: %d slots in use + %d new exceed the context size %d (raise -c)", ErrContextFull, c.nPast, n, c.size)
-	}
-	types := b.Types
-	if types == nil {
-		types = c.langBuf[:n]
-	}
-	nVis := 0
-	for i, ty := range types {
-		switch ty {
-		case Vision:
-			nVis++
-		case Lang:
-			if id := b.Tokens[i]; id < 0 || int(id) >= V {
-				return fmt.Errorf("model: token %d at slot %d outside the vocabulary of %d", id, i, V)
-			}
-		default:
-			return fmt.Errorf("model: slot %d: unknown token type %d", i, ty)
-		}
-	}
-	if nVis > 0 && !t.Experts {
-		return errors.New("model: image slots given to a model without visual experts")
-	}
-	if len(b.Embeds) != nVis*H {
-		return fmt.Errorf("model: %d vision slots need %d embedding floats, got %d", nVis, nVis*H, len(b.Embeds))
-	}
-	allLogits := false
-	switch len(out.Logits) {
-	case 0, V:
-	case n * V:
-		allLogits = true
-	default:
-		return fmt.Errorf("model: logits buffer of %d floats: want %d (last slot) or %d (all slots)", len(out.Logits), V, n*V)
-	}
-	if out.Hidden != nil && len(out.Hidden) != n*H {
-		return fmt.Errorf("model: hidden buffer of %d floats: want %d", len(out.Hidden), n*H)
-	}
-	if out.Layers != nil && len(out.Layers) != (t.Layers+1)*n*H {
-		return fmt.Errorf("model: layer states buffer of %d floats: want %d", len(out.Layers), (t.Layers+1)*n*H)
+	types, allLogits, err := checkForward(t, b, out, c.nPast, c.size, c.langBuf)
+	if err != nil {
+		return err
 	}
 
-	mask := visionExpertMask(c.maskBuf[:n], types)
-	if !t.Experts {
-		clear(mask)
-	}
-	c.types = append(c.types, types...)
-	all := len(c.types)
-	pos := positionIDs(c.posBuf[:all], c.relBuf[:all], c.types)[c.nPast:]
+	var mask []bool
+	var pos []int32
+	c.types, mask, pos = planSlots(t, c.types, types, c.maskBuf, c.posBuf, c.relBuf)
 	vis := 0
 	for s := 0; s < n; s += c.batch {
 		e := min(s+c.batch, n)
@@ -306,6 +260,75 @@ func (c *Context) Forward(b Batch, out Output) error {
 		}
 	}
 	return nil
+}
+
+// checkForward validates a forward call over b appending to a cache of
+// size slots holding nPast, for every backend: it returns the slot types
+// (all Lang from langBuf when b has none) and whether every slot's logits
+// are wanted.
+func checkForward(t *TextConfig, b Batch, out Output, nPast, size int, langBuf []TokenType) (types []TokenType, allLogits bool, err error) {
+	n := len(b.Tokens)
+	H, V := t.Hidden, t.Vocab
+	if n == 0 {
+		return nil, false, errors.New("model: empty batch")
+	}
+	if b.Types != nil && len(b.Types) != n {
+		return nil, false, fmt.Errorf("model: batch has %d tokens but %d types", n, len(b.Types))
+	}
+	if nPast+n > size {
+		return nil, false, fmt.Errorf("model: %w: %d slots in use + %d new exceed the context size %d (raise -c)", ErrContextFull, nPast, n, size)
+	}
+	types = b.Types
+	if types == nil {
+		types = langBuf[:n]
+	}
+	nVis := 0
+	for i, ty := range types {
+		switch ty {
+		case Vision:
+			nVis++
+		case Lang:
+			if id := b.Tokens[i]; id < 0 || int(id) >= V {
+				return nil, false, fmt.Errorf("model: token %d at slot %d outside the vocabulary of %d", id, i, V)
+			}
+		default:
+			return nil, false, fmt.Errorf("model: slot %d: unknown token type %d", i, ty)
+		}
+	}
+	if nVis > 0 && !t.Experts {
+		return nil, false, errors.New("model: image slots given to a model without visual experts")
+	}
+	if len(b.Embeds) != nVis*H {
+		return nil, false, fmt.Errorf("model: %d vision slots need %d embedding floats, got %d", nVis, nVis*H, len(b.Embeds))
+	}
+	switch len(out.Logits) {
+	case 0, V:
+	case n * V:
+		allLogits = true
+	default:
+		return nil, false, fmt.Errorf("model: logits buffer of %d floats: want %d (last slot) or %d (all slots)", len(out.Logits), V, n*V)
+	}
+	if out.Hidden != nil && len(out.Hidden) != n*H {
+		return nil, false, fmt.Errorf("model: hidden buffer of %d floats: want %d", len(out.Hidden), n*H)
+	}
+	if out.Layers != nil && len(out.Layers) != (t.Layers+1)*n*H {
+		return nil, false, fmt.Errorf("model: layer states buffer of %d floats: want %d", len(out.Layers), (t.Layers+1)*n*H)
+	}
+	return types, allLogits, nil
+}
+
+// planSlots appends the new slots' types to all (the cache's) and returns
+// it with the expert mask of the new slots (vision expert where on) and
+// their RoPE positions, which continue the sequence so far.
+func planSlots(t *TextConfig, all, types []TokenType, maskBuf []bool, posBuf []int32, relBuf []TokenType) ([]TokenType, []bool, []int32) {
+	past := len(all)
+	mask := visionExpertMask(maskBuf[:len(types)], types)
+	if !t.Experts {
+		clear(mask)
+	}
+	all = append(all, types...)
+	pos := positionIDs(posBuf[:len(all)], relBuf[:len(all)], all)[past:]
+	return all, mask, pos
 }
 
 func (c *Context) matmul(y []float32, w *Matrix, x []float32, n int) {

@@ -34,17 +34,31 @@ checked() { # checked RUN-NAME go test args...
 	"$@" -json | "$tooldir/skipcheck" -run "$run" -allow scripts/skipcheck/allow.txt
 }
 
+# verbose: the test log (every t.Logf line and TestMain's) is printed too
+checkedv() { # checkedv RUN-NAME go test args...
+	local run=$1
+	shift
+	"$@" -json >"$tooldir/$run.json" || true
+	grep -oE '"Output":"(    |metal-sim: )[^"]*' "$tooldir/$run.json" | sed -e 's/^"Output":"    //' -e 's/^"Output":"//' -e 's/\\n$//' -e 's/\\t/ /g'
+	"$tooldir/skipcheck" -run "$run" -allow scripts/skipcheck/allow.txt <"$tooldir/$run.json"
+}
+
+# (the Metal backend's model and command tests run in their own step below)
+metal_e2e='TestDeviceGoldens|TestEvalMetalSim|TestBenchMetalSim'
 step "go test (linux/amd64)"
-checked native go test -count=1 ./...
+checked native go test -count=1 -skip "$metal_e2e" ./...
 
 step "amd64 kernel tiers exercised on this machine (skipped = CPU lacks it; no emulator reaches AVX-512 or AVX-VNNI)"
 go test -count=1 -run '^TestTiers$' -v ./kernels/ | grep -E -- '--- (PASS|SKIP|FAIL): TestTiers/(avx|generic)' || true
 
 # Every Metal kernel on the simulated device (the .metal source compiled as
 # C++ by clang against kernels/metal/shim), each op against the generic
-# reference, verbose so the log shows every kernel, shape and tolerance.
-step "Metal shaders on the simulated device (kernels/metal)"
-go test -count=1 -v ./kernels/metal/ | grep -v '^=== RUN'
+# reference, then the reference goldens through the Metal backend's decoder
+# and `cogedge eval/bench --backend metal-sim`; verbose, so the log shows
+# every kernel, shape, tolerance and golden.
+step "Metal backend on the simulated device"
+checkedv metal go test -count=1 -v ./kernels/metal/
+checkedv metal go test -count=1 -v -run "$metal_e2e" ./model/ ./cmd/cogedge/
 
 step "go test -tags purego (generic kernels only)"
 checked purego go test -count=1 -tags purego ./quant/... ./kernels/...
@@ -64,6 +78,6 @@ arm_pkgs=$(go list ./quant/... ./kernels/... ./gguf/... ./model/... | grep -v /k
 for cpu in max neoverse-n1 cortex-a72; do
 	step "go test (linux/arm64 under qemu, -cpu $cpu)"
 	# emulation is 5-10x slower than native: the default 10-minute timeout is too tight
-	PATH="$wrapdir:$PATH" QEMU_CPU=$cpu GOARCH=arm64 checked "arm64-$cpu" go test -count=1 -timeout 30m $arm_pkgs
+	PATH="$wrapdir:$PATH" QEMU_CPU=$cpu GOARCH=arm64 checked "arm64-$cpu" go test -count=1 -timeout 30m -skip "$metal_e2e" $arm_pkgs
 done
 step "all tests passed"

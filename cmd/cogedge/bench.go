@@ -14,6 +14,7 @@ import (
 
 	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/kernels"
+	"github.com/cogedge/cogedge/kernels/metal"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/quant"
 	"github.com/spf13/pflag"
@@ -68,6 +69,7 @@ type benchFlags struct {
 	prompt, gen, threads  int
 	reps, streamMiB       int
 	image, noWarmup, prog bool
+	backend               string
 }
 
 // benchCmd implements `cogedge bench -m MODEL [-p 512] [-n 128] [-t N]
@@ -92,6 +94,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&bf.prog, "progress", false, "print each run's time to stderr")
 	fs.Int("n-gpu-layers", 0, "llama-bench's -ngl: accepted and ignored (cogedge runs on the CPU)")
 	fs.IntVar(&bf.streamMiB, "stream-mib", 1024, "buffer size in MiB for the streaming-read bandwidth measured before tg (0 = skip)")
+	fs.StringVar(&bf.backend, "backend", "cpu", "backend of pp and tg: cpu, metal (Apple GPU; the bandwidth is then the GPU's, measured by a read kernel) or metal-sim (the shaders simulated, Linux; slow); the image test runs on the CPU")
 	if done, err := parseFlags(fs, "bench -m MODEL.gguf [--mmproj MMPROJ.gguf] [-p 512] [-n 128] [-t THREADS] [-r 3] [--image] [-o md|json]", args, stdout); done || err != nil {
 		return err
 	}
@@ -112,6 +115,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage{fmt.Errorf("--stream-mib %d: want >= 0", bf.streamMiB)}
 	case bf.output != "md" && bf.output != "json":
 		return errUsage{fmt.Errorf("-o %q: want md or json", bf.output)}
+	case bf.backend != "cpu" && bf.backend != "metal" && bf.backend != "metal-sim":
+		return errUsage{fmt.Errorf("--backend %q: want cpu, metal or metal-sim", bf.backend)}
 	case bf.prompt == 0 && bf.gen == 0 && !bf.image:
 		return errUsage{errors.New("nothing to measure: -p 0, -n 0 and no --image")}
 	}
@@ -142,13 +147,34 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.Close()
 
+	b := &bencher{m: m, c: c, fwd: c, bf: &bf, stderr: stderr, rng: rand.New(rand.NewPCG(1, 2)),
+		logits: make([]float32, m.Text.Vocab)}
 	var stream float64 // bytes per second
-	if bf.gen > 0 && bf.streamMiB > 0 {
+	if bf.backend != "cpu" {
+		dev, err := metal.OpenNamed(bf.backend)
+		if err != nil {
+			return fmt.Errorf("--backend %s: %w", bf.backend, err)
+		}
+		defer dev.Close()
+		d, err := m.NewDeviceContext(dev, model.ContextOptions{Size: max(bf.prompt, bf.gen, 1)})
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		b.fwd = d
+		base.Backend = "Metal: " + dev.Name()
+		if bf.gen > 0 && bf.streamMiB > 0 {
+			ops := metal.NewOps(dev)
+			stream, err = metal.ReadBandwidth(ops, bf.streamMiB<<20, 5)
+			ops.Close()
+			if err != nil {
+				return err
+			}
+		}
+	} else if bf.gen > 0 && bf.streamMiB > 0 {
 		stream = kernels.StreamReadBandwidth(bf.threads, bf.streamMiB<<20)
 		debug.FreeOSMemory()
 	}
-	b := &bencher{m: m, c: c, bf: &bf, stderr: stderr, rng: rand.New(rand.NewPCG(1, 2)),
-		logits: make([]float32, m.Text.Vocab)}
 	var results []benchResult
 	if bf.prompt > 0 {
 		r := base
@@ -206,7 +232,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 // bencher runs the timed tests on one context.
 type bencher struct {
 	m      *model.Model
-	c      *model.Context
+	c      *model.Context // the CPU context (image encoding)
+	fwd    decoder        // where pp and tg run: c, or a model.DeviceContext
 	bf     *benchFlags
 	stderr io.Writer
 	rng    *rand.Rand
@@ -253,6 +280,13 @@ func (b *bencher) measure(r *benchResult, n int, fn func(n int) error) error {
 	return nil
 }
 
+// decoder is what pp and tg run on: a CPU model.Context or a
+// model.DeviceContext.
+type decoder interface {
+	Forward(model.Batch, model.Output) error
+	Reset()
+}
+
 // randomToken returns a random valid token id: as llama-bench, any id
 // below the vocabulary size.
 func (b *bencher) randomToken() int32 { return int32(b.rng.IntN(b.m.Text.Vocab)) }
@@ -260,7 +294,7 @@ func (b *bencher) randomToken() int32 { return int32(b.rng.IntN(b.m.Text.Vocab))
 // prompt runs one n-token prompt (BOS first when the model has one) on an
 // empty cache, computing the last row's logits.
 func (b *bencher) prompt(n int) error {
-	b.c.Reset()
+	b.fwd.Reset()
 	if cap(b.toks) < n {
 		b.toks = make([]int32, n)
 	}
@@ -271,19 +305,19 @@ func (b *bencher) prompt(n int) error {
 	if bos := b.m.Text.BOS; bos >= 0 && int(bos) < b.m.Text.Vocab {
 		toks[0] = bos
 	}
-	return b.c.Forward(model.Batch{Tokens: toks}, model.Output{Logits: b.logits})
+	return b.fwd.Forward(model.Batch{Tokens: toks}, model.Output{Logits: b.logits})
 }
 
 // generate decodes n tokens one at a time from an empty cache, each step
 // computing logits; the first token is BOS when the model has one.
 func (b *bencher) generate(n int) error {
-	b.c.Reset()
+	b.fwd.Reset()
 	tok := []int32{b.randomToken()}
 	if bos := b.m.Text.BOS; bos >= 0 && int(bos) < b.m.Text.Vocab {
 		tok[0] = bos
 	}
 	for i := 0; i < n; i++ {
-		if err := b.c.Forward(model.Batch{Tokens: tok}, model.Output{Logits: b.logits}); err != nil {
+		if err := b.fwd.Forward(model.Batch{Tokens: tok}, model.Output{Logits: b.logits}); err != nil {
 			return err
 		}
 		tok[0] = b.randomToken()
@@ -471,7 +505,11 @@ func writeBenchMarkdown(w io.Writer, rs []benchResult) error {
 			}
 			fmt.Fprintf(&sb, "%s: %.3f GB of weights per token, %.2f GB/s", r.Test, float64(r.WeightBytesPerToken)/1e9, r.WeightGBs)
 			if r.StreamGBs > 0 {
-				fmt.Fprintf(&sb, " = %.0f%% of the streaming-read bandwidth (%.2f GB/s, %d threads)", 100*r.BandwidthFraction, r.StreamGBs, r.Threads)
+				by := fmt.Sprintf("%d threads", r.Threads)
+				if strings.HasPrefix(r.Backend, "Metal") {
+					by = "the GPU's read kernel"
+				}
+				fmt.Fprintf(&sb, " = %.0f%% of the streaming-read bandwidth (%.2f GB/s, %s)", 100*r.BandwidthFraction, r.StreamGBs, by)
 			}
 			sb.WriteString("\n")
 		}

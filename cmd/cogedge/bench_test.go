@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cogedge/cogedge/kernels/metal"
 )
 
 // TestBenchMarkdown runs `cogedge bench` on the tiny model and checks the
@@ -127,6 +131,41 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
+// TestBenchMetalSim: `bench --backend metal-sim` runs pp and tg through
+// the Metal backend (simulated) and reports the device's read bandwidth
+// measured by its read kernel.
+func TestBenchMetalSim(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the simulated Metal device exists in Linux builds only")
+	}
+	if _, err := metal.FindClang(); err != nil {
+		if os.Getenv("COGEDGE_REQUIRE_SIM") != "" {
+			t.Fatalf("COGEDGE_REQUIRE_SIM is set: %v", err)
+		}
+		t.Skip(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"bench", "-m", tinyQ8, "--backend", "metal-sim", "-p", "2", "-n", "1", "-r", "1", "--no-warmup", "--stream-mib", "1", "-o", "json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
+	}
+	var rs []benchResult
+	if err := json.Unmarshal(out.Bytes(), &rs); err != nil {
+		t.Fatalf("%v in:\n%s", err, out.String())
+	}
+	if len(rs) != 2 || rs[0].Test != "pp2" || rs[1].Test != "tg1" {
+		t.Fatalf("results %+v, want pp2 and tg1", rs)
+	}
+	for _, r := range rs {
+		if !strings.HasPrefix(r.Backend, "Metal: metal-sim") || !(r.AvgTS > 0) {
+			t.Errorf("%s: backend %q, %v t/s", r.Test, r.Backend, r.AvgTS)
+		}
+	}
+	if tg := rs[1]; !(tg.StreamGBs > 0) || !(tg.WeightGBs > 0) {
+		t.Errorf("tg bandwidth fields: %+v", tg)
+	}
+}
+
 func TestBenchUsage(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -141,6 +180,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bad format", []string{"bench", "-m", tinyQ8, "-o", "csv"}, 2, `-o "csv"`},
 		{"nothing", []string{"bench", "-m", tinyQ8, "-p", "0", "-n", "0"}, 2, "nothing to measure"},
 		{"extra arg", []string{"bench", "-m", tinyQ8, "x"}, 2, `unexpected argument "x"`},
+		{"bad backend", []string{"bench", "-m", tinyQ8, "--backend", "cuda"}, 2, `--backend "cuda"`},
 		{"missing file", []string{"bench", "-m", "does-not-exist.gguf", "-p", "1", "-n", "0"}, 1, "does-not-exist.gguf"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

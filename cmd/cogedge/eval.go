@@ -26,6 +26,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("eval", pflag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
+	mf.deviceOK = true
 	tokens := fs.String("tokens", "", "comma-separated text token ids (bypasses the tokenizer and the template)")
 	out := fs.String("logits-out", "", "file to write: little-endian float32 logits [positions x vocab] (required; - for stdout)")
 	if done, err := parseFlags(fs, "eval -m MODEL [--image IMG] (-p TEXT | --tokens ID,…) --logits-out FILE", args, stdout); done || err != nil {
@@ -80,7 +81,22 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	V := s.m.Text.Vocab
 	logits := make([]float32, L*V)
-	if err := c.Forward(s.m.PromptBatch(ids, img), model.Output{Logits: logits}); err != nil {
+	dev, err := openBackend(&mf, stderr)
+	if err != nil {
+		return err
+	}
+	if dev != nil {
+		// the decoder on the device; the image above was encoded on the CPU
+		defer dev.Close()
+		d, err := s.m.NewDeviceContext(dev, model.ContextOptions{Size: c.Size()})
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := d.Forward(s.m.PromptBatch(ids, img), model.Output{Logits: logits}); err != nil {
+			return err
+		}
+	} else if err := c.Forward(s.m.PromptBatch(ids, img), model.Output{Logits: logits}); err != nil {
 		return err
 	}
 	if err := writeFloats(*out, logits, outOpt); err != nil {

@@ -40,6 +40,8 @@ type modelFlags struct {
 	mlock                                      bool
 	gpuLayers                                  int    // llama.cpp's -ngl: accepted, CPU only
 	system                                     string // llama.cpp's -sys: refused with what to do instead
+	backend                                    string
+	deviceOK                                   bool // the command runs on the Metal backend
 
 	turns []prompt.Turn // --history, read by check
 }
@@ -59,6 +61,7 @@ func (mf *modelFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&mf.mlock, "mlock", false, "lock the language weights in memory (mlock) so that memory pressure cannot page them out")
 	fs.IntVar(&mf.gpuLayers, "n-gpu-layers", 0, "llama.cpp's -ngl: accepted and ignored (cogedge runs on the CPU)")
 	fs.StringVar(&mf.system, "system-prompt", "", "llama.cpp's -sys: CogVLM's templates have no system prompt (see the error for what to use)")
+	fs.StringVar(&mf.backend, "backend", "auto", "compute backend: auto, cpu, metal (Apple GPU) or metal-sim (the Metal shaders simulated on the CPU; Linux, needs clang 16, slow)")
 }
 
 // check validates the flags and reads the cheap inputs (the image's
@@ -76,6 +79,9 @@ func (mf *modelFlags) check(stderr io.Writer) error {
 	}
 	if mf.ctx < 0 {
 		return errUsage{fmt.Errorf("--ctx-size %d: want a positive size (0 = the model's context length)", mf.ctx)}
+	}
+	if err := mf.checkBackend(); err != nil {
+		return err
 	}
 	if mf.system != "" {
 		return errUsage{errors.New("-sys/--system-prompt: CogVLM's templates have no system prompt; put the instructions in the question, or write the whole prompt yourself with --template base")}

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cogedge/cogedge/gguf"
+	"github.com/cogedge/cogedge/kernels/metal"
 	"github.com/cogedge/cogedge/model/tokenizer"
 	"github.com/cogedge/cogedge/quant"
 	"github.com/cogedge/cogedge/tools/convert/converter"
@@ -239,6 +241,44 @@ func TestEvalMatchesReference(t *testing.T) {
 	}
 }
 
+// TestEvalMetalSim runs `cogedge eval --backend metal-sim` (the Metal
+// backend's host code and shaders on the simulated device) on the F32
+// model for the image case and holds it to the reference: max |Δ logits|
+// ≤ 2e-3 and the same argmax at every position.
+func TestEvalMetalSim(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the simulated Metal device exists in Linux builds only")
+	}
+	if _, err := metal.FindClang(); err != nil {
+		if os.Getenv("COGEDGE_REQUIRE_SIM") != "" {
+			t.Fatalf("COGEDGE_REQUIRE_SIM is set: %v", err)
+		}
+		t.Skip(err)
+	}
+	const V = 32000
+	g, want := readGolden(t, "tiny-image-chat")
+	out := filepath.Join(t.TempDir(), "sim.bin")
+	code, _, stderr := cli("eval", "-m", tinyF32(t), "--backend", "metal-sim", "--verbose", "--tokens", joinIDs(g.TextIDs), "--image", chelsea, "--logits-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "backend: metal-sim") {
+		t.Errorf("--verbose does not name the backend: %q", stderr)
+	}
+	got := readF32(t, out)
+	d := maxAbs(got, want)
+	t.Logf("eval --backend metal-sim vs reference: max |Δ| = %.3g", d)
+	if d > 2e-3 {
+		t.Errorf("max |Δ| = %.3g > 2e-3", d)
+	}
+	ga, wa := argmaxRows(got, V), argmaxRows(want, V)
+	for p := range wa {
+		if p >= len(ga) || ga[p] != wa[p] {
+			t.Fatalf("position %d: argmax differs from the reference", p)
+		}
+	}
+}
+
 // TestRunGreedy checks that `cogedge run --temp 0` streams the
 // reference's 16 greedy tokens (as text).
 func TestRunGreedy(t *testing.T) {
@@ -349,6 +389,8 @@ func TestRunEvalErrors(t *testing.T) {
 		{"eval bad token", []string{"eval", "-m", tinyQ8, "--tokens", "1,32000", "--logits-out", out}, 2, "32000"},
 		{"run bad history", []string{"run", "-m", tinyQ8, "-p", "hi", "--history", `[["q"]]`}, 2, "history"},
 		{"eval junk token", []string{"eval", "-m", tinyQ8, "--tokens", "1,x", "--logits-out", out}, 2, "\"x\""},
+		{"eval bad backend", []string{"eval", "-m", tinyQ8, "--tokens", "1", "--backend", "cuda", "--logits-out", out}, 2, "--backend"},
+		{"run on metal", []string{"run", "-m", tinyQ8, "-p", "hi", "--backend", "metal-sim"}, 2, "CPU only"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,10 +42,11 @@
 //
 // # The backend seam
 //
-// A model runs its forward pass against the op surface of Ops over Views
-// (a buffer and an offset): tensors stay in device memory between ops and
-// nothing executes until Device.Sync, so one decode step is one command
-// buffer. A further backend (Vulkan, CUDA) implements Device for its API
-// and supplies the same kernel names; the host code and the model's math
-// do not change.
+// The model (model.DeviceContext) runs its decoder against the op surface
+// of Ops over Views (a buffer and an offset): tensors stay in device memory
+// between ops and nothing executes until Device.Sync, so one forward call
+// — one decode step — is one command buffer and only the logits come
+// back. A further backend (Vulkan, CUDA) implements Device for its API and
+// supplies kernels of the same names and argument structs; Ops, the
+// model's op sequence and its math do not change.
 package metal

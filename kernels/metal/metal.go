@@ -119,3 +119,15 @@ func (c *counts) Dispatched() map[string]int {
 	}
 	return m
 }
+
+// OpenNamed opens the device a --backend value names: "metal" (the GPU,
+// darwin only) or "metal-sim" (the simulator, Linux builds only).
+func OpenNamed(name string) (Device, error) {
+	switch name {
+	case "metal":
+		return Open()
+	case "metal-sim":
+		return openSim()
+	}
+	return nil, fmt.Errorf("metal: unknown device %q (metal or metal-sim)", name)
+}

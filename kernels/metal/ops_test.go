@@ -608,3 +608,18 @@ func TestErrors(t *testing.T) {
 	}
 	run(t, o, o.Add(b, b, b, 16, 16)) // still works
 }
+
+// TestReadBandwidth: the bandwidth probe reads the whole buffer (its sum
+// check passes) and reports a positive rate. The rate itself is the
+// simulator's, meaningless for a GPU.
+func TestReadBandwidth(t *testing.T) {
+	o := needDevice(t)
+	bw, err := ReadBandwidth(o, 1<<20+12, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(bw > 0) {
+		t.Fatalf("bandwidth %g", bw)
+	}
+	t.Logf("read bandwidth on %s: %.3g GB/s", dev.Name(), bw/1e9)
+}

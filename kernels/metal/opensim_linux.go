@@ -1,0 +1,3 @@
+package metal
+
+func openSim() (Device, error) { return OpenSim() }
