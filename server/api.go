@@ -404,6 +404,33 @@ type chatResponse struct {
 	Model   string       `json:"model"`
 	Choices []chatChoice `json:"choices"`
 	Usage   *usage       `json:"usage,omitempty"`
+	Timings *timings     `json:"timings,omitempty"`
+}
+
+// timings is llama.cpp's extra field of a finished answer, measured in the
+// scheduler (so network and client buffering do not enter): PromptMS from
+// the request's arrival to its first token (queue, image, prefill),
+// PredictedMS from the first token to the last, and PredictedPerSecond
+// the tokens after the first over that time.
+type timings struct {
+	PromptMS           float64 `json:"prompt_ms"`
+	PredictedN         int     `json:"predicted_n"`
+	PredictedMS        float64 `json:"predicted_ms"`
+	PredictedPerSecond float64 `json:"predicted_per_second"`
+}
+
+// newTimings reads an answer's timings from its final event (nil when it
+// produced no token).
+func newTimings(ev event) *timings {
+	if ev.completion == 0 {
+		return nil
+	}
+	t := &timings{PromptMS: float64(ev.promptTime.Microseconds()) / 1000, PredictedN: ev.completion,
+		PredictedMS: float64(ev.decodeTime.Microseconds()) / 1000}
+	if ev.completion > 1 && ev.decodeTime > 0 {
+		t.PredictedPerSecond = float64(ev.completion-1) / ev.decodeTime.Seconds()
+	}
+	return t
 }
 
 type chatChoice struct {

@@ -23,6 +23,7 @@ type job struct {
 	maxTokens int
 	stop      []string
 	arrived   time.Time
+	firstAt   time.Time  // when the first token was sampled
 	events    chan event // buffered for every event the job can send
 }
 
@@ -35,6 +36,8 @@ type event struct {
 	err          error
 	promptTokens int
 	completion   int
+	promptTime   time.Duration // arrival to first token (final event)
+	decodeTime   time.Duration // first token to the last (final event)
 }
 
 // slot is one conversation being decoded, with its own KV cache.
@@ -135,7 +138,8 @@ func (s *Server) start(sl *slot, j *job) {
 		s.finish(sl, "", err)
 		return
 	}
-	s.metrics.ttft.observe(time.Since(j.arrived).Seconds())
+	j.firstAt = time.Now()
+	s.metrics.ttft.observe(j.firstAt.Sub(j.arrived).Seconds())
 	s.emit(sl, sl.smp.Sample(sl.logits, sl.hist))
 }
 
@@ -275,7 +279,11 @@ func (s *Server) finish(sl *slot, reason string, err error) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("request canceled: %w", err)
 	}
-	sl.j.events <- event{final: true, finish: reason, err: err, promptTokens: sl.prompt, completion: sl.n}
+	ev := event{final: true, finish: reason, err: err, promptTokens: sl.prompt, completion: sl.n}
+	if j := sl.j; !j.firstAt.IsZero() {
+		ev.promptTime, ev.decodeTime = j.firstAt.Sub(j.arrived), time.Since(j.firstAt)
+	}
+	sl.j.events <- ev
 	if err == nil {
 		s.metrics.completed.Add(1)
 	}

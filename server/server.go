@@ -403,7 +403,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		msg := &respMessage{Role: "assistant", Content: &content, Boxes: s.boxes(req, content)}
 		writeJSON(w, http.StatusOK, chatResponse{ID: id, Object: "chat.completion", Created: created, Model: s.cfg.ModelName,
 			Choices: []chatChoice{{Message: msg, FinishReason: &ev.finish}},
-			Usage:   &usage{PromptTokens: ev.promptTokens, CompletionTokens: ev.completion, TotalTokens: ev.promptTokens + ev.completion}})
+			Usage:   &usage{PromptTokens: ev.promptTokens, CompletionTokens: ev.completion, TotalTokens: ev.promptTokens + ev.completion},
+			Timings: newTimings(ev)})
 		return
 	}
 }
@@ -462,6 +463,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, id
 			}
 			last := chunk(&respMessage{Boxes: s.boxes(req, text.String())}, &ev.finish)
 			last.Usage = &usage{PromptTokens: ev.promptTokens, CompletionTokens: ev.completion, TotalTokens: ev.promptTokens + ev.completion}
+			last.Timings = newTimings(ev)
 			send(last)
 			fmt.Fprint(w, "data: [DONE]\n\n")
 			if fl != nil {

@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -288,6 +289,27 @@ func TestStreaming(t *testing.T) {
 	}
 	if text.String() != want.Message.Content || finish != want.FinishReason {
 		t.Errorf("stream %q (%s), non-stream %q (%s)", text.String(), finish, want.Message.Content, want.FinishReason)
+	}
+	// The last chunk carries usage and llama.cpp's timings, measured in the
+	// scheduler: the tokens after the first over the time after the first.
+	var last struct {
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		}
+		Timings *struct {
+			PromptMS           float64 `json:"prompt_ms"`
+			PredictedN         int     `json:"predicted_n"`
+			PredictedMS        float64 `json:"predicted_ms"`
+			PredictedPerSecond float64 `json:"predicted_per_second"`
+		}
+	}
+	if err := json.Unmarshal([]byte(events[len(events)-2]), &last); err != nil {
+		t.Fatal(err)
+	}
+	tm := last.Timings
+	if tm == nil || tm.PredictedN != last.Usage.CompletionTokens || tm.PredictedN < 2 || tm.PromptMS <= 0 || tm.PredictedMS <= 0 ||
+		math.Abs(tm.PredictedPerSecond-float64(tm.PredictedN-1)/(tm.PredictedMS/1000)) > 1e-3*tm.PredictedPerSecond {
+		t.Errorf("timings %+v with %d completion tokens", tm, last.Usage.CompletionTokens)
 	}
 }
 

@@ -38,6 +38,7 @@ type script struct {
 	pieces []string
 	delay  time.Duration
 	boxes  []map[string]any
+	rate   float64 // the server's timings.predicted_per_second (0: none sent)
 }
 
 type chatRequest struct {
@@ -160,8 +161,12 @@ func (s *scriptedAPI) chat(w http.ResponseWriter, r *http.Request) {
 		final["boxes"] = sc.boxes
 	}
 	send(chunk(final, "stop"))
-	send(map[string]any{"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": []any{},
-		"usage": map[string]any{"prompt_tokens": 40, "completion_tokens": len(sc.pieces), "total_tokens": 40 + len(sc.pieces)}})
+	last := map[string]any{"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": []any{},
+		"usage": map[string]any{"prompt_tokens": 40, "completion_tokens": len(sc.pieces), "total_tokens": 40 + len(sc.pieces)}}
+	if sc.rate > 0 {
+		last["timings"] = map[string]any{"predicted_n": len(sc.pieces), "predicted_per_second": sc.rate}
+	}
+	send(last)
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	flusher.Flush()
 }
@@ -186,6 +191,7 @@ func TestPageScripted(t *testing.T) {
 		pieces: []string{"The", " red", " circle", " [[", "100", ",", "200", ",", "400", ",", "600", "]]"},
 		delay:  10 * time.Millisecond,
 		boxes:  []map[string]any{{"phrase": "The red circle", "x0": 64, "y0": 96, "x1": 256, "y1": 288}},
+		rate:   12.34,
 	}
 	slow := make([]string, 60)
 	for i := range slow {
@@ -231,6 +237,9 @@ func TestPageScripted(t *testing.T) {
 	a = page.Ask("Where is the circle?", 10*time.Second)
 	if a.State != "done" || len(a.Phrases) != 1 || a.Phrases[0] != "The red circle" {
 		t.Fatalf("grounding answer %+v", a)
+	}
+	if !strings.Contains(a.Meta, " · 12.3 tokens/s · 12 tokens") {
+		t.Errorf("timing line %q: want the server's 12.3 tokens/s when it sends timings", a.Meta)
 	}
 	second := api.lastRequests(1)[0]
 	roles, images := []string{}, 0

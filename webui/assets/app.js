@@ -296,7 +296,7 @@ async function complete() {
   const body = Object.assign({ model: state.model || undefined, messages: apiMessages(), stream: true,
     stream_options: { include_usage: true } }, settings());
   const t0 = performance.now();
-  let tFirst = 0, tLast = 0, pieces = 0, usageTokens = 0, finish = "";
+  let tFirst = 0, tLast = 0, pieces = 0, usageTokens = 0, serverRate = 0, finish = "";
   try {
     const res = await api("v1/chat/completions", {
       method: "POST", signal: ctrl.signal,
@@ -324,6 +324,7 @@ async function complete() {
         if (choice.finish_reason) finish = choice.finish_reason;
       }
       if (chunk.usage && chunk.usage.completion_tokens) usageTokens = chunk.usage.completion_tokens;
+      if (chunk.timings && chunk.timings.predicted_per_second > 0) serverRate = chunk.timings.predicted_per_second;
     }
     turn.view.dataset.state = "done";
     say("Answer complete.");
@@ -352,7 +353,7 @@ async function complete() {
     state.turns.push(turn);
   }
   if (turn.boxes.length && !turn.failed) showText(textEl, turn.text);
-  meta(turn, { t0, tFirst, tLast, tokens: usageTokens || pieces, finish });
+  meta(turn, { t0, tFirst, tLast, tokens: usageTokens || pieces, rate: serverRate, finish });
   phrases(turn);
   if (turn.boxes.length) showBoxes(turn);
   updateButtons();
@@ -383,8 +384,11 @@ function showText(el, text) {
 function meta(turn, m) {
   const parts = [];
   if (m.tFirst) parts.push(`first token ${((m.tFirst - m.t0) / 1000).toFixed(2)} s`);
-  if (m.tokens > 1 && m.tLast > m.tFirst) {
-    // Rate over the decode: the first token's time is the wait above.
+  if (m.rate > 0) {
+    // The server's own measure (its "timings"): no network or buffering in it.
+    parts.push(`${m.rate.toFixed(1)} tokens/s`);
+  } else if (m.tokens > 1 && m.tLast > m.tFirst) {
+    // Rate over the decode as tokens arrive: the first token's time is the wait above.
     parts.push(`${((m.tokens - 1) / ((m.tLast - m.tFirst) / 1000)).toFixed(1)} tokens/s`);
   }
   if (m.tokens) parts.push(`${m.tokens} token${m.tokens === 1 ? "" : "s"}`);
