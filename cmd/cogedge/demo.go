@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,7 +32,6 @@ func init() {
 
 func demoCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	modelPath := fs.StringP("model", "m", defaultDemoModel, "GGUF model file")
 	seed := fs.Uint64P("seed", "s", defaultDemoSeed, "picture seed (the demo model was trained on seed 1)")
 	index := fs.Uint64("index", 0, "index of the (first) picture")
@@ -41,11 +39,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	out := fs.StringP("out", "o", "", "where to save the picture (default: cogedge-demo-SEED-INDEX.png in the temporary folder)")
 	threads := fs.IntP("threads", "t", runtime.NumCPU(), "threads")
 	verbose := fs.Bool("verbose", false, "with --eval: print every wrong answer")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage{err}
+	if done, err := parseFlags(fs, "demo [-m MODEL] [--seed S] [--index I] [--eval N] [-o OUT.png]", args, stdout); done || err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return errUsage{fmt.Errorf("unexpected argument %q", fs.Arg(0))}

@@ -37,7 +37,6 @@ var serveSignals = func() (context.Context, context.CancelFunc) {
 
 func serveCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var mf modelFlags
 	fs.StringVarP(&mf.model, "model", "m", "", "GGUF model file (required)")
 	fs.StringVar(&mf.mmproj, "mmproj", "", "separate vision GGUF (llama.cpp-style mmproj), if the model file has no vision tower")
@@ -59,11 +58,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	maxPixels := fs.Int64("max-image-pixels", 50_000_000, "largest picture in pixels (width × height)")
 	maxPrompt := fs.Int("max-prompt-tokens", 0, "largest prompt in slots, image rows included (default: the context size - 1)")
 	nPredict := fs.IntP("n-predict", "n", 512, "max_tokens when a request gives none")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return errUsage{err}
+	if done, err := parseFlags(fs, "serve -m MODEL [--mmproj F] [--host 127.0.0.1] [--port 8080] [--api-key K] [--parallel N]", args, stdout); done || err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return errUsage{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
