@@ -32,7 +32,10 @@ func Read() (Usage, error) {
 	u.Anon, u.File = anon, file+v["RssShmem"]
 	u.Resident = u.Anon + u.File
 	if p, ok := v["VmHWM"]; ok {
-		u.Peak = p
+		// The kernel folds per-thread RSS deltas into these counters lazily,
+		// so RssAnon+RssFile can run a few pages past VmHWM; the peak is
+		// never below what is resident now.
+		u.Peak = max(p, u.Resident)
 	}
 	return u, nil
 }
