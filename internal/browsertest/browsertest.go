@@ -98,7 +98,7 @@ func Start(t testing.TB) *Browser {
 	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithListener(b.record))
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
 	b.ctx = ctx
-	start, cancelStart := context.WithTimeout(context.Background(), 30*time.Second)
+	start, cancelStart := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancelStart()
 	done := make(chan error, 1)
 	go func() { done <- chromedp.Do(ctx) }() // the first Do starts the browser; it must not carry a timeout
