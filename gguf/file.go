@@ -140,6 +140,18 @@ func (f *File) TensorData(t *TensorInfo) ([]byte, error) {
 	return f.data[start:end:end], nil
 }
 
+// Mapping returns the whole file as Open mapped it (page-aligned, read-only,
+// valid until Close), or nil when the file was read into memory (Parse, or
+// a platform without mmap). Offsets into it are file offsets: a tensor's
+// bytes start at DataOffset + Offset. A GPU backend wraps it in zero-copy
+// device buffers.
+func (f *File) Mapping() []byte {
+	if !f.mapped {
+		return nil
+	}
+	return f.data
+}
+
 // Value returns the value of a metadata key.
 func (f *File) Value(key string) (Value, bool) {
 	i, ok := f.kvIndex[key]

@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/cogedge/cogedge/quant"
 )
@@ -680,5 +682,49 @@ func TestParamCount(t *testing.T) {
 	}
 	if got := f.ParamCount(); got != want {
 		t.Fatalf("ParamCount = %d, want %d", got, want)
+	}
+}
+
+// TestMapping: a file Open maps exposes the whole file, page-aligned, with
+// the tensor bytes at DataOffset+Offset; Parse's in-memory file has none.
+func TestMapping(t *testing.T) {
+	path := filepath.Join("..", "testdata", "tiny.gguf")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := f.Mapping()
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		if mem != nil {
+			t.Fatal("Mapping is not nil on a platform that reads files into memory")
+		}
+		return
+	}
+	if !bytes.Equal(mem, raw) {
+		t.Fatalf("Mapping is %d bytes, not the %d-byte file", len(mem), len(raw))
+	}
+	if uintptr(unsafe.Pointer(&mem[0]))%uintptr(os.Getpagesize()) != 0 {
+		t.Fatal("the mapping does not start on a page")
+	}
+	ti := &f.Tensors[len(f.Tensors)-1]
+	data, err := f.TensorData(ti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := f.DataOffset + ti.Offset
+	if &mem[at] != &data[0] {
+		t.Fatalf("tensor %q is not at DataOffset+Offset of the mapping", ti.Name)
+	}
+	p, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mapping() != nil {
+		t.Fatal("a parsed in-memory file reports a mapping")
 	}
 }

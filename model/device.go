@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 
+	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/kernels"
 	"github.com/cogedge/cogedge/kernels/metal"
+	"github.com/cogedge/cogedge/quant"
 )
 
 // DeviceContext runs the decoder on a GPU device (kernels/metal): the
@@ -20,9 +23,13 @@ import (
 // This is the backend seam: the model's math is the op sequence below; a
 // backend supplies the ops. The vision tower still runs on the CPU (a
 // Context's EncodeImage), and its embeddings enter through Batch.Embeds.
-// The KV cache on the device is float32. Weights are copied into device
-// buffers at NewDeviceContext (zero-copy mapping of the GGUF, which
-// metal.MapHost provides, is not wired yet).
+// The KV cache on the device is float32. Weights are not copied: the
+// GGUF mappings are wrapped as device buffers (metal.MapHost: zero-copy
+// views on Metal's unified memory, aliases of the same file pages on the
+// simulator), and each matrix is a view into them in its file layout
+// (also when the CPU path repacked it). Only a file read into memory
+// rather than mapped, and norm vectors the file does not store as F32,
+// are copied.
 type DeviceContext struct {
 	m     *Model
 	dev   metal.Device
@@ -32,6 +39,7 @@ type DeviceContext struct {
 	kvDim int
 
 	bufs    []metal.Buffer
+	maps    []fileMap // the model files' mappings as device views
 	mats    map[*Matrix]metal.View
 	vecs    map[*float32]metal.View
 	kc, vc  []metal.View // per layer, size × kvDim float32
@@ -52,9 +60,10 @@ type DeviceContext struct {
 	nPast   int
 }
 
-// NewDeviceContext allocates a context on dev (see metal.OpenNamed) and
-// copies the decoder's weights into device buffers. o.KV is ignored (the
-// device cache is float32); o.Threads and o.Pool are unused.
+// NewDeviceContext allocates a context on dev (see metal.OpenNamed): the
+// KV cache and scratch in device buffers, the weights as views of the
+// model files' mappings. o.KV is ignored (the device cache is float32);
+// o.Threads and o.Pool are unused.
 func (m *Model) NewDeviceContext(dev metal.Device, o ContextOptions) (*DeviceContext, error) {
 	t := &m.Text
 	if !t.RopeNeoX {
@@ -92,6 +101,53 @@ func (m *Model) NewDeviceContext(dev metal.Device, o ContextOptions) (*DeviceCon
 	return d, nil
 }
 
+// fileMap is one model file's mapping wrapped as device buffers.
+type fileMap struct {
+	f *gguf.File
+	m *metal.Mapped
+}
+
+// mapFiles wraps every mapped model file in zero-copy device views, so
+// that every tensor of the file lies inside one view.
+func (d *DeviceContext) mapFiles() error {
+	for _, f := range d.m.files {
+		mem := f.Mapping()
+		if mem == nil {
+			continue // read into memory: its tensors are copied
+		}
+		largest := 0
+		for i := range f.Tensors {
+			largest = max(largest, int(f.Tensors[i].Size))
+		}
+		mp, err := metal.MapHost(d.dev, mem, largest, os.Getpagesize())
+		if err != nil {
+			return fmt.Errorf("model: %s: mapping the file for the device: %w", f.Path(), err)
+		}
+		d.maps = append(d.maps, fileMap{f, mp})
+	}
+	return nil
+}
+
+// fileView returns the device view of tensor name's bytes in the file
+// mapping when it is stored as typ with size bytes.
+func (d *DeviceContext) fileView(name string, typ quant.Type, size int) (metal.View, bool, error) {
+	for _, fm := range d.maps {
+		ti, ok := fm.f.Tensor(name)
+		if !ok {
+			continue
+		}
+		if ti.Type != typ || ti.Size != uint64(size) {
+			return metal.View{}, false, nil
+		}
+		v, err := fm.m.View(int(fm.f.DataOffset+ti.Offset), size)
+		if err != nil {
+			return metal.View{}, false, fmt.Errorf("model: tensor %q: %w", name, err)
+		}
+		return v, true, nil
+	}
+	return metal.View{}, false, nil
+}
+
 func (d *DeviceContext) alloc(n int) (metal.View, error) {
 	b, err := d.dev.NewBuffer(n)
 	if err != nil {
@@ -101,7 +157,9 @@ func (d *DeviceContext) alloc(n int) (metal.View, error) {
 	return metal.View{Buf: b}, nil
 }
 
-func (d *DeviceContext) uploadMatrix(w *Matrix) error {
+// placeMatrix makes w a view of the file mapping (the file layout, which
+// the shaders read), or copies it when the file is not mapped.
+func (d *DeviceContext) placeMatrix(w *Matrix) error {
 	if w.Data == nil {
 		return nil
 	}
@@ -111,53 +169,74 @@ func (d *DeviceContext) uploadMatrix(w *Matrix) error {
 	if !metal.Supported(w.Type) {
 		return fmt.Errorf("model: tensor %q: type %v has no Metal kernel", w.Name, w.Type)
 	}
-	data := w.Data
-	if w.Packed { // the file layout, which the shaders read
-		data = make([]byte, w.Rows*w.K/w.Type.BlockSize()*w.Type.TypeSize())
-		kernels.UnpackQ4_0(data, w.Data, w.Rows, w.K)
-	}
-	v, err := d.alloc(len(data))
+	size := w.Rows * w.K / w.Type.BlockSize() * w.Type.TypeSize()
+	v, ok, err := d.fileView(w.Name, w.Type, size)
 	if err != nil {
-		return fmt.Errorf("model: tensor %q: %w", w.Name, err)
+		return err
 	}
-	copy(v.Buf.Host(), data)
+	if !ok {
+		data := w.Data
+		if w.Packed { // back to the file layout
+			data = make([]byte, size)
+			kernels.UnpackQ4_0(data, w.Data, w.Rows, w.K)
+		}
+		if v, err = d.alloc(len(data)); err != nil {
+			return fmt.Errorf("model: tensor %q: %w", w.Name, err)
+		}
+		copy(v.Buf.Host(), data)
+	}
 	d.mats[w] = v
 	return nil
 }
 
-func (d *DeviceContext) uploadVector(x []float32) error {
-	v, err := d.alloc(4 * len(x))
+// placeVector makes the float vector x (tensor name) a view of the file
+// when the file stores it as F32, else a device copy.
+func (d *DeviceContext) placeVector(name string, x []float32) error {
+	if len(x) == 0 {
+		return nil
+	}
+	v, ok, err := d.fileView(name, quant.F32, 4*len(x))
 	if err != nil {
 		return err
 	}
-	h := v.Buf.Host()
-	for i, f := range x {
-		binary.LittleEndian.PutUint32(h[4*i:], math.Float32bits(f))
+	if !ok {
+		if v, err = d.alloc(4 * len(x)); err != nil {
+			return err
+		}
+		putF32s(v, x)
 	}
 	d.vecs[&x[0]] = v
 	return nil
 }
 
-// load uploads the decoder weights and allocates the cache and scratch.
+// load places the decoder weights and allocates the cache and scratch.
 func (d *DeviceContext) load() error {
 	m, t := d.m, &d.m.Text
+	if err := d.mapFiles(); err != nil {
+		return err
+	}
 	mats := []*Matrix{&m.embd, &m.output}
-	vecs := [][]float32{m.outNorm}
+	type named struct {
+		name string
+		x    []float32
+	}
+	vecs := []named{{"output_norm.weight", m.outNorm}}
 	ff := t.FFN
 	for i := range m.layers {
 		L := &m.layers[i]
 		mats = append(mats, &L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down,
 			&L.visQKV, &L.visO, &L.visGate, &L.visUp, &L.visDown)
-		vecs = append(vecs, L.attnNorm, L.ffnNorm)
+		p := fmt.Sprintf("blk.%d.", i)
+		vecs = append(vecs, named{p + "attn_norm.weight", L.attnNorm}, named{p + "ffn_norm.weight", L.ffnNorm})
 		ff = max(ff, L.visGate.Rows)
 	}
 	for _, w := range mats {
-		if err := d.uploadMatrix(w); err != nil {
+		if err := d.placeMatrix(w); err != nil {
 			return err
 		}
 	}
 	for _, v := range vecs {
-		if err := d.uploadVector(v); err != nil {
+		if err := d.placeVector(v.name, v.x); err != nil {
 			return err
 		}
 	}
@@ -190,8 +269,11 @@ func (d *DeviceContext) Close() {
 	for _, b := range d.bufs {
 		d.dev.Free(b)
 	}
+	for _, fm := range d.maps {
+		fm.m.Close()
+	}
 	d.ops.Close()
-	d.bufs = nil
+	d.bufs, d.maps = nil, nil
 }
 
 // Len returns the number of slots in the KV cache.

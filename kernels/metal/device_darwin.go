@@ -24,12 +24,14 @@ type gpu struct {
 	cmd, enc   objc.ID
 	name       string
 	maxLen     int
+	allocated  int
 	counts
 }
 
 type gpuBuffer struct {
-	id  objc.ID
-	mem []byte
+	id    objc.ID
+	mem   []byte
+	owned int // bytes allocated by newBufferWithLength (0 for a zero-copy view)
 }
 
 func (b *gpuBuffer) Len() int     { return len(b.mem) }
@@ -96,10 +98,22 @@ func (g *gpu) NewBuffer(size int) (Buffer, error) {
 			return fmt.Errorf("metal: newBufferWithLength:options: (%d bytes) failed", n)
 		}
 		p := objc.Send[unsafe.Pointer](id, selContents)
-		b = &gpuBuffer{id: id, mem: unsafe.Slice((*byte)(p), n)[:size]}
+		b = &gpuBuffer{id: id, mem: unsafe.Slice((*byte)(p), n)[:size], owned: n}
 		return nil
 	})
+	if err == nil {
+		g.mu.Lock()
+		g.allocated += n
+		g.mu.Unlock()
+	}
 	return b, err
+}
+
+// Allocated counts newBufferWithLength's bytes; zero-copy views hold none.
+func (g *gpu) Allocated() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.allocated
 }
 
 // WrapHost makes a zero-copy buffer over mem, which must start on a page
@@ -131,9 +145,15 @@ func (g *gpu) Free(b Buffer) error {
 	if !ok {
 		return fmt.Errorf("metal: Free: not a Metal buffer")
 	}
+	if gb.id == 0 {
+		return nil
+	}
+	g.mu.Lock()
+	g.allocated -= gb.owned
+	g.mu.Unlock()
 	return withPool(func() error {
 		release(gb.id)
-		gb.id, gb.mem = 0, nil
+		gb.id, gb.mem, gb.owned = 0, nil, 0
 		return nil
 	})
 }

@@ -9,3 +9,6 @@ func openTestDevice() (Device, error) {
 	}
 	return s, nil
 }
+
+// wrapCopiesAnon: the simulator can alias only file mappings.
+const wrapCopiesAnon = true

@@ -47,9 +47,15 @@ type Device interface {
 	// NewBuffer allocates size zeroed bytes.
 	NewBuffer(size int) (Buffer, error)
 	// WrapHost makes a buffer over page-aligned host memory that stays
-	// valid (mapped) while the buffer is in use: zero-copy on Metal, a
-	// copy in the simulator. len(mem) must not exceed MaxBufferLength.
+	// valid (mapped) while the buffer is in use, without copying it:
+	// newBufferWithBytesNoCopy on Metal; in the simulator the helper
+	// process maps the same file pages when mem is a file mapping (as the
+	// GGUF is), and copies otherwise (counted by Allocated). len(mem) must
+	// not exceed MaxBufferLength.
 	WrapHost(mem []byte) (Buffer, error)
+	// Allocated is the number of bytes of device memory the live buffers
+	// hold: NewBuffer's, and WrapHost's only where it had to copy.
+	Allocated() int
 	// Free releases a buffer made by NewBuffer or WrapHost.
 	Free(b Buffer) error
 	// MaxBufferLength is the largest buffer the device accepts.

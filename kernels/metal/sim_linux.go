@@ -14,9 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 //go:embed shim/shim.h shim/metal_stdlib shim/end.h shim/runner.cpp
@@ -46,14 +48,17 @@ type Sim struct {
 	out      *bufio.Reader
 	stderr   bytes.Buffer
 	nextID   uint32
+	alloc    int // bytes of the buffers the simulator allocated
 	counts
 	closed bool
 }
 
 type simBuffer struct {
-	id  uint32
-	mem []byte
-	n   int
+	id    uint32
+	mem   []byte
+	n     int
+	owned int  // bytes of a buffer file the simulator made (0 for an alias)
+	alias bool // maps a file of the caller's (WrapHost): never deleted
 }
 
 func (b *simBuffer) Len() int     { return b.n }
@@ -211,6 +216,15 @@ func (s *Sim) Name() string { return "metal-sim (" + filepath.Base(s.compiler) +
 // MaxBufferLength is 1 GiB: large enough for tests and small models.
 func (s *Sim) MaxBufferLength() int { return 1 << 30 }
 
+// newID numbers a new buffer; s.mu is held.
+func (s *Sim) newID() (uint32, error) {
+	if s.closed {
+		return 0, errors.New("metal-sim: device closed")
+	}
+	s.nextID++
+	return s.nextID, nil
+}
+
 // NewBuffer makes a zeroed buffer backed by a file both processes map.
 func (s *Sim) NewBuffer(size int) (Buffer, error) {
 	if size < 0 || size > s.MaxBufferLength() {
@@ -218,11 +232,10 @@ func (s *Sim) NewBuffer(size int) (Buffer, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("metal-sim: device closed")
+	id, err := s.newID()
+	if err != nil {
+		return nil, err
 	}
-	s.nextID++
-	id := s.nextID
 	path := filepath.Join(s.dir, fmt.Sprintf("buf%d", id))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -243,17 +256,105 @@ func (s *Sim) NewBuffer(size int) (Buffer, error) {
 	put32(&rec, uint32(len(path)))
 	rec.WriteString(path)
 	s.in.Write(rec.Bytes())
-	return &simBuffer{id: id, mem: mem, n: size}, nil
+	s.alloc += mapped
+	return &simBuffer{id: id, mem: mem, n: size, owned: mapped}, nil
 }
 
-// WrapHost copies mem into a new buffer (the simulator has no zero-copy).
+// WrapHost aliases mem without a copy when it is a mapping of a file (the
+// GGUF): the runner maps the same pages of the same file, read-only, as
+// newBufferWithBytesNoCopy makes Metal read the mapping itself. Other
+// memory is copied into a new buffer, which Allocated counts.
 func (s *Sim) WrapHost(mem []byte) (Buffer, error) {
-	b, err := s.NewBuffer(len(mem))
+	page := os.Getpagesize()
+	if len(mem) == 0 || uintptr(unsafe.Pointer(&mem[0]))%uintptr(page) != 0 {
+		return nil, fmt.Errorf("metal-sim: WrapHost: memory is empty or not aligned to the %d-byte page", page)
+	}
+	if len(mem) > s.MaxBufferLength() {
+		return nil, fmt.Errorf("metal-sim: WrapHost: %d bytes exceed the %d-byte buffer limit", len(mem), s.MaxBufferLength())
+	}
+	fb, ok, err := fileBacking(uintptr(unsafe.Pointer(&mem[0])), len(mem))
 	if err != nil {
 		return nil, err
 	}
-	copy(b.Host(), mem)
-	return b, nil
+	if !ok {
+		b, err := s.NewBuffer(len(mem))
+		if err != nil {
+			return nil, err
+		}
+		copy(b.Host(), mem)
+		return b, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, err := s.newID()
+	if err != nil {
+		return nil, err
+	}
+	var rec bytes.Buffer
+	put32(&rec, 5, id)
+	binary.Write(&rec, binary.LittleEndian, uint64(ceilDiv(len(mem), page)*page))
+	binary.Write(&rec, binary.LittleEndian, fb.off)
+	binary.Write(&rec, binary.LittleEndian, fb.inode)
+	put32(&rec, uint32(len(fb.path)))
+	rec.WriteString(fb.path)
+	s.in.Write(rec.Bytes())
+	return &simBuffer{id: id, mem: mem, n: len(mem), alias: true}, nil
+}
+
+// Allocated counts the buffer files the simulator made; aliases of the
+// caller's file mappings hold none.
+func (s *Sim) Allocated() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.alloc
+}
+
+// backing is the file a range of this process's memory maps.
+type backing struct {
+	path  string
+	off   uint64 // file offset of the range's first byte
+	inode uint64
+}
+
+// fileBacking looks addr..addr+n up in /proc/self/maps: ok when the whole
+// range maps one file (in one or several adjacent entries with contiguous
+// file offsets, as madvise or mlock may split a mapping).
+func fileBacking(addr uintptr, n int) (backing, bool, error) {
+	raw, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return backing{}, false, fmt.Errorf("metal-sim: WrapHost: %w", err)
+	}
+	var fb backing
+	next := uint64(addr) // the next address the range needs covered
+	end := uint64(addr) + uint64(n)
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.HasPrefix(f[5], "/") {
+			continue
+		}
+		lo, hi, ok := strings.Cut(f[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		stop, err2 := strconv.ParseUint(hi, 16, 64)
+		off, err3 := strconv.ParseUint(f[2], 16, 64)
+		inode, err4 := strconv.ParseUint(f[4], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || next < start || next >= stop {
+			continue
+		}
+		path := strings.Join(f[5:], " ")
+		if fb.path == "" {
+			fb = backing{path: path, off: off + (next - start), inode: inode}
+		} else if path != fb.path || inode != fb.inode || off+(next-start) != fb.off+(next-uint64(addr)) {
+			return backing{}, false, nil
+		}
+		next = stop
+		if next >= end {
+			return fb, true, nil
+		}
+	}
+	return backing{}, false, nil
 }
 
 // Free unmaps the buffer on both sides and deletes its file.
@@ -267,10 +368,18 @@ func (s *Sim) Free(b Buffer) error {
 	if s.closed {
 		return nil
 	}
+	if sb.mem == nil {
+		return nil
+	}
 	var rec bytes.Buffer
 	put32(&rec, 2, sb.id)
 	s.in.Write(rec.Bytes())
-	os.Remove(filepath.Join(s.dir, fmt.Sprintf("buf%d", sb.id)))
+	if !sb.alias {
+		os.Remove(filepath.Join(s.dir, fmt.Sprintf("buf%d", sb.id)))
+		syscall.Munmap(sb.mem)
+	}
+	s.alloc -= sb.owned
+	sb.mem, sb.owned = nil, 0
 	return nil
 }
 

@@ -10,6 +10,10 @@
 //	           nargs × (u32 index, u32 kind: 0 → u32 buffer, u64 offset;
 //	                                       1 → u32 n, bytes[n])
 //	4 SYNC     → u32 status (0 = ok), u32 n, message[n]
+//	5 ALIAS    u32 id, u64 size, u64 file offset, u64 inode, u32 n, path[n]
+//	           (maps size bytes of a file of the Go process read-only: the
+//	           zero-copy view of a GGUF mapping; the inode guards against
+//	           a file replaced since the Go side mapped it)
 //
 // Dispatches run in order as they arrive; the first error is kept and
 // reported at the next SYNC (the end of a command buffer).
@@ -21,6 +25,7 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
@@ -67,6 +72,31 @@ void doMap() {
 	close(fd);
 	if (p == MAP_FAILED) {
 		fail("map " + path + ": mmap failed");
+		return;
+	}
+	buffers[id] = Mapped{(unsigned char *)p, size};
+}
+
+void doAlias() {
+	uint32_t id = u32();
+	uint64_t size = u64(), off = u64(), inode = u64();
+	std::string path(u32(), '\0');
+	readFull(path.data(), path.size());
+	int fd = open(path.c_str(), O_RDONLY);
+	if (fd < 0) {
+		fail("alias " + path + ": open failed");
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_ino != inode) {
+		close(fd);
+		fail("alias " + path + ": not the file the Go process mapped (inode changed)");
+		return;
+	}
+	void *p = mmap(nullptr, size ? size : 1, PROT_READ, MAP_SHARED, fd, (off_t)off);
+	close(fd);
+	if (p == MAP_FAILED) {
+		fail("alias " + path + ": mmap failed");
 		return;
 	}
 	buffers[id] = Mapped{(unsigned char *)p, size};
@@ -165,6 +195,9 @@ int main() {
 			break;
 		case 4:
 			doSync();
+			break;
+		case 5:
+			doAlias();
 			break;
 		default:
 			fprintf(stderr, "metal-sim runner: unknown op %u\n", op);
