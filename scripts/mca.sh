@@ -1,101 +1,194 @@
 #!/usr/bin/env bash
-# mca.sh — static throughput estimates for kernels/neon's inner loops.
+# mca.sh — static throughput estimates for cogedge's arm64 inner loops, and
+# optionally for another implementation's, at the same llvm-mca CPU models.
 #
-# Builds the kernels/neon arm64 test binary, checks every WORD-encoded
-# instruction in dot_arm64.s against llvm-mc, disassembles the kernel
-# symbols (Go asm functions carry an .abi0 suffix) with llvm-objdump,
-# extracts each innermost loop (target of the last backward branch up to
-# that branch) and runs llvm-mca on it for cortex-a76 and apple-m1, printing
-# cycles per 32-weight block (per 256-weight super-block for K-quants).
+# Builds the arm64 test binaries of kernels/neon and kernels, checks every
+# WORD-encoded instruction in their .s files against llvm-mc, disassembles
+# each kernel symbol (Go asm functions carry an .abi0 suffix) with
+# llvm-objdump, extracts its hot loop (the innermost loop holding the most
+# multiply instructions) and runs llvm-mca on it for each CPU model,
+# printing cycles per 32 weights. For a GEMM loop the count is per 32
+# weight×activation-row products (a loop over 8 weight rows × 4 activation
+# rows × one 32-element block does 32 such "weights" per row pair, 1024 in
+# all), so decode and prefill figures read the same way: cycles per 32 MACs.
 #
-# llvm-mca has no faithful model of these cores (cortex-a76 uses the A57
-# model, apple-m1 the Cyclone one: docs testing.md §3.1): use the figures to
-# compare loops, not as absolute speeds.
+# llvm-mca has no faithful model of these cores (LLVM 16 schedules
+# cortex-a76 and neoverse-n1 with its Cortex-A57 model and apple-m1 with the
+# Cyclone one): use the figures to compare loops at the same -mcpu, not as
+# absolute speeds.
 #
 # Usage:
 #   scripts/mca.sh                      # verify WORDs, measure our loops
-#   scripts/mca.sh -loop FILE.s LABEL N # measure the loop starting at LABEL
-#                                       # in a GNU assembly file (e.g. clang -S
-#                                       # output of another implementation),
-#                                       # N blocks per iteration
-# Needs llvm-14 (llvm-mc-14, llvm-objdump-14, llvm-mca-14) or llvm-mca-16,
-# python3 and Go.
+#   scripts/mca.sh -ref DIR             # also measure the reference loops
+#                                       # listed in REF_LOOPS below from
+#                                       # DIR/<cpu>/*.s (see "Reference")
+#   scripts/mca.sh -loop FILE.s FUNC WEIGHTS
+#                                       # measure FUNC's hot loop in one GNU
+#                                       # assembly file, WEIGHTS per iteration
+#
+# Reference: the comparison with llama.cpp's arm64 kernels uses assembly the
+# user compiles from a llama.cpp checkout, outside this repository (none of
+# its code belongs here). For each CPU model in CPUS, compile its
+# ggml/src/ggml-cpu/arch/arm/repack.cpp and quants.c with clang-16 to
+# assembly into DIR/<cpu>/, e.g. for cortex-a76:
+#   clang-16 --target=aarch64-linux-gnu -mcpu=cortex-a76+i8mm -O3 -S \
+#     -Iggml/include -Iggml/src -Iggml/src/ggml-cpu -D_GNU_SOURCE [-std=c++17] \
+#     ggml/src/ggml-cpu/arch/arm/repack.cpp -o DIR/cortex-a76/repack.cpp.s
+# (+i8mm so the SMMLA GEMM is compiled too; the dotprod kernels are compiled
+# either way; the cross headers come from Debian's libc6-dev-arm64-cross and
+# libstdc++-12-dev-arm64-cross). bench/ARM64.md records the commit and table.
+#
+# Needs llvm-16 (llvm-mca-16, llvm-mc-16, llvm-objdump-16; the clang-16
+# package brings them) or llvm-14, python3 and Go.
+#
+# Adding a loop: append a line to OUR_LOOPS (package, symbol, weights per
+# iteration) or REF_LOOPS (function, weights per iteration, instruction that
+# marks the hot loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MCA=$(command -v llvm-mca-16 || command -v llvm-mca-14 || command -v llvm-mca)
-OBJDUMP=$(command -v llvm-objdump-14 || command -v llvm-objdump-16 || command -v llvm-objdump)
-MC=$(command -v llvm-mc-14 || command -v llvm-mc-16 || command -v llvm-mc)
+tool() { command -v "$1-16" || command -v "$1-14" || command -v "$1"; }
+MCA=$(tool llvm-mca)
+OBJDUMP=$(tool llvm-objdump)
+MC=$(tool llvm-mc)
 ATTR=+dotprod,+i8mm,+fullfp16
-CPUS="cortex-a76 apple-m1"
+CPUS="cortex-a76 neoverse-n1 apple-m1"
 ITER=1000
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# mca LOOPFILE BLOCKS LABEL: print cycles per block for each CPU model.
+# package  symbol  weights-per-iteration (×activation rows for GEMMs)
+OUR_LOOPS="
+kernels/neon dotQ4_0Q8_0SDOT 128
+kernels/neon dotQ4_0Q8_0NEON 128
+kernels/neon dotQ8_0Q8_0SDOT 128
+kernels/neon dotQ8_0Q8_0NEON 128
+kernels/neon dotQ4_KQ8_KSDOT 256
+kernels/neon dotQ4_KQ8_KNEON 256
+kernels/neon dot2x2Q4_0Q8_0SMMLA 512
+"
+
+# function  weights-per-iteration  marker  (llama.cpp 66d65ec names)
+REF_LOOPS="
+ggml_gemv_q4_0_4x4_q8_0 128 sdot
+ggml_gemv_q4_0_4x8_q8_0 128 sdot
+ggml_gemm_q4_0_4x4_q8_0 2048 sdot
+ggml_gemm_q4_0_4x8_q8_0 2048 smmla
+ggml_gemv_q8_0_4x4_q8_0 128 sdot
+ggml_gemv_iq4_nl_4x4_q8_0 128 sdot
+ggml_vec_dot_q4_0_q8_0 64 sdot
+ggml_vec_dot_q8_0_q8_0 64 sdot
+"
+
+# mca LOOPFILE WEIGHTS NAME: print cycles per 32 weights for each CPU model.
 mca() {
-	local loop=$1 blocks=$2 name=$3 line
-	line=$(printf '%-28s' "$name")
+	local loop=$1 weights=$2 name=$3 line
+	line=$(printf '%-32s' "$name")
 	for cpu in $CPUS; do
 		local cyc
 		cyc=$("$MCA" -mtriple=aarch64 -mcpu="$cpu" -mattr="$ATTR" -iterations=$ITER "$loop" 2>/dev/null |
 			awk '/^Total Cycles:/ {print $3}')
-		line+=$(awk -v c="$cyc" -v b="$blocks" -v n="$ITER" -v cpu="$cpu" \
-			'BEGIN { printf "  %s %6.2f cyc/block", cpu, c / n / b }')
+		line+=$(awk -v c="$cyc" -v w="$weights" -v n="$ITER" -v cpu="$cpu" \
+			'BEGIN { printf "  %s %5.2f", cpu, c / n / (w / 32) }')
 	done
-	echo "$line  ($(grep -c . "$loop") instructions/iteration, $blocks blocks)"
+	echo "$line   cyc/32w  ($(grep -vc '^\.Lloop:' "$loop") instr/iter, $weights weights)"
 }
 
-# innermost FILE: GNU asm lines on stdin (objdump body) → loop on stdout.
-innermost() {
-	python3 -c '
-import re, sys
-rows = []  # (addr, text)
+# hotloop MARKER: assembly on stdin (llvm-objdump -d output or clang -S
+# output of one function) → the hot loop on stdout, as llvm-mca input: of
+# the innermost loops (a backward branch with no other loop inside), the
+# one with the most MARKER instructions (ties: the longest).
+cat >"$work/hotloop.py" <<'PY'
+import re, subprocess, sys
+marker, mc, attr = sys.argv[1:4]
+words = []  # .inst words, decoded in one llvm-mc call at the end
+def decode(word):
+    words.append(word)
+    return "\0%d" % (len(words) - 1)
+rows, labels = [], {}   # rows: (key, text); labels: name -> row index
 for raw in sys.stdin:
-    m = re.match(r"\s*([0-9a-f]+):\s+(\S.*)$", raw)
-    if not m:
+    line = raw.rstrip("\n")
+    m = re.match(r"\s*([0-9a-f]+):\s+(\S.*)$", line)  # objdump
+    if m:
+        text = re.sub(r"\s*<[^>]*>\s*$", "", m.group(2)).strip()
+        if text.startswith(("<unknown>", "udf", ".")):
+            continue
+        labels["0x" + m.group(1)] = len(rows)
+        rows.append(text)
         continue
-    text = re.sub(r"\s*<[^>]*>\s*$", "", m.group(2)).strip()
-    if text.startswith("<unknown>") or text.startswith("udf") or text.startswith("."):
+    m = re.match(r"^([.\w$]+):", line)  # clang -S label
+    if m:
+        labels[m.group(1)] = len(rows)
         continue
-    rows.append((int(m.group(1), 16), text))
-last = None
-for i, (addr, text) in enumerate(rows):
-    b = re.match(r"(b(\.\w+)?|cbn?z|tbn?z)\s+(.*,\s*)?0x([0-9a-f]+)$", text)
-    if b and int(b.group(4), 16) <= addr:
-        last = (i, int(b.group(4), 16))
-if last is None:
-    sys.exit("no backward branch: no loop")
-end, target = last
-start = next(i for i, (a, _) in enumerate(rows) if a == target)
+    text = re.sub(r"//.*", "", line).strip()
+    m = re.match(r"\.inst\s+0x([0-9a-fA-F]{8})$", text)  # inline asm's encoded words
+    if m:
+        rows.append(decode(int(m.group(1), 16)))
+        continue
+    if not text or text.startswith(".") or text.startswith("#"):
+        continue
+    rows.append(text)
+if words:
+    out = subprocess.run([mc, "--disassemble", "-triple=aarch64", "-mattr=" + attr],
+        input="\n".join(",".join("0x%02x" % (w >> s & 0xFF) for s in (0, 8, 16, 24)) for w in words),
+        capture_output=True, text=True, check=True).stdout
+    dec = [l.strip() for l in out.splitlines() if l.strip() and not l.strip().startswith(".")]
+    assert len(dec) == len(words), "llvm-mc decoded %d of %d words" % (len(dec), len(words))
+    rows = [dec[int(t[1:])] if t.startswith("\0") else t for t in rows]
+br = re.compile(r"^(b(\.\w+)?|cbn?z|tbn?z)\s+(.*,\s*)?(\S+)$")
+loops = []
+for i, text in enumerate(rows):
+    b = br.match(text)
+    if not b:
+        continue
+    t = b.group(4)
+    if t.startswith("0x"):
+        t = "0x" + t[2:].lstrip("0").rjust(1, "0")
+        t = next((k for k in labels if k.startswith("0x") and int(k, 16) == int(t, 16)), t)
+    if t in labels and labels[t] <= i:
+        loops.append((labels[t], i))
+if not loops:
+    sys.exit("no loop found")
+inner = [l for l in loops if not any(o != l and l[0] <= o[0] and o[1] <= l[1] for o in loops)]
+def score(l):
+    body = rows[l[0]:l[1] + 1]
+    return (sum(1 for t in body if t.split()[0] == marker), l[1] - l[0])
+s, e = max(inner, key=score)
+if score((s, e))[0] == 0:
+    sys.exit("no loop with " + marker)
 print(".Lloop:")
-for addr, text in rows[start:end]:
+for text in rows[s:e + 1]:
+    b = br.match(text)
+    if b:  # every branch in the body to the loop head: llvm-mca ignores targets
+        text = text[:b.start(4)] + ".Lloop"
     print("\t" + text)
-b = re.match(r"(\S+)\s+(.*,\s*)?0x[0-9a-f]+$", rows[end][1])
-print("\t" + b.group(1) + " " + (b.group(2) or "") + ".Lloop")
-'
-}
+PY
+hotloop() { python3 "$work/hotloop.py" "$1" "$MC" "$ATTR"; }
+
+# macs LOOPFILE: multiply-adds per iteration of a loop made of SDOT/UDOT
+# (16 each) and SMMLA (32 each): a check on the weights column.
+macs() { awk '$1 ~ /^[su]dot$/ {n += 16} $1 == "smmla" {n += 32} END {print n + 0}' "$1"; }
 
 if [[ ${1:-} == -loop ]]; then
-	[[ $# -eq 4 ]] || { echo "usage: $0 -loop FILE.s LABEL BLOCKS" >&2; exit 2; }
-	file=$2 label=$3 blocks=$4
-	# The loop: from LABEL to the first branch back to it.
-	awk -v l="$label" '
-		$0 ~ "^" l ":" { on = 1; print ".Lloop:"; next }
-		on && /^[ \t]*(\/\/|\.)/ { next }
-		on && /^[.A-Za-z_0-9]+:/ { next }
-		on { sub(/\/\/.*/, ""); if ($0 ~ l "[ \t]*$") { sub(l, ".Lloop"); print; exit } print }
-	' "$file" >"$work/ext.s"
-	mca "$work/ext.s" "$blocks" "$label"
+	[[ $# -eq 4 ]] || { echo "usage: $0 -loop FILE.s FUNC WEIGHTS" >&2; exit 2; }
+	awk -v f="$3" '$0 ~ "^" f ":" {on=1; next} on && /^\.Lfunc_end/ {exit} on' "$2" | hotloop sdot >"$work/ext.s"
+	mca "$work/ext.s" "$4" "$3"
 	exit 0
+fi
+ref=
+if [[ ${1:-} == -ref ]]; then
+	[[ $# -eq 2 && -d $2 ]] || { echo "usage: $0 -ref DIR" >&2; exit 2; }
+	ref=$2
 fi
 
 echo "== build"
-GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$work/neon.test" ./kernels/neon
+for pkg in kernels/neon kernels; do
+	GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$work/$(basename $pkg).test" ./$pkg
+done
 
 echo "== WORD encodings vs llvm-mc"
-grep -E '^\s*WORD\s+\$0x[0-9a-f]{8} // ' kernels/neon/dot_arm64.s |
-	sed -E 's/^\s*WORD\s+\$0x([0-9a-f]{8}) \/\/ (.*)$/\1\t\2/' | sort -u >"$work/words"
+cat $(ls kernels/neon/*_arm64.s kernels/*_arm64.s 2>/dev/null) | grep -E '^\s*WORD\s+\$0x[0-9a-f]{8} // ' |
+	sed -E 's/^\s*WORD\s+\$0x([0-9a-f]{8}) \/\/ ([^(]*[^( ]).*$/\1\t\2/' | sort -u >"$work/words"
 cut -f2 "$work/words" >"$work/words.s"
 "$MC" -triple=aarch64 -mattr=$ATTR -show-encoding "$work/words.s" |
 	sed -nE 's/.*encoding: \[0x(..),0x(..),0x(..),0x(..)\].*/\4\3\2\1/p' >"$work/enc"
@@ -103,16 +196,44 @@ paste "$work/words" "$work/enc" | awk -F'\t' '
 	$1 != $3 { bad++; printf "MISMATCH %s: WORD 0x%s, llvm-mc 0x%s\n", $2, $1, $3 }
 	END { if (bad) exit 1; printf "%d distinct WORDs match llvm-mc\n", NR }'
 
-echo "== loops (llvm-mca $($MCA --version | sed -n 's/.*LLVM version \([0-9.]*\).*/\1/p'), $ITER iterations)"
-pkg=github.com/cogedge/cogedge/kernels/neon
-for spec in Q4_0Q8_0SDOT:4 Q8_0Q8_0SDOT:4 Q4_KQ8_KSDOT:1 Q4_0Q8_0NEON:4 Q8_0Q8_0NEON:4 Q4_KQ8_KNEON:1 2x2Q4_0Q8_0SMMLA:4; do
-	name=${spec%%:*} blocks=${spec##*:}
-	sym="$pkg.dot$name.abi0"
-	"$OBJDUMP" -d --no-show-raw-insn --mattr=$ATTR --disassemble-symbols="$sym" "$work/neon.test" >"$work/$name.dis"
-	if grep -q '<unknown>' "$work/$name.dis"; then
-		echo "$name: llvm-objdump cannot decode some words" >&2
+echo "== cogedge loops (llvm-mca $($MCA --version | sed -n 's/.*LLVM version \([0-9.]*\).*/\1/p'), $ITER iterations; cycles per 32 weights)"
+mod=$(go list -m)
+while read -r pkg sym weights; do
+	[[ -n $pkg ]] || continue
+	bin="$work/$(basename "$pkg").test"
+	"$OBJDUMP" -d --no-show-raw-insn --mattr=$ATTR --disassemble-symbols="$mod/$pkg.$sym.abi0" "$bin" >"$work/$sym.dis"
+	if grep -q '<unknown>' "$work/$sym.dis"; then
+		echo "$sym: llvm-objdump cannot decode some words" >&2
 		exit 1
 	fi
-	innermost <"$work/$name.dis" >"$work/$name.s"
-	mca "$work/$name.s" "$blocks" "dot$name"
-done
+	marker=sdot
+	case $sym in *SMMLA*) marker=smmla ;; *NEON*) marker=smull ;; esac
+	grep -qw "$marker" "$work/$sym.dis" || marker=sdot
+	hotloop "$marker" <"$work/$sym.dis" >"$work/$sym.s"
+	if m=$(macs "$work/$sym.s") && [[ $m != 0 && $m != "$weights" ]]; then
+		echo "$sym: the hot loop does $m multiply-adds per iteration, the table says $weights" >&2
+		exit 1
+	fi
+	mca "$work/$sym.s" "$weights" "$sym"
+done <<<"$OUR_LOOPS"
+
+[[ -n $ref ]] || exit 0
+echo "== reference loops from $ref (per -mcpu directory; cycles per 32 weights)"
+while read -r fn weights marker; do
+	[[ -n $fn ]] || continue
+	line=$(printf '%-32s' "$fn")
+	for cpu in $CPUS; do
+		awk -v f="$fn" '$0 ~ "^" f ":" {on=1; next} on && /^\.Lfunc_end/ {exit} on' "$ref/$cpu"/*.s >"$work/$fn.$cpu.fn"
+		hotloop "$marker" <"$work/$fn.$cpu.fn" >"$work/$fn.$cpu.s"
+		macs=$(macs "$work/$fn.$cpu.s")
+		if [[ $macs != "$weights" ]]; then
+			echo "$fn at $cpu: the hot loop does $macs multiply-adds per iteration, the table says $weights" >&2
+			exit 1
+		fi
+		cyc=$("$MCA" -mtriple=aarch64 -mcpu="$cpu" -mattr="$ATTR" -iterations=$ITER "$work/$fn.$cpu.s" 2>/dev/null |
+			awk '/^Total Cycles:/ {print $3}')
+		line+=$(awk -v c="$cyc" -v w="$weights" -v n="$ITER" -v cpu="$cpu" \
+			'BEGIN { printf "  %s %5.2f", cpu, c / n / (w / 32) }')
+	done
+	echo "$line   cyc/32w  ($(grep -vc '^\.Lloop:' "$work/$fn.cortex-a76.s" 2>/dev/null || echo ?) instr/iter at cortex-a76, $weights weights)"
+done <<<"$REF_LOOPS"
