@@ -418,8 +418,11 @@ type Outcome struct {
 // ctx: from the cache c when it holds key (c may be nil: no cache), else
 // by running the vision tower and the prefill, then storing the result.
 // The slots are those of ctx.Model().PromptBatch(text, image) before the
-// text, so a prompt's text can follow with Forward.
-func (c *Cache) Prefill(ctx *model.Context, key Key, pixels []float32) (Outcome, error) {
+// text, so a prompt's text can follow with Forward. encoded, when not nil,
+// runs once the vision tower is done and before the prefill starts (on a
+// miss only): the vision tower's pages and scratch can go there, so that
+// they are not resident beside the visual experts the prefill reads.
+func (c *Cache) Prefill(ctx *model.Context, key Key, pixels []float32, encoded func()) (Outcome, error) {
 	var o Outcome
 	m := ctx.Model()
 	types := m.ImagePrefix()
@@ -442,7 +445,10 @@ func (c *Cache) Prefill(ctx *model.Context, key Key, pixels []float32) (Outcome,
 	if err := ctx.EncodeImage(emb, pixels); err != nil {
 		return o, err
 	}
-	o.Encode = time.Since(t0)
+	if encoded != nil {
+		encoded()
+	}
+	o.Encode = time.Since(t0) // releasing the tower ends its phase
 	t0 = time.Now()
 	b := m.PromptBatch(nil, emb)
 	if err := ctx.Forward(b, model.Output{}); err != nil {

@@ -54,7 +54,7 @@ func randomPixels(m *model.Model, seed uint64) []float32 {
 func answerLogits(t *testing.T, c *Cache, ctx *model.Context, key Key, px []float32) ([]float32, Outcome) {
 	t.Helper()
 	ctx.Reset()
-	o, err := c.Prefill(ctx, key, px)
+	o, err := c.Prefill(ctx, key, px, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +106,53 @@ func TestHitEqualsMiss(t *testing.T) {
 	}
 	if NewKey(id, model.KVF16, px) == NewKey(id, model.KVF32, px) {
 		t.Error("the KV type is not in the key")
+	}
+}
+
+// TestEncodedHook: Prefill calls its hook once per miss, after the vision
+// tower and before the prefill (the context still empty), never on a hit;
+// dropping the vision scratch there leaves the answer unchanged.
+func TestEncodedHook(t *testing.T) {
+	m := openModel(t)
+	id, err := ModelID(tinyModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := randomPixels(m, 5)
+	key := NewKey(id, model.KVF16, px)
+	ref, _ := answerLogits(t, nil, newContext(t, m, model.KVF16), key, px)
+	c, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := newContext(t, m, model.KVF16)
+	for _, wantHit := range []bool{false, true} {
+		calls, lenAtCall := 0, -1
+		ctx.Reset()
+		o, err := c.Prefill(ctx, key, px, func() {
+			calls++
+			lenAtCall = ctx.Len()
+			ctx.ReleaseVision()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Hit != wantHit {
+			t.Fatalf("hit %v, want %v", o.Hit, wantHit)
+		}
+		switch {
+		case wantHit && calls != 0:
+			t.Errorf("hit: hook called %d times, want never", calls)
+		case !wantHit && (calls != 1 || lenAtCall != 0):
+			t.Errorf("miss: hook called %d times with %d slots filled, want once before the prefill (0 slots)", calls, lenAtCall)
+		}
+		logits := make([]float32, m.Text.Vocab)
+		if err := ctx.Forward(model.Batch{Tokens: []int32{319, 1799, 29973}}, model.Output{Logits: logits}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(f32bytes(logits), f32bytes(ref)) {
+			t.Errorf("hit %v: logits differ from a prefill without the hook", wantHit)
+		}
 	}
 }
 
@@ -321,7 +368,7 @@ func BenchmarkFirstToken(b *testing.B) {
 	logits := make([]float32, m.Text.Vocab)
 	first := func(b *testing.B, c *Cache, wantHit bool) {
 		ctx.Reset()
-		o, err := c.Prefill(ctx, key, px)
+		o, err := c.Prefill(ctx, key, px, nil)
 		if err != nil || o.Hit != wantHit || o.StoreErr != nil {
 			b.Fatalf("prefill: %v, %+v", err, o)
 		}

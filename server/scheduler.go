@@ -148,11 +148,11 @@ func (s *Server) prefill(sl *slot) error {
 	c.Reset()
 	b := s.m.PromptBatch(j.ids, nil)
 	if j.pixels != nil {
-		o, err := s.cfg.Cache.Prefill(c, j.key, j.pixels)
+		// the vision scratch goes before the prefill, not beside it
+		o, err := s.cfg.Cache.Prefill(c, j.key, j.pixels, c.ReleaseVision)
 		if err != nil {
 			return err
 		}
-		c.ReleaseVision()
 		if o.Hit {
 			s.metrics.cacheHits.Add(1)
 		} else {

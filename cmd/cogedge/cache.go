@@ -59,7 +59,17 @@ func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID,
 	s.m.Advise(model.PartVision, gguf.AdviceWillNeed)
 	t0 := time.Now()
 	wait := startWait("preparing the image (vision tower and prefill, or the image cache)")
-	o, err := cache.Prefill(c, imagecache.NewKey(modelID, s.kv, px), px)
+	// once the image rows are computed (once per conversation) the vision
+	// tower's pages and buffers go, before the prefill reads the visual
+	// experts: the two are never resident together
+	releaseVision := func() {
+		c.ReleaseVision()
+		s.m.Advise(model.PartVision, gguf.AdviceDontNeed)
+		// hand the vision scratch (0.3 GiB for the 17B) back to the OS now
+		// rather than when the Go scavenger gets to it
+		debug.FreeOSMemory()
+	}
+	o, err := cache.Prefill(c, imagecache.NewKey(modelID, s.kv, px), px, releaseVision)
 	wait.end()
 	if err != nil {
 		return nil, err
@@ -69,16 +79,6 @@ func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID,
 		s.meter.span("image encode", enc, enc.Add(o.Encode))
 		s.meter.span("image prefill", enc.Add(o.Encode), enc.Add(o.Encode+o.Prefill))
 		s.meter.flush()
-	}
-	if !o.Hit {
-		// the image rows are computed once per conversation: let the
-		// vision tower's pages and buffers go
-		c.ReleaseVision()
-		s.m.Advise(model.PartVision, gguf.AdviceDontNeed)
-		// hand the vision scratch (0.3 GiB for the 17B) back to the OS
-		// now rather than when the Go scavenger gets to it, so decode
-		// runs with only the language path and the KV cache resident
-		debug.FreeOSMemory()
 	}
 	// the text after the image and the decode steps use the language
 	// expert only
