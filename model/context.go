@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/kernels"
 	"github.com/cogedge/cogedge/quant"
 )
@@ -58,6 +59,7 @@ type Context struct {
 	nPast    int
 
 	scratch           // decoder scratch, batch rows
+	long    []float32 // the residual stream of a call longer than a batch (size*Hidden, when size > batch)
 	seqBuf  [1]rowSeq // Forward's one sequence, kept to avoid an allocation per layer
 	emb     []float32 // one embedding row
 	invFreq []float32 // base^(-2i/headDim), for adjacent-pair RoPE
@@ -86,6 +88,9 @@ func (m *Model) NewContext(o ContextOptions) (*Context, error) {
 		}
 	}
 	c.scratch = m.newScratch(c.batch)
+	if c.size > c.batch {
+		c.long = make([]float32, c.size*H)
+	}
 	c.emb = make([]float32, H)
 	c.types = make([]TokenType, 0, c.size)
 	c.posBuf = make([]int32, c.size)
@@ -208,37 +213,58 @@ func (c *Context) Forward(b Batch, out Output) error {
 	var mask []bool
 	var pos []int32
 	c.types, mask, pos = planSlots(t, c.types, types, c.maskBuf, c.posBuf, c.relBuf)
+	// A call longer than one batch (an image block) runs layer by layer,
+	// each layer over every chunk, rather than chunk by chunk through all
+	// layers: each layer's weights are then touched once per call, so
+	// weights that do not fit in memory together (the visual experts and
+	// the language path under a memory limit) are read from the file once
+	// rather than once per chunk. The residual stream of all rows is kept
+	// in c.long; the results are the same either way.
+	x := c.x[:min(n, c.batch)*H]
+	if n > c.batch {
+		x = c.long[:n*H]
+	}
 	vis := 0
+	for i := 0; i < n; i++ {
+		row := x[i*H : (i+1)*H]
+		if types[i] == Vision {
+			copy(row, b.Embeds[vis*H:(vis+1)*H])
+			vis++
+			continue
+		}
+		if err := c.m.embd.Row(row, int(b.Tokens[i])); err != nil {
+			c.types = c.types[:c.nPast]
+			return err
+		}
+	}
+	past, rows := c.nPast, c.x
+	vision, lang := expertsUsed(mask)
+	for l := range c.m.layers {
+		if n > c.batch && l+1 < len(c.m.layers) {
+			// start reading the next layer's weights while this one
+			// computes (a hint in its own goroutine: it may block on I/O)
+			go c.m.willNeedLayer(l+1, vision, lang)
+		}
+		for s := 0; s < n; s += c.batch {
+			e := min(s+c.batch, n)
+			if out.Layers != nil {
+				copy(out.Layers[(l*n+s)*H:(l*n+e)*H], x[s*H:e*H])
+			}
+			runs := expertRuns(c.runBuf[:0], mask, s, e)
+			c.runBuf = runs
+			c.x, c.nPast = x[s*H:e*H], past+s
+			c.layer(l, e-s, runs, pos[s:e])
+		}
+	}
+	c.x, c.nPast = rows, past+n
+	if out.Layers != nil {
+		L := len(c.m.layers)
+		copy(out.Layers[L*n*H:(L+1)*n*H], x)
+	}
+	// head, a batch of rows at a time (c.xn holds one batch)
 	for s := 0; s < n; s += c.batch {
 		e := min(s+c.batch, n)
 		m := e - s
-		// embeddings
-		for i := s; i < e; i++ {
-			row := c.x[(i-s)*H : (i-s+1)*H]
-			if types[i] == Vision {
-				copy(row, b.Embeds[vis*H:(vis+1)*H])
-				vis++
-				continue
-			}
-			if err := c.m.embd.Row(row, int(b.Tokens[i])); err != nil {
-				c.types = c.types[:c.nPast]
-				return err
-			}
-		}
-		runs := expertRuns(c.runBuf[:0], mask, s, e)
-		c.runBuf = runs
-		for l := range c.m.layers {
-			if out.Layers != nil {
-				copy(out.Layers[(l*n+s)*H:(l*n+e)*H], c.x[:m*H])
-			}
-			c.layer(l, m, runs, pos[s:e])
-		}
-		if out.Layers != nil {
-			L := len(c.m.layers)
-			copy(out.Layers[(L*n+s)*H:(L*n+e)*H], c.x[:m*H])
-		}
-		c.nPast += m
-		// head
 		lo := 0
 		if !allLogits && out.Hidden == nil {
 			if e < n || len(out.Logits) == 0 {
@@ -247,7 +273,7 @@ func (c *Context) Forward(b Batch, out Output) error {
 			lo = m - 1
 		}
 		for i := lo; i < m; i++ {
-			kernels.RMSNorm(c.xn[i*H:(i+1)*H], c.x[i*H:(i+1)*H], c.m.outNorm, t.RMSEps)
+			kernels.RMSNorm(c.xn[i*H:(i+1)*H], x[(s+i)*H:(s+i+1)*H], c.m.outNorm, t.RMSEps)
 		}
 		if out.Hidden != nil {
 			copy(out.Hidden[s*H:e*H], c.xn[:m*H])
@@ -260,6 +286,35 @@ func (c *Context) Forward(b Batch, out Output) error {
 		}
 	}
 	return nil
+}
+
+// expertsUsed says whether a call with this expert mask has rows of the
+// visual expert and rows of the language expert.
+func expertsUsed(mask []bool) (vision, lang bool) {
+	for _, v := range mask {
+		if v {
+			vision = true
+		} else {
+			lang = true
+		}
+	}
+	return vision, lang
+}
+
+// willNeedLayer hints the OS that decoder layer l's matrices of the
+// visual expert and/or the language expert are about to be read.
+func (mdl *Model) willNeedLayer(l int, vision, lang bool) {
+	L := &mdl.layers[l]
+	if vision {
+		for _, w := range []*Matrix{&L.visQKV, &L.visO, &L.visGate, &L.visUp, &L.visDown} {
+			adviseBytes(w.Data, gguf.AdviceWillNeed)
+		}
+	}
+	if lang {
+		for _, w := range []*Matrix{&L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down} {
+			adviseBytes(w.Data, gguf.AdviceWillNeed)
+		}
+	}
 }
 
 // checkForward validates a forward call over b appending to a cache of

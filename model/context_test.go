@@ -37,8 +37,11 @@ func TestChunkedAndIncremental(t *testing.T) {
 	img := imageEmbeds(t, m, ref)
 	b := m.PromptBatch(g.TextIDs, img)
 	L := len(b.Tokens)
+	H := m.Text.Hidden
 	want := make([]float32, L*V)
-	if err := ref.Forward(b, model.Output{Logits: want}); err != nil {
+	wantHidden := make([]float32, L*H)
+	wantLayers := make([]float32, (m.Text.Layers+1)*L*H)
+	if err := ref.Forward(b, model.Output{Logits: want, Hidden: wantHidden, Layers: wantLayers}); err != nil {
 		t.Fatal(err)
 	}
 	for _, batch := range []int{1, 3, 7, 16} {
@@ -47,11 +50,22 @@ func TestChunkedAndIncremental(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := make([]float32, L*V)
-		if err := c.Forward(b, model.Output{Logits: got}); err != nil {
+		hidden := make([]float32, L*H)
+		layers := make([]float32, (m.Text.Layers+1)*L*H)
+		if err := c.Forward(b, model.Output{Logits: got, Hidden: hidden, Layers: layers}); err != nil {
 			t.Fatal(err)
 		}
 		if d := maxAbsDiff(got, want); d > 1e-5 {
 			t.Errorf("batch %d: logits differ from one pass by %.3g", batch, d)
+		}
+		if d := maxAbsDiff(hidden, wantHidden); d > 1e-5 {
+			t.Errorf("batch %d: final hidden states differ from one pass by %.3g", batch, d)
+		}
+		if d := maxAbsDiff(layers, wantLayers); d > 1e-5 {
+			t.Errorf("batch %d: per-layer states differ from one pass by %.3g", batch, d)
+		}
+		if c.Len() != L {
+			t.Errorf("batch %d: cache holds %d slots, want %d", batch, c.Len(), L)
 		}
 		// last-row logits only
 		last := make([]float32, V)

@@ -43,6 +43,9 @@ func (m *Model) PlanMemory(o ContextOptions) (MemoryPlan, error) {
 		ff = max(ff, int64(L.visGate.Rows))
 	}
 	floats := 5*B*H + B*(H+2*kvd) + 2*B*kvd + 2*B*ff + H + int64(t.HeadDim/2)
+	if size > batch { // the residual stream of a call longer than a batch
+		floats += int64(size) * H
+	}
 	// types (1 byte each), posBuf (int32), relBuf, langBuf, maskBuf
 	p.Scratch = 4*floats + int64(size)*(1+4+1+1+1)
 	var largestPacked int64
