@@ -46,16 +46,20 @@ type table struct {
 	// (batched decode: the weights are unpacked once for the four)
 	gemvQ4_0x8x4 func(y *[4][8]float32, w, x []byte, xstride, nb int)
 	packedFast   bool
-	quantQ8_0    func(dst []byte, src []float32)
-	quantQ8_1    func(dst []byte, src []float32)
-	quantQ8_K    func(dst []byte, src []float32)
-	dotF32       func(a, b []float32) float32
-	dotF16       func(w []uint16, x []float32) float32
-	dotBF16      func(w []uint16, x []float32) float32
-	axpyF32      func(y []float32, a float32, x []float32)
-	axpyF16      func(y []float32, a float32, x []uint16)
-	expSub       func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
-	gelu         func(dst, x []float32)
+	// decode of one packed K-quant group of eight rows (Repack) against
+	// a Q8_K activation row; packedKFast: it is assembly
+	gemvKx8     [quant.MXFP4 + 1]func(y *[8]float32, w, x []byte, nb int)
+	packedKFast [quant.MXFP4 + 1]bool
+	quantQ8_0   func(dst []byte, src []float32)
+	quantQ8_1   func(dst []byte, src []float32)
+	quantQ8_K   func(dst []byte, src []float32)
+	dotF32      func(a, b []float32) float32
+	dotF16      func(w []uint16, x []float32) float32
+	dotBF16     func(w []uint16, x []float32) float32
+	axpyF32     func(y []float32, a float32, x []float32)
+	axpyF16     func(y []float32, a float32, x []uint16)
+	expSub      func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
+	gelu        func(dst, x []float32)
 	// sumWords adds uint64 words: the streaming-read loop of
 	// StreamReadBandwidth (the widest loads the CPU has)
 	sumWords func(s []uint64) uint64
@@ -84,6 +88,8 @@ func genericImpl() table {
 	t.qdot[quant.Q6_K] = ref.DotQ6_KQ8_K
 	t.gemvQ4_0x8 = gemvQ4_0x8Generic
 	t.gemvQ4_0x8x4 = gemvQ4_0x8x4Generic
+	t.gemvKx8[quant.Q4_K] = gemvQ4_Kx8Generic
+	t.gemvKx8[quant.Q6_K] = gemvQ6_Kx8Generic
 	t.quantQ8_0 = ref.QuantizeQ8_0
 	t.quantQ8_1 = ref.QuantizeQ8_1
 	t.quantQ8_K = ref.QuantizeQ8_K

@@ -104,6 +104,7 @@ func archImpl(t *table, f Features) {
 	attnAVX2(t, f.AVX512VNNI)
 	floatGEMM(t, f)
 	packedAVX2(t, f)
+	packedKAVX2(t, f)
 	switch {
 	case f.AVX512VNNI:
 		t.gemv[quant.Q4_0] = blockDot(gemvQ4_0AVX512, 18, gemmActBlock)

@@ -102,10 +102,14 @@ func unpackGroups(dst, src []byte, nb, g0, g1 int) {
 
 // PackedFast reports whether the active kernels have an accelerated decode
 // kernel for packed weights of type wt, i.e. whether repacking wt at load
-// time pays off on this CPU (only Q4_0 on amd64 with AVX2 so far).
-// MatMulPacked works for Q4_0 either way.
+// time pays off on this CPU (Q4_0, Q4_K and Q6_K where the architecture
+// has a packed kernel). MatMulPacked works for every type with a packed
+// layout either way.
 func PackedFast(wt quant.Type) bool {
-	return wt == quant.Q4_0 && impl.packedFast
+	if wt == quant.Q4_0 {
+		return impl.packedFast
+	}
+	return kFormatOf(wt) != nil && impl.packedKFast[wt]
 }
 
 // PackedLayout names the packed layout Repack produces for wt on this
@@ -115,6 +119,9 @@ func PackedLayout(wt quant.Type) string {
 	if wt == quant.Q4_0 {
 		return "q4_0x8.v1"
 	}
+	if f := kFormatOf(wt); f != nil {
+		return f.layout
+	}
 	return ""
 }
 
@@ -123,10 +130,27 @@ func PackedLayout(wt quant.Type) string {
 // panics for a type without a packed layout (PackedLayout(wt) == "") or
 // bad sizes (programming errors).
 func Repack(wt quant.Type, dst, src []byte, rows, k int) {
+	if f := kFormatOf(wt); f != nil {
+		f.repack(dst, src, rows, k)
+		return
+	}
 	if wt != quant.Q4_0 {
 		panic(fmt.Sprintf("kernels: Repack: weight type %v has no packed layout", wt))
 	}
 	RepackQ4_0(dst, src, rows, k)
+}
+
+// Unpack is the inverse of Repack: it converts a packed matrix of type wt
+// (src) back into the file layout (dst, the same size).
+func Unpack(wt quant.Type, dst, src []byte, rows, k int) {
+	if f := kFormatOf(wt); f != nil {
+		f.unpackAll(dst, src, rows, k)
+		return
+	}
+	if wt != quant.Q4_0 {
+		panic(fmt.Sprintf("kernels: Unpack: weight type %v has no packed layout", wt))
+	}
+	UnpackQ4_0(dst, src, rows, k)
 }
 
 // gemvQ4_0x8Generic computes one packed group of eight rows against an
@@ -260,16 +284,22 @@ type packState struct {
 	un   unpackJob
 	out  [][8]float32
 	out4 [][4][8]float32
+	jobK packedKJob // K-quants (repackk.go)
+	unK  unpackKJob
 }
 
-// MatMulPacked is MatMul for a Q4_0 matrix w in the packed layout of
-// RepackQ4_0: y[j*rows+i] = dot(W row i, x row j). For n < 16 the packed
+// MatMulPacked is MatMul for a matrix w in the packed layout of Repack
+// (Q4_0, Q4_K, Q6_K): y[j*rows+i] = dot(W row i, x row j). For n < 16 the packed
 // groups are read directly, each group against all n activation rows while
 // it is in cache (batched decode reads the matrix once); for larger n the
 // matrix is unpacked into a buffer the pool keeps (as large as the largest
-// matrix seen) and multiplied by MatMul. It panics on a type other than Q4_0 or short
-// slices (programming errors).
+// matrix seen) and multiplied by MatMul. It panics on a type without a
+// packed layout or short slices (programming errors).
 func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x []float32, n int) {
+	if f := kFormatOf(wt); f != nil {
+		p.matMulPackedK(f, y, w, wt, rows, k, x, n)
+		return
+	}
 	if wt != quant.Q4_0 {
 		panic(fmt.Sprintf("kernels: MatMulPacked: weight type %v is not packable", wt))
 	}

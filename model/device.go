@@ -178,7 +178,7 @@ func (d *DeviceContext) placeMatrix(w *Matrix) error {
 		data := w.Data
 		if w.Packed { // back to the file layout
 			data = make([]byte, size)
-			kernels.UnpackQ4_0(data, w.Data, w.Rows, w.K)
+			kernels.Unpack(w.Type, data, w.Data, w.Rows, w.K)
 		}
 		if v, err = d.alloc(len(data)); err != nil {
 			return fmt.Errorf("model: tensor %q: %w", w.Name, err)

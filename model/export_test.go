@@ -43,7 +43,7 @@ func sliceBytes(v reflect.Value) int64 {
 	return 0
 }
 
-// SetForceRepack makes New repack Q4_0 matrices whether or not the CPU has
+// SetForceRepack makes New repack packable matrices whether or not the CPU has
 // a fast packed kernel (tests only); it returns the previous setting.
 func SetForceRepack(v bool) (previous bool) {
 	previous, forceRepack = forceRepack, v

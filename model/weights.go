@@ -20,7 +20,7 @@ type Matrix struct {
 	Type quant.Type
 	Rows int
 	K    int
-	// Packed: Data is in the kernels' packed layout (kernels.RepackQ4_0)
+	// Packed: Data is in the kernels' packed layout (kernels.Repack)
 	// in memory the Model owns, not the file layout; multiply it with
 	// kernels.Pool.MatMulPacked.
 	Packed bool
@@ -146,11 +146,12 @@ func repackWanted(t quant.Type) bool {
 	if os.Getenv(noRepackEnv) == "1" {
 		return false
 	}
-	return kernels.PackedFast(t) || (forceRepack && t == quant.Q4_0)
+	return kernels.PackedFast(t) || (forceRepack && kernels.PackedLayout(t) != "")
 }
 
-// forceRepack makes New repack Q4_0 matrices even where only the generic
-// packed kernel exists, so tests run the packed layout on every platform.
+// forceRepack makes New repack every matrix with a packed layout (Q4_0,
+// Q4_K, Q6_K) even where only the generic packed kernel exists, so tests
+// run the packed layout on every platform.
 var forceRepack bool
 
 // repackTodo lists the matrices a text token reads (the language expert
