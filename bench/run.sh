@@ -3,7 +3,7 @@
 # side with llama.cpp. Not part of `go test`; results go to bench/RESULTS.md
 # by hand (see there for what was measured and how to read it).
 #
-# Usage: bench/run.sh [limits|compare|all]
+# Usage: bench/run.sh [limits|compare|stream|all]
 #
 #   limits   one image question per model type, unconstrained and inside
 #            memory cgroups of $LIMITS GiB (v1 memory.limit_in_bytes or v2
@@ -15,6 +15,10 @@
 #            bench, llama-bench) and one image question (cogedge run,
 #            llama-mtmd-cli): image encode, image prefill, time to first
 #            token, peak RSS; needs $LLAMA_BIN
+#   stream   cogedge's streaming-read figure (bench --stream-only, what tg
+#            is reported against) beside an independent read loop
+#            ($STREAM_C: a binary built outside this repository, printing
+#            "best X GB/s"), $ROUNDS interleaved pairs
 #
 # Environment:
 #   WORK     folder for the model files, logs and tools (default /tmp/cogedge-bench;
@@ -25,6 +29,8 @@
 #   ROUNDS   paired rounds for compare (default 2)
 #   LLAMA_BIN folder holding llama-bench and llama-mtmd-cli (a CPU-only
 #            Release build of llama.cpp made outside this repository)
+#   STREAM_C an independent streaming-read program for `stream` (run with
+#            OMP_NUM_THREADS=$THREADS)
 #   KEEP     1 keeps the model files afterwards (default: deleted)
 #   SKIP_UNLIMITED  1 skips the unconstrained run of limits
 set -euo pipefail
@@ -140,11 +146,23 @@ compare() {
 			"$LLAMA_BIN/llama-bench" -m "$m" -p 512 -n 128 -t "$THREADS" -r 1 2>/dev/null | tee -a "$WORK/logs/summary.txt"
 			log "$t round $r: cogedge image question"
 			/usr/bin/time -v "$WORK/cogedge" run -m "$m" --mmproj "$p" --image "$IMAGE" -p "$QUESTION" -n 1 -t "$THREADS" --temp 0 --verbose --no-image-cache >"$WORK/logs/cmp-cogedge-$t-$r.log" 2>&1 || true
-			grep -E '^(image encode|prefill|memory: (image|prefill))|Elapsed|Maximum resident' "$WORK/logs/cmp-cogedge-$t-$r.log" | sed 's/^/    /' | tee -a "$WORK/logs/summary.txt"
+			grep -E '^(image encode|prefill|memory: (load|image|prefill))|Elapsed|Maximum resident' "$WORK/logs/cmp-cogedge-$t-$r.log" | sed 's/^/    /' | tee -a "$WORK/logs/summary.txt"
+			# time to first token: image encode + image prefill + the text's prefill (load excluded)
+			awk '/^image encode:/ {t += $3 + $7} /^prefill:/ && match($0, /in [0-9.]+ ms/) {t += substr($0, RSTART + 3, RLENGTH - 6)} END {printf "    cogedge time to first token (after load): %.1f ms\n", t}' "$WORK/logs/cmp-cogedge-$t-$r.log" | tee -a "$WORK/logs/summary.txt"
 			log "$t round $r: llama-mtmd-cli image question"
 			/usr/bin/time -v "$LLAMA_BIN/llama-mtmd-cli" -m "$m" --mmproj "$p" --image "$IMAGE" -p "$QUESTION" -n 1 -t "$THREADS" --temp 0 --chat-template vicuna >"$WORK/logs/cmp-llama-$t-$r.log" 2>&1 || true
-			grep -E 'encoded in|decoded .* in|prompt eval time|Elapsed|Maximum resident' "$WORK/logs/cmp-llama-$t-$r.log" | sed 's/^/    /' | tee -a "$WORK/logs/summary.txt"
+			grep -E 'encoded in|decoded .* in|prompt eval time|load time|Elapsed|Maximum resident' "$WORK/logs/cmp-llama-$t-$r.log" | sed 's/^/    /' | tee -a "$WORK/logs/summary.txt"
+			# time to first token: image encode + prompt eval (its image batches and the text; load excluded)
+			awk '/slice encoded in/ {t += $(NF-1)} /prompt eval time/ {for (i = 1; i <= NF; i++) if ($i == "=") {t += $(i+1); break}} END {printf "    llama.cpp time to first token (after load): %.1f ms\n", t}' "$WORK/logs/cmp-llama-$t-$r.log" | tee -a "$WORK/logs/summary.txt"
 		done
+	done
+}
+
+stream() {
+	[[ -x ${STREAM_C:-} ]] || { echo "set STREAM_C to an independent streaming-read program" >&2; exit 2; }
+	for r in $(seq "$ROUNDS"); do
+		log "stream round $r: $(OMP_NUM_THREADS=$THREADS "$STREAM_C" | grep -E '^best') (STREAM_C, $THREADS threads)"
+		log "stream round $r: $("$WORK/cogedge" bench --stream-only -t "$THREADS")"
 	done
 }
 
@@ -153,8 +171,9 @@ log "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'
 case $mode in
 limits) limits ;;
 compare) compare ;;
+stream) stream ;;
 all) limits && compare ;;
-*) echo "usage: $0 [limits|compare|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [limits|compare|stream|all]" >&2; exit 2 ;;
 esac
 if [[ ${KEEP:-0} != 1 ]]; then
 	rm -f "$WORK"/cogvlm-17b-*.gguf "$WORK"/mmproj-cogvlm-17b-*.gguf

@@ -69,6 +69,7 @@ type benchFlags struct {
 	prompt, gen, threads  int
 	reps, streamMiB       int
 	image, noWarmup, prog bool
+	streamOnly            bool
 	backend               string
 }
 
@@ -94,9 +95,13 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&bf.prog, "progress", false, "print each run's time to stderr")
 	fs.Int("n-gpu-layers", 0, "llama-bench's -ngl: accepted and ignored (cogedge runs on the CPU)")
 	fs.IntVar(&bf.streamMiB, "stream-mib", 1024, "buffer size in MiB for the streaming-read bandwidth measured before tg (0 = skip)")
+	fs.BoolVar(&bf.streamOnly, "stream-only", false, "measure only the streaming-read bandwidth (-t threads, --stream-mib buffer; no model): the yardstick tg is reported against")
 	fs.StringVar(&bf.backend, "backend", "cpu", "backend of pp and tg: cpu, metal (Apple GPU; the bandwidth is then the GPU's, measured by a read kernel) or metal-sim (the shaders simulated, Linux; slow); the image test runs on the CPU")
 	if done, err := parseFlags(fs, "bench -m MODEL.gguf [--mmproj MMPROJ.gguf] [-p 512] [-n 128] [-t THREADS] [-r 3] [--image] [-o md|json]", args, stdout); done || err != nil {
 		return err
+	}
+	if bf.streamOnly {
+		return streamOnly(bf, fs.NArg(), stdout)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -523,6 +528,36 @@ func writeBenchMarkdown(w io.Writer, rs []benchResult) error {
 		}
 	}
 	_, err := io.WriteString(w, sb.String())
+	return err
+}
+
+// streamOnly implements `cogedge bench --stream-only`: the streaming-read
+// bandwidth alone, as tg's share is computed against (the same function,
+// thread count and buffer), so it can be set beside an independent
+// measure taken in the same minute.
+func streamOnly(bf benchFlags, nargs int, stdout io.Writer) error {
+	switch {
+	case nargs > 0 || bf.model != "" || bf.mmproj != "" || bf.image:
+		return errUsage{errors.New("--stream-only measures the machine, not a model: drop -m, --mmproj, --image and arguments")}
+	case checkThreads(bf.threads) != nil:
+		return checkThreads(bf.threads)
+	case bf.streamMiB < 1:
+		return errUsage{fmt.Errorf("--stream-mib %d: --stream-only needs a buffer of at least 1 MiB", bf.streamMiB)}
+	case bf.backend != "cpu":
+		return errUsage{fmt.Errorf("--stream-only measures the CPU; --backend %s has its own read kernel (run bench with -n)", bf.backend)}
+	case bf.output != "md" && bf.output != "json":
+		return errUsage{fmt.Errorf("-o %q: want md or json", bf.output)}
+	}
+	gbs := kernels.StreamReadBandwidth(bf.threads, bf.streamMiB<<20) / 1e9
+	if bf.output == "json" {
+		return json.NewEncoder(stdout).Encode(struct {
+			Backend   string  `json:"backend"`
+			Threads   int     `json:"n_threads"`
+			MiB       int     `json:"buffer_mib"`
+			StreamGBs float64 `json:"stream_read_gb_per_s"`
+		}{backendName(), bf.threads, bf.streamMiB, gbs})
+	}
+	_, err := fmt.Fprintf(stdout, "streaming read: %.2f GB/s (%d threads, %d MiB buffer, best pass; %s)\n", gbs, bf.threads, bf.streamMiB, backendName())
 	return err
 }
 

@@ -166,6 +166,33 @@ func TestBenchMetalSim(t *testing.T) {
 	}
 }
 
+// TestBenchStreamOnly: --stream-only prints the streaming-read figure
+// alone, for the thread count and buffer asked, as text and as JSON.
+func TestBenchStreamOnly(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"bench", "--stream-only", "-t", "1", "--stream-mib", "4"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !regexp.MustCompile(`^streaming read: [0-9.]*[1-9][0-9.]* GB/s \(1 threads, 4 MiB buffer, best pass; CPU[^)]*\)+\n$`).MatchString(out.String()) {
+		t.Errorf("output %q", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"bench", "--stream-only", "-t", "2", "--stream-mib", "3", "-o", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var r struct {
+		Threads   int     `json:"n_threads"`
+		MiB       int     `json:"buffer_mib"`
+		StreamGBs float64 `json:"stream_read_gb_per_s"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%v: %q", err, out.String())
+	}
+	if r.Threads != 2 || r.MiB != 3 || !(r.StreamGBs > 0) || math.IsInf(r.StreamGBs, 0) {
+		t.Errorf("json %+v: want 2 threads, 3 MiB and a positive finite rate", r)
+	}
+}
+
 func TestBenchUsage(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -182,6 +209,9 @@ func TestBenchUsage(t *testing.T) {
 		{"extra arg", []string{"bench", "-m", tinyQ8, "x"}, 2, `unexpected argument "x"`},
 		{"bad backend", []string{"bench", "-m", tinyQ8, "--backend", "cuda"}, 2, `--backend "cuda"`},
 		{"missing file", []string{"bench", "-m", "does-not-exist.gguf", "-p", "1", "-n", "0"}, 1, "does-not-exist.gguf"},
+		{"stream-only with a model", []string{"bench", "--stream-only", "-m", tinyQ8}, 2, "--stream-only measures the machine"},
+		{"stream-only without a buffer", []string{"bench", "--stream-only", "--stream-mib", "0"}, 2, "--stream-mib 0"},
+		{"stream-only on metal", []string{"bench", "--stream-only", "--backend", "metal"}, 2, "--stream-only measures the CPU"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
