@@ -77,13 +77,6 @@ done: \
 	VZEROUPPER \
 	RET
 
-// EVEX VPDPBUSD (AVX512VL+VNNI): Y5 += u8(Y3)·s8(Y6), Y2 += u8(Y4)·s8(Y7).
-#define DPLO VPDPBUSD Y6, Y3, Y5
-#define DPHI VPDPBUSD Y7, Y4, Y2
-GEMVX8(·gemvQ4_0x8AVX512)
-#undef DPLO
-#undef DPHI
-
 // VEX (AVX-VNNI), hand-encoded: C4 E2 65 50 EE = {vex} vpdpbusd %ymm6, %ymm3, %ymm5;
 // C4 E2 5D 50 D7 = {vex} vpdpbusd %ymm7, %ymm4, %ymm2.
 #define DPLO BYTE $0xC4; BYTE $0xE2; BYTE $0x65; BYTE $0x50; BYTE $0xEE
@@ -105,7 +98,9 @@ GEMVX8(·gemvQ4_0x8AVX2)
 // (rows at DI, R9, R10, R11, xstride apart), one int32 accumulator per row
 // (Y0, Y1, Y2, Y5) seeded with the row's correction, then one float
 // accumulator per row (Y8, Y9, Y10, Y12): acc += float(sum) · (d_w · d_x),
-// fused. Y14 holds the eight row scales, Y15 is scratch.
+// fused. Y14 holds the eight row scales, Y15 is scratch. The weights are
+// prefetched 2 KiB ahead (this loop is slow enough per byte that the
+// hardware prefetcher alone leaves DRAM latency exposed).
 // func gemvQ4_0x8x4<variant>(y *float32, w, x *byte, xstride, nb int):
 // y[8c+r] is row r against activation row c.
 
@@ -147,6 +142,9 @@ TEXT name(SB), NOSPLIT, $0-40 \
 	TESTQ CX, CX \
 	JZ done4 \
 loop4: \
+	PREFETCHT0 2048(SI) \
+	PREFETCHT0 2112(SI) \
+	PREFETCHT0 2176(SI) \
 	VPBROADCASTD 36(DI), Y0 \
 	VPBROADCASTD 36(R9), Y1 \
 	VPBROADCASTD 36(R10), Y2 \
@@ -174,14 +172,6 @@ done4: \
 	VMOVUPS Y12, 96(DX) \
 	VZEROUPPER \
 	RET
-
-// EVEX VPDPBUSD with the activation's four bytes broadcast from memory:
-// acc += u8(Y3)·s8(x lo), acc += u8(Y4)·s8(x hi).
-#define DPLO(ptr, xo, acc) VPDPBUSD.BCST xo(ptr), Y3, acc
-#define DPHI(ptr, xo, acc) VPDPBUSD.BCST xo+16(ptr), Y4, acc
-GEMVX8X4(·gemvQ4_0x8x4AVX512)
-#undef DPLO
-#undef DPHI
 
 // Plain AVX2 (also used on AVX-VNNI machines): VPMADDUBSW pairs summed to
 // int32 by VPMADDWD with ones (Y11).

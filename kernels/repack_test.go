@@ -176,64 +176,86 @@ func TestMatMulPackedNoAllocs(t *testing.T) {
 	}
 }
 
+// packedBenchMatrices returns copies of one random rows×k Q4_0 matrix in
+// the file layout and the packed layout, enough of them (at least two,
+// over 96 MiB together) that a decode rotating through them reads from
+// DRAM, not from the last-level cache (32 MiB on the 2-core EPYC VMs).
+func packedBenchMatrices(rows, k int, seed uint64) (plain, packed [][]byte) {
+	r := rand.New(rand.NewPCG(5, seed))
+	w := randWeights(r, quant.Q4_0, rows*k/32, scaleNormal)
+	for c := 0; c < max(2, (96<<20)/len(w)+1); c++ {
+		pw := make([]byte, len(w))
+		RepackQ4_0(pw, w, rows, k)
+		plain = append(plain, append([]byte(nil), w...))
+		packed = append(packed, pw)
+	}
+	return plain, packed
+}
+
 // BenchmarkDecodeQ4_0 compares decode (n = 1) on a 4096×11008 Q4_0 matrix
-// (24 MiB, beyond the caches) unpacked (MatMul) and packed (MatMulPacked),
-// 2 threads; SetBytes is the weight bytes streamed per call.
+// unpacked (MatMul) and packed (MatMulPacked), 2 threads, rotating through
+// copies beyond the caches; SetBytes is the weight bytes streamed per call
+// (MB/s is the GB/s of weights read, to set against the streaming read of
+// BenchmarkStreamRead), MB/cpu-s the same per CPU-second of the process.
 func BenchmarkDecodeQ4_0(b *testing.B) {
 	const rows, k = 11008, 4096
-	r := rand.New(rand.NewPCG(5, 6))
-	w := randWeights(r, quant.Q4_0, rows*k/32, scaleNormal)
-	pw := make([]byte, len(w))
-	RepackQ4_0(pw, w, rows, k)
-	x := randFloats(r, k, false)
+	plain, packed := packedBenchMatrices(rows, k, 6)
+	x := randFloats(rand.New(rand.NewPCG(5, 9)), k, false)
 	y := make([]float32, rows)
 	p := NewPool(2)
 	defer p.Close()
-	b.Run("unpacked", func(b *testing.B) {
-		b.SetBytes(int64(len(w)))
-		for b.Loop() {
-			p.MatMul(y, w, quant.Q4_0, rows, k, x, 1)
-		}
-	})
-	b.Run("packed", func(b *testing.B) {
-		b.SetBytes(int64(len(pw)))
-		for b.Loop() {
-			p.MatMulPacked(y, pw, quant.Q4_0, rows, k, x, 1)
-		}
-	})
+	for _, c := range []struct {
+		name string
+		mats [][]byte
+		mm   func([]float32, []byte, quant.Type, int, int, []float32, int)
+	}{{"unpacked", plain, p.MatMul}, {"packed", packed, p.MatMulPacked}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.mats[0])))
+			cpu0 := processCPUSeconds()
+			i := 0
+			for b.Loop() {
+				c.mm(y, c.mats[i%len(c.mats)], quant.Q4_0, rows, k, x, 1)
+				i++
+			}
+			if cpu := processCPUSeconds() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(len(c.mats[0])*i)/cpu/1e6, "MB/cpu-s")
+			}
+		})
+	}
 }
 
 // BenchmarkDecodeQ4_0Batch is batched decode: n activation rows against a
-// 4096×11008 Q4_0 matrix, 2 threads. SetBytes is the weight bytes per call
-// times n, so MB/s compares with n separate one-row calls: n times the
-// n = 1 figure means the matrix is read once for all rows at no extra cost;
-// MB/cpu-s is the same per CPU-second (compute cost, less load-dependent).
+// 4096×11008 Q4_0 matrix, 2 threads, rotating through copies beyond the
+// caches. SetBytes is the weight bytes per call times n, so MB/s compares
+// with n separate one-row calls: n times the n = 1 figure means the matrix
+// is read once for all rows at no extra cost; MB/cpu-s is the same per
+// CPU-second (compute cost, less load-dependent).
 func BenchmarkDecodeQ4_0Batch(b *testing.B) {
 	const rows, k = 11008, 4096
-	r := rand.New(rand.NewPCG(5, 8))
-	w := randWeights(r, quant.Q4_0, rows*k/32, scaleNormal)
-	pw := make([]byte, len(w))
-	RepackQ4_0(pw, w, rows, k)
-	x := randFloats(r, 8*k, false)
+	plain, packed := packedBenchMatrices(rows, k, 8)
+	x := randFloats(rand.New(rand.NewPCG(5, 10)), 8*k, false)
 	y := make([]float32, 8*rows)
 	p := NewPool(2)
 	defer p.Close()
-	for _, n := range []int{1, 2, 4, 8} {
-		for _, packed := range []bool{false, true} {
-			name, mat, mm := "unpacked", w, p.MatMul
-			if packed {
-				name, mat, mm = "packed", pw, p.MatMulPacked
+	for _, n := range []int{1, 2, 3, 4, 8} {
+		for _, isPacked := range []bool{false, true} {
+			name, mats, mm := "unpacked", plain, p.MatMul
+			if isPacked {
+				name, mats, mm = "packed", packed, p.MatMulPacked
 			}
 			b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
-				b.SetBytes(int64(len(mat) * n))
+				size := len(mats[0])
+				b.SetBytes(int64(size * n))
 				cpu0 := processCPUSeconds()
+				i := 0
 				for b.Loop() {
-					mm(y, mat, quant.Q4_0, rows, k, x, n)
+					mm(y, mats[i%len(mats)], quant.Q4_0, rows, k, x, n)
+					i++
 				}
 				// on a shared machine: weight bytes per CPU-second of
 				// this process, which the load changes much less
 				if cpu := processCPUSeconds() - cpu0; cpu > 0 {
-					b.ReportMetric(float64(len(mat)*n*b.N)/cpu/1e6, "MB/cpu-s")
+					b.ReportMetric(float64(size*n*i)/cpu/1e6, "MB/cpu-s")
 				}
 			})
 		}
