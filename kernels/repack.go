@@ -102,9 +102,10 @@ func unpackGroups(dst, src []byte, nb, g0, g1 int) {
 
 // PackedFast reports whether the active kernels have an accelerated decode
 // kernel for packed weights of type wt, i.e. whether repacking wt at load
-// time pays off on this CPU (Q4_0, Q4_K and Q6_K where the architecture
-// has a packed kernel). MatMulPacked works for every type with a packed
-// layout either way.
+// time pays off on this CPU (Q4_0 on amd64 with AVX2 and on arm64 with
+// the dot product; Q4_K and Q6_K where the architecture has a packed
+// kernel). MatMulPacked works for every type with a packed layout either
+// way.
 func PackedFast(wt quant.Type) bool {
 	if wt == quant.Q4_0 {
 		return impl.packedFast
@@ -157,7 +158,8 @@ func Unpack(wt quant.Type, dst, src []byte, rows, k int) {
 // activation row in the linear slots of packActLinear (offset 8): y[r] =
 // dot(row r, x). Per block the integer sum is exact; the float steps are
 // those of the assembly (scale = d_w·d_x, then sum·scale added to an even-
-// or odd-block accumulator, the two added at the end).
+// or odd-block accumulator, the two added at the end; the arm64 assembly
+// takes the same steps, the amd64 one fuses the multiply-add).
 func gemvQ4_0x8Generic(y *[8]float32, w, x []byte, nb int) {
 	var acc [2][8]float32
 	_ = w[nb*packedBlock-1]
@@ -168,7 +170,7 @@ func gemvQ4_0x8Generic(y *[8]float32, w, x []byte, nb int) {
 		dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
 		for r := 0; r < packRows; r++ {
 			sc := f16(wb[2*r:]) * dx
-			acc[b&1][r] += float32(packedBlockSum(wb, xb, r)) * sc
+			acc[b&1][r] += float32(float32(packedBlockSum(wb, xb, r)) * sc) // rounded product: no fused multiply-add
 		}
 	}
 	for r := range y {
@@ -203,7 +205,7 @@ func gemvQ4_0x8x4Generic(y *[4][8]float32, w, x []byte, xstride, nb int) {
 			xb := x[c*xstride+b*gemmActBlock : c*xstride+(b+1)*gemmActBlock]
 			dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
 			for r := 0; r < packRows; r++ {
-				acc[c][r] += float32(packedBlockSum(wb, xb, r)) * (f16(wb[2*r:]) * dx)
+				acc[c][r] += float32(float32(packedBlockSum(wb, xb, r)) * (f16(wb[2*r:]) * dx))
 			}
 		}
 	}

@@ -76,10 +76,14 @@ func TestRepackDecode(t *testing.T) {
 	byDefault := open("", false)
 	forced := open("", true)
 	all := len(forced.LanguageWeights())
-	fast := runtime.GOARCH == "amd64" && !puregoBuild && kernels.Active().AVX2
+	// amd64 with AVX2 and arm64 with the dot product (Pi 5, Orin, Apple
+	// M-series; qemu -cpu max and neoverse-n1) repack; the plain NEON tier
+	// (cortex-a72) and purego builds do not
+	f := kernels.Active()
+	fast := !puregoBuild && (runtime.GOARCH == "amd64" && f.AVX2 || runtime.GOARCH == "arm64" && f.DotProd)
 	if kernels.PackedFast(quant.Q4_0) != fast {
-		t.Fatalf("kernels.PackedFast(Q4_0) = %v on %s (purego %v, AVX2 %v), want %v",
-			kernels.PackedFast(quant.Q4_0), runtime.GOARCH, puregoBuild, kernels.Active().AVX2, fast)
+		t.Fatalf("kernels.PackedFast(Q4_0) = %v on %s (purego %v, features %+v), want %v",
+			kernels.PackedFast(quant.Q4_0), runtime.GOARCH, puregoBuild, f, fast)
 	}
 	wantDefault := 0
 	if fast {

@@ -66,6 +66,7 @@ kernels/neon dotQ8_0Q8_0NEON 128
 kernels/neon dotQ4_KQ8_KSDOT 256
 kernels/neon dotQ4_KQ8_KNEON 256
 kernels/neon dot2x2Q4_0Q8_0SMMLA 512
+kernels gemvQ4_0x8SDOT 512
 "
 
 # function  weights-per-iteration  marker  (llama.cpp 66d65ec names)

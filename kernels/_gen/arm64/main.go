@@ -1,0 +1,140 @@
+// Command arm64 writes kernels' arm64 assembly for packed weights
+// (repack_arm64.s): the decode kernels over the 8-row interleaved layouts
+// of kernels/repack.go, on SDOT by element. Run it with go generate in
+// kernels.
+//
+// Instructions Go's assembler lacks are WORD directives with the GNU
+// mnemonic in a comment; scripts/mca.sh re-assembles every such comment
+// with llvm-mc and compares the words. Register use: R0–R7 only; all V
+// registers are scratch in Go's arm64 ABI.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+)
+
+type gen struct{ b bytes.Buffer }
+
+func (g *gen) raw(s string)              { g.b.WriteString(s) }
+func (g *gen) p(format string, a ...any) { fmt.Fprintf(&g.b, "\t"+format+"\n", a...) }
+func (g *gen) label(l string)            { fmt.Fprintf(&g.b, "%s:\n", l) }
+func (g *gen) word(enc uint32, gnu string, a ...any) {
+	fmt.Fprintf(&g.b, "\tWORD\t$0x%08x // %s\n", enc, fmt.Sprintf(gnu, a...))
+}
+
+func rrr(base uint32, d, n, m int) uint32 { return base | uint32(m)<<16 | uint32(n)<<5 | uint32(d) }
+func rr(base uint32, d, n int) uint32     { return base | uint32(n)<<5 | uint32(d) }
+
+// elem adds a by-element index i (0..3, 32-bit elements: H at bit 11, L at
+// bit 21) to an encoding whose Rm field holds a register below 32.
+func elem(enc uint32, i int) uint32 { return enc | uint32(i&1)<<21 | uint32(i>>1)<<11 }
+
+// sdotElem: sdot vd.4s, vn.16b, vm.4b[i] (FEAT_DotProd).
+func (g *gen) sdotElem(d, n, m, i int) {
+	g.word(elem(rrr(0x4f80e000, d, n, m), i), "sdot v%d.4s, v%d.16b, v%d.4b[%d]", d, n, m, i)
+}
+func (g *gen) scvtf(d, n int)  { g.word(rr(0x4e21d800, d, n), "scvtf v%d.4s, v%d.4s", d, n) }
+func (g *gen) fcvtl(d, n int)  { g.word(rr(0x0e217800, d, n), "fcvtl v%d.4s, v%d.4h", d, n) }
+func (g *gen) fcvtl2(d, n int) { g.word(rr(0x4e217800, d, n), "fcvtl2 v%d.4s, v%d.8h", d, n) }
+func (g *gen) fmul(d, n, m int) {
+	g.word(rrr(0x6e20dc00, d, n, m), "fmul v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+func (g *gen) fmulElem(d, n, m, i int) {
+	g.word(elem(rrr(0x4f809000, d, n, m), i), "fmul v%d.4s, v%d.4s, v%d.s[%d]", d, n, m, i)
+}
+func (g *gen) fadd(d, n, m int) {
+	g.word(rrr(0x4e20d400, d, n, m), "fadd v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+
+// Packed layouts (kernels/repack.go): per block of a group of eight rows,
+// the eight fp16 scales (16 bytes), then the quants in chunks of 32 bytes
+// (rows 0–3 in the first 16, rows 4–7 in the second, 4 bytes per row).
+// Activation slots (packActLinear): 32 int8 quants, d as float32, int32
+// correction.
+
+// gemvQ4_0x8 writes gemvQ4_0x8SDOT(y *float32, w, x *byte, nb int): one
+// packed Q4_0 group (144-byte blocks, four chunks of nibble bytes) against
+// one activation row, blocks in pairs into even and odd accumulators (the
+// float steps of gemvQ4_0x8Generic).
+func (g *gen) gemvQ4_0x8() {
+	const name = "gemvQ4_0x8SDOT"
+	g.raw("\n// func " + name + "(y *float32, w, x *byte, nb int)\n")
+	g.raw("TEXT ·" + name + "(SB), NOSPLIT, $0-32\n")
+	g.p("MOVD y+0(FP), R0")
+	g.p("MOVD w+8(FP), R1")
+	g.p("MOVD x+16(FP), R2")
+	g.p("MOVD nb+24(FP), R3")
+	g.p("VMOVI $15, V24.B16")
+	for _, v := range []int{25, 26, 27, 28} {
+		g.p("VEOR V%d.B16, V%[1]d.B16, V%[1]d.B16", v)
+	}
+	g.p("LSR $1, R3, R4")
+	g.p("CBZ R4, %s_tail", name)
+	g.label(name + "_loop")
+	g.blockQ4_0(25, 26)
+	g.blockQ4_0(27, 28)
+	g.p("SUB $1, R4, R4")
+	g.p("CBNZ R4, %s_loop", name)
+	g.label(name + "_tail")
+	g.p("TBZ $0, R3, %s_done", name)
+	g.blockQ4_0(25, 26)
+	g.label(name + "_done")
+	g.fadd(25, 25, 27)
+	g.fadd(26, 26, 28)
+	g.p("VST1 [V25.S4, V26.S4], (R0)")
+	g.p("RET")
+}
+
+// blockQ4_0 multiplies one packed block (R1) with one activation slot (R2),
+// adding row r's float32(isum)·(d_w·d_x) to lane r of acc0 (rows 0–3) and
+// acc1 (rows 4–7); R1 and R2 advance past them.
+func (g *gen) blockQ4_0(acc0, acc1 int) {
+	g.p("VLD1.P 16(R1), [V16.B16]")
+	g.p("VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]")
+	g.p("VLD1.P 64(R1), [V4.B16, V5.B16, V6.B16, V7.B16]")
+	g.p("VLD1.P 32(R2), [V17.B16, V18.B16]")
+	g.p("VLD1.P 8(R2), [V19.S2]")
+	// integer sums start at the activation's correction −8·Σq
+	g.p("VDUP V19.S[1], V20.S4")
+	g.p("VDUP V19.S[1], V21.S4")
+	for c := 0; c < 8; c++ {
+		g.p("VAND V24.B16, V%d.B16, V%d.B16", c, 8+c)
+		g.p("VUSHR $4, V%d.B16, V%[1]d.B16", c)
+	}
+	// chunk c: V(2c) rows 0–3, V(2c+1) rows 4–7; low nibbles are elements
+	// 4c..4c+3 (activation lane c of V17), high nibbles 16+4c.. (V18)
+	for c := 0; c < 4; c++ {
+		g.sdotElem(20, 8+2*c, 17, c)
+		g.sdotElem(21, 9+2*c, 17, c)
+	}
+	for c := 0; c < 4; c++ {
+		g.sdotElem(20, 2*c, 18, c)
+		g.sdotElem(21, 2*c+1, 18, c)
+	}
+	g.fcvtl(22, 16)
+	g.fcvtl2(23, 16)
+	g.fmulElem(22, 22, 19, 0)
+	g.fmulElem(23, 23, 19, 0)
+	g.scvtf(20, 20)
+	g.scvtf(21, 21)
+	g.fmul(20, 20, 22)
+	g.fmul(21, 21, 23)
+	g.fadd(acc0, acc0, 20)
+	g.fadd(acc1, acc1, 21)
+}
+
+func main() {
+	out := flag.String("o", ".", "output directory (kernels)")
+	flag.Parse()
+	var g gen
+	g.raw("// Code generated by kernels/_gen/arm64; DO NOT EDIT.\n\n//go:build !purego\n\n#include \"textflag.h\"\n")
+	g.gemvQ4_0x8()
+	if err := os.WriteFile(filepath.Join(*out, "repack_arm64.s"), g.b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
