@@ -12,10 +12,9 @@ import (
 // TestPackedKernelsMatchTwin runs the packed decode kernels of every tier
 // on one group against their generic twins (gemvQ4_0x8Generic, and for four
 // activation rows gemvQ4_0x8x4Generic, or four gemvQ4_0x8Generic for the
-// arm64 assembly, which takes the rows one at a time). The arm64 assembly
-// takes the twin's float steps, so it must match bit for bit; the amd64
-// assembly fuses each multiply-add, so it must match within a few float32
-// roundings of the sum of the terms' magnitudes.
+// arm64 assembly, which takes the rows one at a time), bit for bit: the
+// assembly of both architectures takes the twins' float steps, fused
+// multiply-adds included (fmaF32).
 func TestPackedKernelsMatchTwin(t *testing.T) {
 	withFeatures(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
@@ -32,7 +31,7 @@ func TestPackedKernelsMatchTwin(t *testing.T) {
 			var got, want [8]float32
 			impl.gemvQ4_0x8(&got, unaligned(pw, 3), unaligned(xs[:nb*gemmActBlock], 1), nb)
 			gemvQ4_0x8Generic(&want, pw, xs, nb)
-			checkTwin(t, "gemvQ4_0x8", nb, got[:], want[:], pw, xs)
+			checkTwin(t, "gemvQ4_0x8", nb, got[:], want[:])
 
 			var got4, want4 [4][8]float32
 			stride := nb * gemmActBlock
@@ -45,32 +44,18 @@ func TestPackedKernelsMatchTwin(t *testing.T) {
 				gemvQ4_0x8x4Generic(&want4, pw, xs, stride, nb)
 			}
 			for c := range got4 {
-				checkTwin(t, "gemvQ4_0x8x4", nb, got4[c][:], want4[c][:], pw, xs[c*stride:])
+				checkTwin(t, "gemvQ4_0x8x4", nb, got4[c][:], want4[c][:])
 			}
 		}
 	})
 }
 
-// checkTwin compares one group's results: bitwise on arm64 (and for the
-// generic tier), within 4 float32 roundings of Σ|term| elsewhere.
-func checkTwin(t *testing.T, what string, nb int, got, want []float32, pw, x []byte) {
+// checkTwin compares one group's results with the twin's, bit for bit.
+func checkTwin(t *testing.T, what string, nb int, got, want []float32) {
 	t.Helper()
-	exact := runtime.GOARCH == "arm64" || !PackedFast(quant.Q4_0)
 	for r := range got {
-		if exact {
-			if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
-				t.Fatalf("%s nb=%d row %d: %g, twin %g (bits differ)", what, nb, r, got[r], want[r])
-			}
-			continue
-		}
-		var mag float64
-		for b := 0; b < nb; b++ {
-			wb, xb := pw[b*packedBlock:], x[b*gemmActBlock:]
-			dx := math.Float32frombits(uint32(xb[32]) | uint32(xb[33])<<8 | uint32(xb[34])<<16 | uint32(xb[35])<<24)
-			mag += math.Abs(float64(packedBlockSum(wb, xb, r)) * float64(f16(wb[2*r:])*dx))
-		}
-		if d := math.Abs(float64(got[r]) - float64(want[r])); d > 4*mag*0x1p-24 {
-			t.Fatalf("%s nb=%d row %d: %g, twin %g (|diff| %g > %g)", what, nb, r, got[r], want[r], d, 4*mag*0x1p-24)
+		if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
+			t.Fatalf("%s nb=%d row %d: %g, twin %g (bits differ)", what, nb, r, got[r], want[r])
 		}
 	}
 }

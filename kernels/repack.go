@@ -157,9 +157,8 @@ func Unpack(wt quant.Type, dst, src []byte, rows, k int) {
 // gemvQ4_0x8Generic computes one packed group of eight rows against an
 // activation row in the linear slots of packActLinear (offset 8): y[r] =
 // dot(row r, x). Per block the integer sum is exact; the float steps are
-// those of the assembly (scale = d_w·d_x, then sum·scale added to an even-
-// or odd-block accumulator, the two added at the end; the arm64 assembly
-// takes the same steps, the amd64 one fuses the multiply-add).
+// those of the assembly (scale = d_w·d_x, then sum·scale added, fused, to
+// an even- or odd-block accumulator, the two added at the end).
 func gemvQ4_0x8Generic(y *[8]float32, w, x []byte, nb int) {
 	var acc [2][8]float32
 	_ = w[nb*packedBlock-1]
@@ -170,7 +169,7 @@ func gemvQ4_0x8Generic(y *[8]float32, w, x []byte, nb int) {
 		dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
 		for r := 0; r < packRows; r++ {
 			sc := f16(wb[2*r:]) * dx
-			acc[b&1][r] += float32(float32(packedBlockSum(wb, xb, r)) * sc) // rounded product: no fused multiply-add
+			acc[b&1][r] = fmaF32(float32(packedBlockSum(wb, xb, r)), sc, acc[b&1][r])
 		}
 	}
 	for r := range y {
@@ -194,7 +193,7 @@ func packedBlockSum(wb, xb []byte, r int) int32 {
 // gemvQ4_0x8x4Generic is gemvQ4_0x8Generic for four activation rows
 // xstride bytes apart: y[c][r] = dot(row r, activation row c). Its float
 // steps are those of the assembly: one accumulator per row, added
-// sum·(d_w·d_x) per block.
+// sum·(d_w·d_x) per block (fused).
 func gemvQ4_0x8x4Generic(y *[4][8]float32, w, x []byte, xstride, nb int) {
 	var acc [4][8]float32
 	_ = w[nb*packedBlock-1]
@@ -205,7 +204,7 @@ func gemvQ4_0x8x4Generic(y *[4][8]float32, w, x []byte, xstride, nb int) {
 			xb := x[c*xstride+b*gemmActBlock : c*xstride+(b+1)*gemmActBlock]
 			dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
 			for r := 0; r < packRows; r++ {
-				acc[c][r] += float32(float32(packedBlockSum(wb, xb, r)) * (f16(wb[2*r:]) * dx))
+				acc[c][r] = fmaF32(float32(packedBlockSum(wb, xb, r)), f16(wb[2*r:])*dx, acc[c][r])
 			}
 		}
 	}

@@ -63,10 +63,8 @@ gemvQ4_0x8SDOT_loop:
 	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
 	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
 	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
-	WORD	$0x6e36de94 // fmul v20.4s, v20.4s, v22.4s
-	WORD	$0x6e37deb5 // fmul v21.4s, v21.4s, v23.4s
-	WORD	$0x4e34d739 // fadd v25.4s, v25.4s, v20.4s
-	WORD	$0x4e35d75a // fadd v26.4s, v26.4s, v21.4s
+	WORD	$0x4e36ce99 // fmla v25.4s, v20.4s, v22.4s
+	WORD	$0x4e37ceba // fmla v26.4s, v21.4s, v23.4s
 	VLD1.P 16(R1), [V16.B16]
 	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P 64(R1), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -112,10 +110,8 @@ gemvQ4_0x8SDOT_loop:
 	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
 	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
 	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
-	WORD	$0x6e36de94 // fmul v20.4s, v20.4s, v22.4s
-	WORD	$0x6e37deb5 // fmul v21.4s, v21.4s, v23.4s
-	WORD	$0x4e34d77b // fadd v27.4s, v27.4s, v20.4s
-	WORD	$0x4e35d79c // fadd v28.4s, v28.4s, v21.4s
+	WORD	$0x4e36ce9b // fmla v27.4s, v20.4s, v22.4s
+	WORD	$0x4e37cebc // fmla v28.4s, v21.4s, v23.4s
 	SUB $1, R4, R4
 	CBNZ R4, gemvQ4_0x8SDOT_loop
 gemvQ4_0x8SDOT_tail:
@@ -165,10 +161,8 @@ gemvQ4_0x8SDOT_tail:
 	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
 	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
 	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
-	WORD	$0x6e36de94 // fmul v20.4s, v20.4s, v22.4s
-	WORD	$0x6e37deb5 // fmul v21.4s, v21.4s, v23.4s
-	WORD	$0x4e34d739 // fadd v25.4s, v25.4s, v20.4s
-	WORD	$0x4e35d75a // fadd v26.4s, v26.4s, v21.4s
+	WORD	$0x4e36ce99 // fmla v25.4s, v20.4s, v22.4s
+	WORD	$0x4e37ceba // fmla v26.4s, v21.4s, v23.4s
 gemvQ4_0x8SDOT_done:
 	WORD	$0x4e3bd739 // fadd v25.4s, v25.4s, v27.4s
 	WORD	$0x4e3cd75a // fadd v26.4s, v26.4s, v28.4s

@@ -47,6 +47,9 @@ func (g *gen) fmul(d, n, m int) {
 func (g *gen) fmulElem(d, n, m, i int) {
 	g.word(elem(rrr(0x4f809000, d, n, m), i), "fmul v%d.4s, v%d.4s, v%d.s[%d]", d, n, m, i)
 }
+func (g *gen) fmla(d, n, m int) {
+	g.word(rrr(0x4e20cc00, d, n, m), "fmla v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
 func (g *gen) fadd(d, n, m int) {
 	g.word(rrr(0x4e20d400, d, n, m), "fadd v%d.4s, v%d.4s, v%d.4s", d, n, m)
 }
@@ -91,8 +94,8 @@ func (g *gen) gemvQ4_0x8() {
 }
 
 // blockQ4_0 multiplies one packed block (R1) with one activation slot (R2),
-// adding row r's float32(isum)·(d_w·d_x) to lane r of acc0 (rows 0–3) and
-// acc1 (rows 4–7); R1 and R2 advance past them.
+// adding row r's float32(isum)·(d_w·d_x) (fused) to lane r of acc0 (rows
+// 0–3) and acc1 (rows 4–7); R1 and R2 advance past them.
 func (g *gen) blockQ4_0(acc0, acc1 int) {
 	g.p("VLD1.P 16(R1), [V16.B16]")
 	g.p("VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]")
@@ -122,10 +125,8 @@ func (g *gen) blockQ4_0(acc0, acc1 int) {
 	g.fmulElem(23, 23, 19, 0)
 	g.scvtf(20, 20)
 	g.scvtf(21, 21)
-	g.fmul(20, 20, 22)
-	g.fmul(21, 21, 23)
-	g.fadd(acc0, acc0, 20)
-	g.fadd(acc1, acc1, 21)
+	g.fmla(acc0, 20, 22)
+	g.fmla(acc1, 21, 23)
 }
 
 func main() {
