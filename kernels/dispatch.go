@@ -45,6 +45,8 @@ type table struct {
 	// the same group against four activation rows xstride bytes apart
 	// (batched decode: the weights are unpacked once for the four)
 	gemvQ4_0x8x4 func(y *[4][8]float32, w, x []byte, xstride, nb int)
+	// the same for two rows (nil: gemvQ4_0x8 once per row)
+	gemvQ4_0x8x2 func(y *[2][8]float32, w, x []byte, xstride, nb int)
 	packedFast   bool
 	// decode of one packed K-quant group of eight rows (Repack) against
 	// a Q8_K activation row; packedKFast: it is assembly
@@ -88,6 +90,7 @@ func genericImpl() table {
 	t.qdot[quant.Q6_K] = ref.DotQ6_KQ8_K
 	t.gemvQ4_0x8 = gemvQ4_0x8Generic
 	t.gemvQ4_0x8x4 = gemvQ4_0x8x4Generic
+	t.gemvQ4_0x8x2 = gemvQ4_0x8x2Generic
 	t.gemvKx8[quant.Q4_K] = gemvQ4_Kx8Generic
 	t.gemvKx8[quant.Q6_K] = gemvQ6_Kx8Generic
 	t.quantQ8_0 = ref.QuantizeQ8_0

@@ -195,20 +195,30 @@ func packedBlockSum(wb, xb []byte, r int) int32 {
 // steps are those of the assembly: one accumulator per row, added
 // sum·(d_w·d_x) per block (fused).
 func gemvQ4_0x8x4Generic(y *[4][8]float32, w, x []byte, xstride, nb int) {
-	var acc [4][8]float32
+	gemvQ4_0x8xNGeneric(y[:], w, x, xstride, nb)
+}
+
+// gemvQ4_0x8x2Generic is gemvQ4_0x8x4Generic for two activation rows.
+func gemvQ4_0x8x2Generic(y *[2][8]float32, w, x []byte, xstride, nb int) {
+	gemvQ4_0x8xNGeneric(y[:], w, x, xstride, nb)
+}
+
+// gemvQ4_0x8xNGeneric computes len(y) activation rows against one packed
+// group, as gemvQ4_0x8x4Generic.
+func gemvQ4_0x8xNGeneric(y [][8]float32, w, x []byte, xstride, nb int) {
+	clear(y)
 	_ = w[nb*packedBlock-1]
-	_ = x[3*xstride+nb*gemmActBlock-1]
+	_ = x[(len(y)-1)*xstride+nb*gemmActBlock-1]
 	for b := 0; b < nb; b++ {
 		wb := w[b*packedBlock : (b+1)*packedBlock]
-		for c := range acc {
+		for c := range y {
 			xb := x[c*xstride+b*gemmActBlock : c*xstride+(b+1)*gemmActBlock]
 			dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
 			for r := 0; r < packRows; r++ {
-				acc[c][r] = fmaF32(float32(packedBlockSum(wb, xb, r)), f16(wb[2*r:])*dx, acc[c][r])
+				y[c][r] = fmaF32(float32(packedBlockSum(wb, xb, r)), f16(wb[2*r:])*dx, y[c][r])
 			}
 		}
 	}
-	*y = acc
 }
 
 // packedJob is one MatMulPacked decode call over n activation rows: tasks
@@ -227,14 +237,15 @@ type packedJob struct {
 	per    int // groups per task
 	ntasks int
 	out    [][8]float32 // per worker, 64-byte apart not needed: written once per group
+	out2   [][2][8]float32
 	out4   [][4][8]float32
 }
 
 func (j *packedJob) run(w, t int) {
 	g0 := t * j.per
 	g1 := min(g0+j.per, j.groups)
-	out, out4 := &j.out[w], &j.out4[w]
-	k, k4 := impl.gemvQ4_0x8, impl.gemvQ4_0x8x4
+	out, out2, out4 := &j.out[w], &j.out2[w], &j.out4[w]
+	k, k2, k4 := impl.gemvQ4_0x8, impl.gemvQ4_0x8x2, impl.gemvQ4_0x8x4
 	alRow, aRow := j.nb*gemmActBlock, j.nb*q8_0Bytes
 	for g := g0; g < g1; g++ {
 		wg := j.w[g*j.nb*packedBlock : (g+1)*j.nb*packedBlock]
@@ -243,6 +254,14 @@ func (j *packedJob) run(w, t int) {
 			k4(out4, wg, j.al[r*alRow:(r+4)*alRow], alRow, j.nb)
 			for c := range out4 {
 				copy(j.y[(r+c)*j.rows+g*packRows:(r+c)*j.rows+(g+1)*packRows], out4[c][:])
+			}
+		}
+		if k2 != nil {
+			for ; r+2 <= j.n; r += 2 {
+				k2(out2, wg, j.al[r*alRow:(r+2)*alRow], alRow, j.nb)
+				for c := range out2 {
+					copy(j.y[(r+c)*j.rows+g*packRows:(r+c)*j.rows+(g+1)*packRows], out2[c][:])
+				}
 			}
 		}
 		for ; r < j.n; r++ {
@@ -284,6 +303,7 @@ type packState struct {
 	job  packedJob
 	un   unpackJob
 	out  [][8]float32
+	out2 [][2][8]float32
 	out4 [][4][8]float32
 	jobK packedKJob // K-quants (repackk.go)
 	unK  unpackKJob
@@ -369,6 +389,7 @@ func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32,
 	}
 	if len(ps.out) < p.threads {
 		ps.out = make([][8]float32, p.threads)
+		ps.out2 = make([][2][8]float32, p.threads)
 		ps.out4 = make([][4][8]float32, p.threads)
 	}
 	j := &ps.job
@@ -376,7 +397,7 @@ func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32,
 	// about 8 tasks per thread, at least 4 groups each
 	per := max(4, (groups+8*p.threads-1)/(8*p.threads))
 	ntasks := max(1, (groups+per-1)/per)
-	*j = packedJob{y: y, w: w, al: al, a: a, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out, out4: ps.out4}
+	*j = packedJob{y: y, w: w, al: al, a: a, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out, out2: ps.out2, out4: ps.out4}
 	p.parallel(j, ntasks)
 	j.y, j.w, j.al, j.a = nil, nil, nil, nil
 }

@@ -191,3 +191,63 @@ done4:
 	VMOVUPS      Y11, 96(DX)
 	VZEROUPPER
 	RET
+
+// Two activation rows (at DI and R9, xstride apart) against one packed
+// group: gemvQ4_0x8x4AVX512 for two rows (float accumulators Y8, Y9; int
+// accumulators Y16, Y17 low, Y20, Y21 high), so that two sequences
+// decoded together read each weight byte and split it into nibbles once.
+
+// ROWS2: the chunk at wo(SI) against the two rows' bytes at xo.
+#define ROWS2(wo, xo) \
+	VMOVDQU       wo(SI), Y3 \
+	VPAND         Y13, Y3, Y4 \
+	VPAND         Y12, Y3, Y3 \
+	VPDPBUSD.BCST xo(DI), Y4, Y16 \
+	VPDPBUSD.BCST xo+16(DI), Y3, Y20 \
+	VPDPBUSD.BCST xo(R9), Y4, Y17 \
+	VPDPBUSD.BCST xo+16(R9), Y3, Y21
+
+// func gemvQ4_0x8x2AVX512(y *float32, w, x *byte, xstride, nb int):
+// y[8c+r] is row r against activation row c.
+TEXT ·gemvQ4_0x8x2AVX512(SB), NOSPLIT, $0-40
+	MOVQ         y+0(FP), DX
+	MOVQ         w+8(FP), SI
+	MOVQ         x+16(FP), DI
+	MOVQ         xstride+24(FP), R8
+	MOVQ         nb+32(FP), CX
+	LEAQ         (DI)(R8*1), R9
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+	MOVL         $0x0F0F0F0F, AX
+	VPBROADCASTD AX, Y13
+	MOVL         $0xF0F0F0F0, AX
+	VPBROADCASTD AX, Y12
+	TESTQ        CX, CX
+	JZ           done2
+
+block2:
+	PREFETCHT0   2048(SI)
+	PREFETCHT0   2112(SI)
+	PREFETCHT0   2176(SI)
+	VPBROADCASTD 36(DI), Y16
+	VPBROADCASTD 36(R9), Y17
+	VPXORD       Y20, Y20, Y20
+	VPXORD       Y21, Y21, Y21
+	ROWS2(16, 0)
+	ROWS2(48, 4)
+	ROWS2(80, 8)
+	ROWS2(112, 12)
+	VCVTPH2PS    (SI), Y14
+	SUM4(DI, Y16, Y20, Y8)
+	SUM4(R9, Y17, Y21, Y9)
+	ADDQ         $144, SI
+	ADDQ         $40, DI
+	ADDQ         $40, R9
+	DECQ         CX
+	JNZ          block2
+
+done2:
+	VMOVUPS      Y8, (DX)
+	VMOVUPS      Y9, 32(DX)
+	VZEROUPPER
+	RET

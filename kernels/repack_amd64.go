@@ -15,6 +15,9 @@ func gemvQ4_0x8AVX2(y *float32, w, x *byte, nb int)
 func gemvQ4_0x8x4AVX512(y *float32, w, x *byte, xstride, nb int)
 
 //go:noescape
+func gemvQ4_0x8x2AVX512(y *float32, w, x *byte, xstride, nb int)
+
+//go:noescape
 func gemvQ4_0x8x4AVX2(y *float32, w, x *byte, xstride, nb int)
 
 // packedAVX2 installs the packed Q4_0 decode kernel of the best tier.
@@ -47,6 +50,19 @@ func packedAVX2(t *table, f Features) {
 		_ = w[nb*packedBlock-1]
 		_ = x[3*xstride+nb*gemmActBlock-1]
 		k4(&y[0][0], &w[0], &x[0], xstride, nb)
+	}
+	// two rows: AVX-512 only; elsewhere the one-row kernel twice
+	t.gemvQ4_0x8x2 = nil
+	if f.AVX512VNNI {
+		t.gemvQ4_0x8x2 = func(y *[2][8]float32, w, x []byte, xstride, nb int) {
+			if nb <= 0 {
+				*y = [2][8]float32{}
+				return
+			}
+			_ = w[nb*packedBlock-1]
+			_ = x[xstride+nb*gemmActBlock-1]
+			gemvQ4_0x8x2AVX512(&y[0][0], &w[0], &x[0], xstride, nb)
+		}
 	}
 	t.packedFast = true
 }

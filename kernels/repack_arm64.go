@@ -32,5 +32,6 @@ func packedSDOT(t *table, f Features) {
 			t.gemvQ4_0x8(&y[c], w, x[c*xstride:], nb)
 		}
 	}
+	t.gemvQ4_0x8x2 = nil // two rows: the SDOT kernel once per row
 	t.packedFast = true
 }

@@ -279,7 +279,8 @@ func BenchmarkRepackQ4_0(b *testing.B) {
 // generic kernel calls (dotTolerance of each row's dot: only float
 // rounding differs) for every implementation and odd and even block
 // counts; the accelerated tiers agree with the generic x4 twin's float
-// steps up to rounding and bitwise with one another.
+// steps up to rounding and bitwise with one another, and the two-row
+// kernel, where the tier has one, bitwise with the four-row kernel.
 func TestPackedKernelX4(t *testing.T) {
 	gen := genericImpl()
 	fast := map[int][4][8]float32{}
@@ -314,6 +315,17 @@ func TestPackedKernelX4(t *testing.T) {
 					t.Fatalf("nb=%d: %v differs from another tier's %v", nb, got, prev)
 				}
 				fast[nb] = got
+			}
+			// the two-row kernel takes the same float steps as the
+			// four-row one: its rows equal the x4 result's bitwise
+			if k2 := impl.gemvQ4_0x8x2; k2 != nil {
+				for c := 0; c+2 <= 4; c += 2 {
+					var two [2][8]float32
+					k2(&two, pw, x[c*stride:], stride, nb)
+					if two[0] != got[c] || two[1] != got[c+1] {
+						t.Fatalf("nb=%d: two-row kernel on rows %d,%d gave %v, four-row %v", nb, c, c+1, two, got[c:c+2])
+					}
+				}
 			}
 		}
 	})
