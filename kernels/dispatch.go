@@ -62,6 +62,12 @@ type table struct {
 	axpyF16     func(y []float32, a float32, x []uint16)
 	expSub      func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
 	gelu        func(dst, x []float32)
+	// the loops of RMSNorm and LayerNorm (ops.go)
+	sumF64     func(x []float32) float64
+	sumSqF64   func(x []float32, c float64) float64
+	scaleMul   func(dst, x, w []float32, scale float32)
+	lnApply    func(dst, x, w, b []float32, m, scale float32)
+	fp32ToFP16 func(dst []uint16, src []float32)
 	// sumWords adds uint64 words: the streaming-read loop of
 	// StreamReadBandwidth (the widest loads the CPU has)
 	sumWords func(s []uint64) uint64
@@ -103,6 +109,11 @@ func genericImpl() table {
 	t.axpyF16 = axpyF16Generic
 	t.expSub = expSubGeneric
 	t.gelu = geluGeneric
+	t.sumF64 = sumF64Generic
+	t.sumSqF64 = sumSqF64Generic
+	t.scaleMul = scaleMulGeneric
+	t.lnApply = lnApplyGeneric
+	t.fp32ToFP16 = fp32ToFP16Generic
 	t.scoresF32 = scoresF32Generic
 	t.scoresF16 = scoresF16Generic
 	t.weightedF32 = weightedF32Generic

@@ -12,15 +12,9 @@ import (
 func RMSNorm(dst, x, weight []float32, eps float32) {
 	n := len(x)
 	dst, weight = dst[:n], weight[:n]
-	var ss float64
-	for _, v := range x {
-		ss += float64(v) * float64(v)
-	}
-	mean := float32(ss / float64(n))
+	mean := float32(impl.sumSqF64(x, 0) / float64(n))
 	scale := float32(1 / math.Sqrt(float64(mean+eps)))
-	for i, v := range x {
-		dst[i] = (v * scale) * weight[i]
-	}
+	impl.scaleMul(dst, x, weight, scale)
 }
 
 // LayerNorm writes (x-mean)/sqrt(var+eps)·weight + bias to dst (one row),
@@ -28,20 +22,44 @@ func RMSNorm(dst, x, weight []float32, eps float32) {
 func LayerNorm(dst, x, weight, bias []float32, eps float32) {
 	n := len(x)
 	dst, weight, bias = dst[:n], weight[:n], bias[:n]
+	mean := impl.sumF64(x) / float64(n)
+	ss := impl.sumSqF64(x, mean)
+	scale := float32(1 / math.Sqrt(float64(float32(ss/float64(n))+eps)))
+	impl.lnApply(dst, x, weight, bias, float32(mean), scale)
+}
+
+// sumF64Generic returns Σ x in float64.
+func sumF64Generic(x []float32) float64 {
 	var s float64
 	for _, v := range x {
 		s += float64(v)
 	}
-	mean := s / float64(n)
+	return s
+}
+
+// sumSqF64Generic returns Σ (x−c)² in float64.
+func sumSqF64Generic(x []float32, c float64) float64 {
 	var ss float64
 	for _, v := range x {
-		d := float64(v) - mean
+		d := float64(v) - c
 		ss += d * d
 	}
-	m := float32(mean)
-	scale := float32(1 / math.Sqrt(float64(float32(ss/float64(n))+eps)))
+	return ss
+}
+
+// scaleMulGeneric writes (x·scale)·w to dst.
+func scaleMulGeneric(dst, x, w []float32, scale float32) {
+	dst, w = dst[:len(x)], w[:len(x)]
 	for i, v := range x {
-		dst[i] = (v-m)*scale*weight[i] + bias[i]
+		dst[i] = (v * scale) * w[i]
+	}
+}
+
+// lnApplyGeneric writes (x−m)·scale·w + b to dst.
+func lnApplyGeneric(dst, x, w, b []float32, m, scale float32) {
+	dst, w, b = dst[:len(x)], w[:len(x)], b[:len(x)]
+	for i, v := range x {
+		dst[i] = (v-m)*scale*w[i] + b[i]
 	}
 }
 

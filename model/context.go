@@ -7,7 +7,6 @@ import (
 
 	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/kernels"
-	"github.com/cogedge/cogedge/quant"
 )
 
 // KVType selects the element type of the KV cache.
@@ -539,11 +538,8 @@ func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 	base := c.nPast * kvd
 	kr, vr := s.kr[sq.start*kvd:(sq.start+m)*kvd], s.vr[sq.start*kvd:(sq.start+m)*kvd]
 	if c.kvType == KVF16 {
-		kc, vc := c.k16[l][base:base+m*kvd], c.v16[l][base:base+m*kvd]
-		for j := range kc {
-			kc[j] = quant.FP32ToFP16(kr[j])
-			vc[j] = quant.FP32ToFP16(vr[j])
-		}
+		kernels.FP32ToFP16(c.k16[l][base:base+m*kvd], kr)
+		kernels.FP32ToFP16(c.v16[l][base:base+m*kvd], vr)
 	} else {
 		copy(c.k32[l][base:base+m*kvd], kr)
 		copy(c.v32[l][base:base+m*kvd], vr)
