@@ -14,6 +14,7 @@ func archImpl(t *table, f Features) {
 	neon.Features.ASIMD = f.ASIMD
 	neon.Features.DotProd = f.DotProd
 	neon.Features.I8MM = f.I8MM
+	packedKNEON(t, f)
 	if !f.ASIMD {
 		return
 	}

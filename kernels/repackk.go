@@ -388,3 +388,17 @@ func (p *Pool) matMulPackedK(f *kFormat, y []float32, w []byte, wt quant.Type, r
 	p.parallel(j, ntasks)
 	j.y, j.w, j.a = nil, nil, nil
 }
+
+// groupKernel wraps a packed-group pointer kernel with the slice checks
+// that keep it in bounds: nb packed blocks of psz bytes, nb Q8_K blocks.
+func groupKernel(k func(y *float32, w, x *byte, nb int), psz int) func(y *[8]float32, w, x []byte, nb int) {
+	return func(y *[8]float32, w, x []byte, nb int) {
+		if nb <= 0 {
+			*y = [8]float32{}
+			return
+		}
+		_ = w[nb*psz-1]
+		_ = x[nb*q8_KBytes-1]
+		k(&y[0], &w[0], &x[0], nb)
+	}
+}

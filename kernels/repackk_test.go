@@ -138,8 +138,8 @@ func TestMatMulPackedK(t *testing.T) {
 // TestPackedKKernelExtremes runs the group kernels on blocks built to
 // reach the integer bounds (every quant at its maximum, activations ±127,
 // largest 6-bit scales and mins) and on zero blocks, against the generic
-// twin bitwise: every sum there is an exact integer and the float steps
-// are the same.
+// twin bitwise: every sum there is an exact integer and the scales are
+// powers of two, so every float step is exact in any order (fused or not).
 func TestPackedKKernelExtremes(t *testing.T) {
 	gen := genericImpl()
 	const nb = 2

@@ -1,0 +1,473 @@
+//go:build !purego
+
+// Packed K-quant decode on arm64 with SDOT (repackk.go layouts). A 32-byte
+// chunk holds 4 bytes of each of the eight rows: its first 16 bytes are
+// rows 0..3, its second rows 4..7, so SDOT by element (Vd.4S += Vn.16B ·
+// Vm.4B[i]) leaves row r's partial sum in lane r of a quad's accumulator,
+// one activation register serving four chunks. Weights stay unsigned
+// (nibbles 0..15), the mins are subtracted through the activation's sums.
+// Instructions Go's assembler lacks are WORD-encoded, GNU syntax in the
+// comment.
+
+#include "textflag.h"
+
+// func gemvQ4_Kx8SDOT(y *float32, w, x *byte, nb int)
+// y[0..7]; w at the group's first packed block (1152 bytes each); x the
+// Q8_K row (292 bytes a block). Per block: the eight rows' d and dmin
+// times d_x (V0, V1; V2, V3), the 6-bit scales and mins decoded with
+// vector shifts (scales 0..3 in V4/V5, 4..7 in V8/V9, mins 0..3 in V6/V7,
+// 4..7 in V10/V11, quad 0/1), the mins term Σ m_j·bsum32_j by SDOT with
+// bsum32 split as 64·hi + lo (both int8: |bsum32| ≤ 32·127), then per
+// pair of sub-blocks the nibble dots, times the sub-block scale of each
+// row (TBL picks byte j of each lane) into isum (V6/V7). Float
+// accumulators V22/V23; V26..V29 the TBL indexes of bytes 0..3 of each
+// lane, V30 = 0x3F, V31 = 0x0F.
+TEXT ·gemvQ4_Kx8SDOT(SB), NOSPLIT, $0-32
+	MOVD y+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD x+16(FP), R2
+	MOVD nb+24(FP), R3
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VMOVI $15, V31.B16
+	VMOVI $63, V30.B16
+	MOVD $0x000000ff000000ff, R4
+	VMOV R4, V26.D[0]
+	VMOV R4, V26.D[1]
+	CBZ R3, done
+
+loop:
+	// d, dmin times d_x
+	ADD $4, R2, R5
+	ADD $512, R1, R6
+	FLDPQ (R1), (F12, F13)
+	VLD1R (R2), [V14.S4]
+	WORD	$0x0e217980 // fcvtl v0.4s, v12.4h
+	WORD	$0x4e217981 // fcvtl2 v1.4s, v12.8h
+	WORD	$0x0e2179a2 // fcvtl v2.4s, v13.4h
+	WORD	$0x4e2179a3 // fcvtl2 v3.4s, v13.8h
+	WORD	$0x6e2edc00 // fmul v0.4s, v0.4s, v14.4s
+	WORD	$0x6e2edc21 // fmul v1.4s, v1.4s, v14.4s
+	WORD	$0x6e2edc42 // fmul v2.4s, v2.4s, v14.4s
+	WORD	$0x6e2edc63 // fmul v3.4s, v3.4s, v14.4s
+	// scales and mins: A (V4, V5), B (V6, V7), C (V8, V9) are bytes 0..3,
+	// 4..7, 8..11 of each row's 12
+	FLDPQ 32(R1), (F4, F5)
+	FLDPQ 64(R1), (F6, F7)
+	FLDPQ 96(R1), (F8, F9)
+	VUSHR $6, V4.B16, V12.B16
+	VUSHR $6, V6.B16, V13.B16
+	VUSHR $4, V8.B16, V10.B16
+	VSLI $4, V13.B16, V10.B16
+	VSLI $4, V12.B16, V8.B16
+	VAND V30.B16, V4.B16, V4.B16
+	VAND V30.B16, V6.B16, V6.B16
+	VUSHR $6, V5.B16, V12.B16
+	VUSHR $6, V7.B16, V13.B16
+	VUSHR $4, V9.B16, V11.B16
+	VSLI $4, V13.B16, V11.B16
+	VSLI $4, V12.B16, V9.B16
+	VAND V30.B16, V5.B16, V5.B16
+	VAND V30.B16, V7.B16, V7.B16
+	// bsum32 = 64·hi + lo: hi bytes 0..7 of V18, lo bytes 8..15 of V19
+	FLDPQ 256(R5), (F16, F17)
+	VADDP V17.H8, V16.H8, V16.H8
+	WORD	$0x4f1a0611 // sshr v17.8h, v16.8h, #6
+	VUZP1 V16.B16, V17.B16, V18.B16
+	VAND V30.B16, V18.B16, V19.B16
+	VDUP V18.S[0], V20.S4
+	VDUP V18.S[1], V21.S4
+	VDUP V19.S[2], V24.S4
+	VDUP V19.S[3], V25.S4
+	// quad 0: acc -= float(Σ m_j·bsum32_j)·dmin·d_x
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	WORD	$0x4e9494cc // sdot v12.4s, v6.16b, v20.16b
+	WORD	$0x4e95954c // sdot v12.4s, v10.16b, v21.16b
+	WORD	$0x4e9894cd // sdot v13.4s, v6.16b, v24.16b
+	WORD	$0x4e99954d // sdot v13.4s, v10.16b, v25.16b
+	VSHL $6, V12.S4, V12.S4
+	VADD V12.S4, V13.S4, V12.S4
+	WORD	$0x4e21d98c // scvtf v12.4s, v12.4s
+	WORD	$0x4ea2cd96 // fmls v22.4s, v12.4s, v2.4s
+	// quad 1: acc -= float(Σ m_j·bsum32_j)·dmin·d_x
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	WORD	$0x4e9494ec // sdot v12.4s, v7.16b, v20.16b
+	WORD	$0x4e95956c // sdot v12.4s, v11.16b, v21.16b
+	WORD	$0x4e9894ed // sdot v13.4s, v7.16b, v24.16b
+	WORD	$0x4e99956d // sdot v13.4s, v11.16b, v25.16b
+	VSHL $6, V12.S4, V12.S4
+	VADD V12.S4, V13.S4, V12.S4
+	WORD	$0x4e21d98c // scvtf v12.4s, v12.4s
+	WORD	$0x4ea3cd97 // fmls v23.4s, v12.4s, v3.4s
+	// sub-blocks 0 (low nibbles) and 1 (high nibbles)
+	FLDPQ 0(R5), (F16, F17)
+	FLDPQ 32(R5), (F18, F19)
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	FLDPQ 128(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f90e30c // sdot v12.4s, v24.16b, v16.4b[0]
+	WORD	$0x4f92e32e // sdot v14.4s, v25.16b, v18.4b[0]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f90e30d // sdot v13.4s, v24.16b, v16.4b[0]
+	WORD	$0x4f92e32f // sdot v15.4s, v25.16b, v18.4b[0]
+	FLDPQ 160(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb0e30c // sdot v12.4s, v24.16b, v16.4b[1]
+	WORD	$0x4fb2e32e // sdot v14.4s, v25.16b, v18.4b[1]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb0e30d // sdot v13.4s, v24.16b, v16.4b[1]
+	WORD	$0x4fb2e32f // sdot v15.4s, v25.16b, v18.4b[1]
+	FLDPQ 192(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f90eb0c // sdot v12.4s, v24.16b, v16.4b[2]
+	WORD	$0x4f92eb2e // sdot v14.4s, v25.16b, v18.4b[2]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f90eb0d // sdot v13.4s, v24.16b, v16.4b[2]
+	WORD	$0x4f92eb2f // sdot v15.4s, v25.16b, v18.4b[2]
+	FLDPQ 224(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb0eb0c // sdot v12.4s, v24.16b, v16.4b[3]
+	WORD	$0x4fb2eb2e // sdot v14.4s, v25.16b, v18.4b[3]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb0eb0d // sdot v13.4s, v24.16b, v16.4b[3]
+	WORD	$0x4fb2eb2f // sdot v15.4s, v25.16b, v18.4b[3]
+	FLDPQ 256(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f91e30c // sdot v12.4s, v24.16b, v17.4b[0]
+	WORD	$0x4f93e32e // sdot v14.4s, v25.16b, v19.4b[0]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f91e30d // sdot v13.4s, v24.16b, v17.4b[0]
+	WORD	$0x4f93e32f // sdot v15.4s, v25.16b, v19.4b[0]
+	FLDPQ 288(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb1e30c // sdot v12.4s, v24.16b, v17.4b[1]
+	WORD	$0x4fb3e32e // sdot v14.4s, v25.16b, v19.4b[1]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb1e30d // sdot v13.4s, v24.16b, v17.4b[1]
+	WORD	$0x4fb3e32f // sdot v15.4s, v25.16b, v19.4b[1]
+	FLDPQ 320(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f91eb0c // sdot v12.4s, v24.16b, v17.4b[2]
+	WORD	$0x4f93eb2e // sdot v14.4s, v25.16b, v19.4b[2]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f91eb0d // sdot v13.4s, v24.16b, v17.4b[2]
+	WORD	$0x4f93eb2f // sdot v15.4s, v25.16b, v19.4b[2]
+	FLDPQ 352(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb1eb0c // sdot v12.4s, v24.16b, v17.4b[3]
+	WORD	$0x4fb3eb2e // sdot v14.4s, v25.16b, v19.4b[3]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb1eb0d // sdot v13.4s, v24.16b, v17.4b[3]
+	WORD	$0x4fb3eb2f // sdot v15.4s, v25.16b, v19.4b[3]
+	VAND V26.B16, V4.B16, V24.B16
+	WORD	$0x4eb89d86 // mul v6.4s, v12.4s, v24.4s
+	VAND V26.B16, V5.B16, V25.B16
+	WORD	$0x4eb99da7 // mul v7.4s, v13.4s, v25.4s
+	VUSHR $8, V4.S4, V24.S4
+	VAND V26.B16, V24.B16, V24.B16
+	WORD	$0x4eb89dc2 // mul v2.4s, v14.4s, v24.4s
+	VUSHR $8, V5.S4, V25.S4
+	VAND V26.B16, V25.B16, V25.B16
+	WORD	$0x4eb99de3 // mul v3.4s, v15.4s, v25.4s
+	// sub-blocks 2 (low nibbles) and 3 (high nibbles)
+	FLDPQ 64(R5), (F16, F17)
+	FLDPQ 96(R5), (F18, F19)
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	FLDPQ 384(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f90e30c // sdot v12.4s, v24.16b, v16.4b[0]
+	WORD	$0x4f92e32e // sdot v14.4s, v25.16b, v18.4b[0]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f90e30d // sdot v13.4s, v24.16b, v16.4b[0]
+	WORD	$0x4f92e32f // sdot v15.4s, v25.16b, v18.4b[0]
+	FLDPQ 416(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb0e30c // sdot v12.4s, v24.16b, v16.4b[1]
+	WORD	$0x4fb2e32e // sdot v14.4s, v25.16b, v18.4b[1]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb0e30d // sdot v13.4s, v24.16b, v16.4b[1]
+	WORD	$0x4fb2e32f // sdot v15.4s, v25.16b, v18.4b[1]
+	FLDPQ 448(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f90eb0c // sdot v12.4s, v24.16b, v16.4b[2]
+	WORD	$0x4f92eb2e // sdot v14.4s, v25.16b, v18.4b[2]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f90eb0d // sdot v13.4s, v24.16b, v16.4b[2]
+	WORD	$0x4f92eb2f // sdot v15.4s, v25.16b, v18.4b[2]
+	FLDPQ 480(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb0eb0c // sdot v12.4s, v24.16b, v16.4b[3]
+	WORD	$0x4fb2eb2e // sdot v14.4s, v25.16b, v18.4b[3]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb0eb0d // sdot v13.4s, v24.16b, v16.4b[3]
+	WORD	$0x4fb2eb2f // sdot v15.4s, v25.16b, v18.4b[3]
+	FLDPQ 512(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f91e30c // sdot v12.4s, v24.16b, v17.4b[0]
+	WORD	$0x4f93e32e // sdot v14.4s, v25.16b, v19.4b[0]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f91e30d // sdot v13.4s, v24.16b, v17.4b[0]
+	WORD	$0x4f93e32f // sdot v15.4s, v25.16b, v19.4b[0]
+	FLDPQ 544(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb1e30c // sdot v12.4s, v24.16b, v17.4b[1]
+	WORD	$0x4fb3e32e // sdot v14.4s, v25.16b, v19.4b[1]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb1e30d // sdot v13.4s, v24.16b, v17.4b[1]
+	WORD	$0x4fb3e32f // sdot v15.4s, v25.16b, v19.4b[1]
+	FLDPQ 576(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f91eb0c // sdot v12.4s, v24.16b, v17.4b[2]
+	WORD	$0x4f93eb2e // sdot v14.4s, v25.16b, v19.4b[2]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f91eb0d // sdot v13.4s, v24.16b, v17.4b[2]
+	WORD	$0x4f93eb2f // sdot v15.4s, v25.16b, v19.4b[2]
+	FLDPQ 608(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb1eb0c // sdot v12.4s, v24.16b, v17.4b[3]
+	WORD	$0x4fb3eb2e // sdot v14.4s, v25.16b, v19.4b[3]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb1eb0d // sdot v13.4s, v24.16b, v17.4b[3]
+	WORD	$0x4fb3eb2f // sdot v15.4s, v25.16b, v19.4b[3]
+	VUSHR $16, V4.S4, V24.S4
+	VAND V26.B16, V24.B16, V24.B16
+	WORD	$0x4eb89586 // mla v6.4s, v12.4s, v24.4s
+	VUSHR $16, V5.S4, V25.S4
+	VAND V26.B16, V25.B16, V25.B16
+	WORD	$0x4eb995a7 // mla v7.4s, v13.4s, v25.4s
+	VUSHR $24, V4.S4, V24.S4
+	WORD	$0x4eb895c2 // mla v2.4s, v14.4s, v24.4s
+	VUSHR $24, V5.S4, V25.S4
+	WORD	$0x4eb995e3 // mla v3.4s, v15.4s, v25.4s
+	// sub-blocks 4 (low nibbles) and 5 (high nibbles)
+	FLDPQ 128(R5), (F16, F17)
+	FLDPQ 160(R5), (F18, F19)
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	FLDPQ 640(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f90e30c // sdot v12.4s, v24.16b, v16.4b[0]
+	WORD	$0x4f92e32e // sdot v14.4s, v25.16b, v18.4b[0]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f90e30d // sdot v13.4s, v24.16b, v16.4b[0]
+	WORD	$0x4f92e32f // sdot v15.4s, v25.16b, v18.4b[0]
+	FLDPQ 672(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb0e30c // sdot v12.4s, v24.16b, v16.4b[1]
+	WORD	$0x4fb2e32e // sdot v14.4s, v25.16b, v18.4b[1]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb0e30d // sdot v13.4s, v24.16b, v16.4b[1]
+	WORD	$0x4fb2e32f // sdot v15.4s, v25.16b, v18.4b[1]
+	FLDPQ 704(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f90eb0c // sdot v12.4s, v24.16b, v16.4b[2]
+	WORD	$0x4f92eb2e // sdot v14.4s, v25.16b, v18.4b[2]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f90eb0d // sdot v13.4s, v24.16b, v16.4b[2]
+	WORD	$0x4f92eb2f // sdot v15.4s, v25.16b, v18.4b[2]
+	FLDPQ 736(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb0eb0c // sdot v12.4s, v24.16b, v16.4b[3]
+	WORD	$0x4fb2eb2e // sdot v14.4s, v25.16b, v18.4b[3]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb0eb0d // sdot v13.4s, v24.16b, v16.4b[3]
+	WORD	$0x4fb2eb2f // sdot v15.4s, v25.16b, v18.4b[3]
+	FLDPQ 768(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f91e30c // sdot v12.4s, v24.16b, v17.4b[0]
+	WORD	$0x4f93e32e // sdot v14.4s, v25.16b, v19.4b[0]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f91e30d // sdot v13.4s, v24.16b, v17.4b[0]
+	WORD	$0x4f93e32f // sdot v15.4s, v25.16b, v19.4b[0]
+	FLDPQ 800(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb1e30c // sdot v12.4s, v24.16b, v17.4b[1]
+	WORD	$0x4fb3e32e // sdot v14.4s, v25.16b, v19.4b[1]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb1e30d // sdot v13.4s, v24.16b, v17.4b[1]
+	WORD	$0x4fb3e32f // sdot v15.4s, v25.16b, v19.4b[1]
+	FLDPQ 832(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f91eb0c // sdot v12.4s, v24.16b, v17.4b[2]
+	WORD	$0x4f93eb2e // sdot v14.4s, v25.16b, v19.4b[2]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f91eb0d // sdot v13.4s, v24.16b, v17.4b[2]
+	WORD	$0x4f93eb2f // sdot v15.4s, v25.16b, v19.4b[2]
+	FLDPQ 864(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb1eb0c // sdot v12.4s, v24.16b, v17.4b[3]
+	WORD	$0x4fb3eb2e // sdot v14.4s, v25.16b, v19.4b[3]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb1eb0d // sdot v13.4s, v24.16b, v17.4b[3]
+	WORD	$0x4fb3eb2f // sdot v15.4s, v25.16b, v19.4b[3]
+	VAND V26.B16, V8.B16, V24.B16
+	WORD	$0x4eb89586 // mla v6.4s, v12.4s, v24.4s
+	VAND V26.B16, V9.B16, V25.B16
+	WORD	$0x4eb995a7 // mla v7.4s, v13.4s, v25.4s
+	VUSHR $8, V8.S4, V24.S4
+	VAND V26.B16, V24.B16, V24.B16
+	WORD	$0x4eb895c2 // mla v2.4s, v14.4s, v24.4s
+	VUSHR $8, V9.S4, V25.S4
+	VAND V26.B16, V25.B16, V25.B16
+	WORD	$0x4eb995e3 // mla v3.4s, v15.4s, v25.4s
+	// sub-blocks 6 (low nibbles) and 7 (high nibbles)
+	FLDPQ 192(R5), (F16, F17)
+	FLDPQ 224(R5), (F18, F19)
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	FLDPQ 896(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f90e30c // sdot v12.4s, v24.16b, v16.4b[0]
+	WORD	$0x4f92e32e // sdot v14.4s, v25.16b, v18.4b[0]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f90e30d // sdot v13.4s, v24.16b, v16.4b[0]
+	WORD	$0x4f92e32f // sdot v15.4s, v25.16b, v18.4b[0]
+	FLDPQ 928(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb0e30c // sdot v12.4s, v24.16b, v16.4b[1]
+	WORD	$0x4fb2e32e // sdot v14.4s, v25.16b, v18.4b[1]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb0e30d // sdot v13.4s, v24.16b, v16.4b[1]
+	WORD	$0x4fb2e32f // sdot v15.4s, v25.16b, v18.4b[1]
+	FLDPQ 960(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f90eb0c // sdot v12.4s, v24.16b, v16.4b[2]
+	WORD	$0x4f92eb2e // sdot v14.4s, v25.16b, v18.4b[2]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f90eb0d // sdot v13.4s, v24.16b, v16.4b[2]
+	WORD	$0x4f92eb2f // sdot v15.4s, v25.16b, v18.4b[2]
+	FLDPQ 992(R1), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb0eb0c // sdot v12.4s, v24.16b, v16.4b[3]
+	WORD	$0x4fb2eb2e // sdot v14.4s, v25.16b, v18.4b[3]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb0eb0d // sdot v13.4s, v24.16b, v16.4b[3]
+	WORD	$0x4fb2eb2f // sdot v15.4s, v25.16b, v18.4b[3]
+	FLDPQ 512(R6), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f91e30c // sdot v12.4s, v24.16b, v17.4b[0]
+	WORD	$0x4f93e32e // sdot v14.4s, v25.16b, v19.4b[0]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f91e30d // sdot v13.4s, v24.16b, v17.4b[0]
+	WORD	$0x4f93e32f // sdot v15.4s, v25.16b, v19.4b[0]
+	FLDPQ 544(R6), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb1e30c // sdot v12.4s, v24.16b, v17.4b[1]
+	WORD	$0x4fb3e32e // sdot v14.4s, v25.16b, v19.4b[1]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb1e30d // sdot v13.4s, v24.16b, v17.4b[1]
+	WORD	$0x4fb3e32f // sdot v15.4s, v25.16b, v19.4b[1]
+	FLDPQ 576(R6), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4f91eb0c // sdot v12.4s, v24.16b, v17.4b[2]
+	WORD	$0x4f93eb2e // sdot v14.4s, v25.16b, v19.4b[2]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4f91eb0d // sdot v13.4s, v24.16b, v17.4b[2]
+	WORD	$0x4f93eb2f // sdot v15.4s, v25.16b, v19.4b[2]
+	FLDPQ 608(R6), (F20, F21)
+	VAND V31.B16, V20.B16, V24.B16
+	VUSHR $4, V20.B16, V25.B16
+	WORD	$0x4fb1eb0c // sdot v12.4s, v24.16b, v17.4b[3]
+	WORD	$0x4fb3eb2e // sdot v14.4s, v25.16b, v19.4b[3]
+	VAND V31.B16, V21.B16, V24.B16
+	VUSHR $4, V21.B16, V25.B16
+	WORD	$0x4fb1eb0d // sdot v13.4s, v24.16b, v17.4b[3]
+	WORD	$0x4fb3eb2f // sdot v15.4s, v25.16b, v19.4b[3]
+	VUSHR $16, V8.S4, V24.S4
+	VAND V26.B16, V24.B16, V24.B16
+	WORD	$0x4eb89586 // mla v6.4s, v12.4s, v24.4s
+	VUSHR $16, V9.S4, V25.S4
+	VAND V26.B16, V25.B16, V25.B16
+	WORD	$0x4eb995a7 // mla v7.4s, v13.4s, v25.4s
+	VUSHR $24, V8.S4, V24.S4
+	WORD	$0x4eb895c2 // mla v2.4s, v14.4s, v24.4s
+	VUSHR $24, V9.S4, V25.S4
+	WORD	$0x4eb995e3 // mla v3.4s, v15.4s, v25.4s
+	VADD V2.S4, V6.S4, V6.S4
+	VADD V3.S4, V7.S4, V7.S4
+	WORD	$0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD	$0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD	$0x4e20ccd6 // fmla v22.4s, v6.4s, v0.4s
+	WORD	$0x4e21ccf7 // fmla v23.4s, v7.4s, v1.4s
+	ADD $1152, R1
+	ADD $292, R2
+	SUBS $1, R3
+	BNE loop
+
+done:
+	VST1 [V22.S4, V23.S4], (R0)
+	RET
