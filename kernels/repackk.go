@@ -177,9 +177,10 @@ func (f *kFormat) unpackAll(dst, src []byte, rows, k int) {
 // gemvQ4_Kx8Generic computes one packed Q4_K group of eight rows against
 // a Q8_K activation row: y[r] = dot(row r, x). Per block and row the sums
 // are exact in int32 (Σ_j scale_j·dot_j and Σ_j min_j·bsum32_j); the
-// float steps are those of kernels/ref: each block adds
-// sum·(d_w·d_x) to one accumulator and msum·(dmin_w·d_x) to another, and
-// y is their difference.
+// float steps are those of the assembly, which matches this bit for bit:
+// each block adds sum·(d_w·d_x) to one accumulator and msum·(dmin_w·d_x)
+// to another, each a fused multiply-add (fmaF32), and y is their
+// difference.
 func gemvQ4_Kx8Generic(y *[8]float32, w, x []byte, nb int) {
 	var acc, macc [8]float32
 	_ = w[nb*q4KPacked-1]
@@ -194,8 +195,8 @@ func gemvQ4_Kx8Generic(y *[8]float32, w, x []byte, nb int) {
 		}
 		for r := 0; r < packRows; r++ {
 			isum, msum := q4KPackedSums(wb, xb, &bs, r)
-			acc[r] += float32(isum) * (f16(wb[2*r:]) * dx)
-			macc[r] += float32(msum) * (f16(wb[16+2*r:]) * dx)
+			acc[r] = fmaF32(float32(isum), f16(wb[2*r:])*dx, acc[r])
+			macc[r] = fmaF32(float32(msum), f16(wb[16+2*r:])*dx, macc[r])
 		}
 	}
 	for r := range y {
@@ -232,7 +233,7 @@ func q4KPackedSums(wb, xb []byte, bs *[8]int32, r int) (isum, msum int32) {
 // a Q8_K activation row. Per block and row the sum Σ_s sc_s·(dot_s −
 // 32·bsum_s) is exact in int32 (dot over the unsigned 6-bit values, the
 // −32 offset through the activation's 16-element sums); the float step is
-// that of kernels/ref: acc += sum·(d_w·d_x).
+// the assembly's, fused: acc += sum·(d_w·d_x).
 func gemvQ6_Kx8Generic(y *[8]float32, w, x []byte, nb int) {
 	var acc [8]float32
 	_ = w[nb*q6KPacked-1]
@@ -242,7 +243,7 @@ func gemvQ6_Kx8Generic(y *[8]float32, w, x []byte, nb int) {
 		xb := x[b*q8_KBytes : (b+1)*q8_KBytes]
 		dx := q8Kd(xb)
 		for r := 0; r < packRows; r++ {
-			acc[r] += float32(q6KPackedSum(wb, xb, r)) * (f16(wb[2*r:]) * dx)
+			acc[r] = fmaF32(float32(q6KPackedSum(wb, xb, r)), f16(wb[2*r:])*dx, acc[r])
 		}
 	}
 	*y = acc

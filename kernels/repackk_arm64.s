@@ -19,9 +19,11 @@
 // 4..7 in V10/V11, quad 0/1), the mins term Σ m_j·bsum32_j by SDOT with
 // bsum32 split as 64·hi + lo (both int8: |bsum32| ≤ 32·127), then per
 // pair of sub-blocks the nibble dots, times the sub-block scale of each
-// row (TBL picks byte j of each lane) into isum (V6/V7). Float
-// accumulators V22/V23; V26..V29 the TBL indexes of bytes 0..3 of each
-// lane, V30 = 0x3F, V31 = 0x0F.
+// row (byte j of each lane, by a shift and a mask) into isum (V6/V7;
+// V2/V3 for the high nibbles). Float accumulators: V22/V23 for the
+// scaled sums, V27/V28 for the mins (y is their difference, the float
+// steps those of gemvQ4_Kx8Generic); V26 = 0xFF per 32-bit lane,
+// V30 = 0x3F, V31 = 0x0F.
 TEXT ·gemvQ4_Kx8SDOT(SB), NOSPLIT, $0-32
 	MOVD y+0(FP), R0
 	MOVD w+8(FP), R1
@@ -29,6 +31,8 @@ TEXT ·gemvQ4_Kx8SDOT(SB), NOSPLIT, $0-32
 	MOVD nb+24(FP), R3
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
 	VMOVI $15, V31.B16
 	VMOVI $63, V30.B16
 	MOVD $0x000000ff000000ff, R4
@@ -79,7 +83,7 @@ loop:
 	VDUP V18.S[1], V21.S4
 	VDUP V19.S[2], V24.S4
 	VDUP V19.S[3], V25.S4
-	// quad 0: acc -= float(Σ m_j·bsum32_j)·dmin·d_x
+	// quad 0: macc += float(Σ m_j·bsum32_j)·dmin·d_x
 	VEOR V12.B16, V12.B16, V12.B16
 	VEOR V13.B16, V13.B16, V13.B16
 	WORD	$0x4e9494cc // sdot v12.4s, v6.16b, v20.16b
@@ -89,8 +93,8 @@ loop:
 	VSHL $6, V12.S4, V12.S4
 	VADD V12.S4, V13.S4, V12.S4
 	WORD	$0x4e21d98c // scvtf v12.4s, v12.4s
-	WORD	$0x4ea2cd96 // fmls v22.4s, v12.4s, v2.4s
-	// quad 1: acc -= float(Σ m_j·bsum32_j)·dmin·d_x
+	WORD	$0x4e22cd9b // fmla v27.4s, v12.4s, v2.4s
+	// quad 1: macc += float(Σ m_j·bsum32_j)·dmin·d_x
 	VEOR V12.B16, V12.B16, V12.B16
 	VEOR V13.B16, V13.B16, V13.B16
 	WORD	$0x4e9494ec // sdot v12.4s, v7.16b, v20.16b
@@ -100,7 +104,7 @@ loop:
 	VSHL $6, V12.S4, V12.S4
 	VADD V12.S4, V13.S4, V12.S4
 	WORD	$0x4e21d98c // scvtf v12.4s, v12.4s
-	WORD	$0x4ea3cd97 // fmls v23.4s, v12.4s, v3.4s
+	WORD	$0x4e23cd9c // fmla v28.4s, v12.4s, v3.4s
 	// sub-blocks 0 (low nibbles) and 1 (high nibbles)
 	FLDPQ 0(R5), (F16, F17)
 	FLDPQ 32(R5), (F18, F19)
@@ -469,5 +473,8 @@ loop:
 	BNE loop
 
 done:
+
+	WORD	$0x4ebbd6d6 // fsub v22.4s, v22.4s, v27.4s
+	WORD	$0x4ebcd6f7 // fsub v23.4s, v23.4s, v28.4s
 	VST1 [V22.S4, V23.S4], (R0)
 	RET
