@@ -6,8 +6,8 @@
 // Vm.4B[i]) leaves row r's partial sum in lane r of a quad's accumulator,
 // one activation register serving four chunks. Weights stay unsigned
 // (nibbles 0..15), the mins are subtracted through the activation's sums.
-// Instructions Go's assembler lacks are WORD-encoded, GNU syntax in the
-// comment.
+// Instructions Go's assembler lacks are encoded by hand, GNU syntax in
+// the comment.
 
 #include "textflag.h"
 
