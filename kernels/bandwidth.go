@@ -13,16 +13,19 @@ var streamSink uint64
 // bytes per second: threads goroutines each sum their share of a buffer of
 // about size bytes (at least 1 MiB per thread) with the widest vector
 // loads the CPU has (AVX-512 or AVX2 on amd64), after writing it once so
-// that its pages exist. It returns the best of several passes (at least 5
-// and at least ~0.3 s of reading), the figure a memory-bound
-// matrix-vector product can hope to reach with that many threads; it is
-// meant to agree with a plain C read loop (vector loads, OpenMP threads,
-// best of 5). The buffer is garbage once it returns.
+// that its pages exist. The buffer is in transparent huge pages where
+// Linux grants them, like the repacked weights decode reads. It returns
+// the best of several passes (at least 5 and at least ~0.3 s of reading),
+// the figure a memory-bound matrix-vector product can hope to reach with
+// that many threads; it is meant to agree with a plain C read loop over
+// memory of the same kind (vector loads, OpenMP threads, best of 5). The
+// buffer is unmapped when it returns.
 func StreamReadBandwidth(threads, size int) float64 {
 	threads = max(threads, 1)
 	words := max(size/8, threads<<17)
 	words -= words % (32 * threads)
-	buf := make([]uint64, words)
+	buf, free := streamBuffer(words)
+	defer free()
 	for i := range buf {
 		buf[i] = uint64(i)
 	}
