@@ -478,3 +478,715 @@ done:
 	WORD	$0x4ebcd6f7 // fsub v23.4s, v23.4s, v28.4s
 	VST1 [V22.S4, V23.S4], (R0)
 	RET
+
+// func gemvQ6_Kx8SDOT(y *float32, w, x *byte, nb int)
+// w at the group's first packed Q6_K block (1680 bytes each). For each
+// half h and scale group (l < 16 or not) the four quant vectors
+// q_i = ql nibble | 2 qh bits << 4 (0..63) of chunks lc are built with
+// shifts, SLI and BIT, dotted (SDOT by element) into eight accumulators
+// (V0..V7: quant index i, quad q) seeded with −32·bsum_s (V20..V23 hold
+// the 16 values), then times the rows' int8 scale s, sign-extended, into
+// isum (V8/V9). Float accumulators V28/V29 (the float steps of
+// gemvQ6_Kx8Generic); V30 = 0x30, V31 = 0x03.
+TEXT ·gemvQ6_Kx8SDOT(SB), NOSPLIT, $0-32
+	MOVD y+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD x+16(FP), R2
+	MOVD nb+24(FP), R3
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VMOVI $48, V30.B16
+	VMOVI $3, V31.B16
+	CBZ R3, q6done
+
+q6loop:
+	ADD $4, R2, R5
+	// −32·bsum_s, s = 0..15
+	FLDPQ 256(R5), (F16, F17)
+	WORD	$0x0f15a614 // sshll v20.4s, v16.4h, #5
+	WORD	$0x4f15a615 // sshll2 v21.4s, v16.8h, #5
+	WORD	$0x0f15a636 // sshll v22.4s, v17.4h, #5
+	WORD	$0x4f15a637 // sshll2 v23.4s, v17.8h, #5
+	WORD	$0x6ea0ba94 // neg v20.4s, v20.4s
+	WORD	$0x6ea0bab5 // neg v21.4s, v21.4s
+	WORD	$0x6ea0bad6 // neg v22.4s, v22.4s
+	WORD	$0x6ea0baf7 // neg v23.4s, v23.4s
+	// half 0, elements l < 16
+	FMOVQ 0(R5), F14
+	FMOVQ 32(R5), F15
+	FMOVQ 64(R5), F16
+	FMOVQ 96(R5), F17
+	VDUP V20.S[0], V0.S4
+	VDUP V20.S[0], V1.S4
+	VDUP V20.S[2], V2.S4
+	VDUP V20.S[2], V3.S4
+	VDUP V21.S[0], V4.S4
+	VDUP V21.S[0], V5.S4
+	VDUP V21.S[2], V6.S4
+	VDUP V21.S[2], V7.S4
+	FMOVQ 144(R1), F24
+	FMOVQ 400(R1), F25
+	FMOVQ 1168(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90e364 // sdot v4.4s, v27.16b, v16.4b[0]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91e366 // sdot v6.4s, v27.16b, v17.4b[0]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8ee300 // sdot v0.4s, v24.16b, v14.4b[0]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8fe322 // sdot v2.4s, v25.16b, v15.4b[0]
+	FMOVQ 160(R1), F24
+	FMOVQ 416(R1), F25
+	FMOVQ 1184(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90e365 // sdot v5.4s, v27.16b, v16.4b[0]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91e367 // sdot v7.4s, v27.16b, v17.4b[0]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8ee301 // sdot v1.4s, v24.16b, v14.4b[0]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8fe323 // sdot v3.4s, v25.16b, v15.4b[0]
+	FMOVQ 176(R1), F24
+	FMOVQ 432(R1), F25
+	FMOVQ 1200(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0e364 // sdot v4.4s, v27.16b, v16.4b[1]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1e366 // sdot v6.4s, v27.16b, v17.4b[1]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faee300 // sdot v0.4s, v24.16b, v14.4b[1]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafe322 // sdot v2.4s, v25.16b, v15.4b[1]
+	FMOVQ 192(R1), F24
+	FMOVQ 448(R1), F25
+	FMOVQ 1216(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0e365 // sdot v5.4s, v27.16b, v16.4b[1]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1e367 // sdot v7.4s, v27.16b, v17.4b[1]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faee301 // sdot v1.4s, v24.16b, v14.4b[1]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafe323 // sdot v3.4s, v25.16b, v15.4b[1]
+	FMOVQ 208(R1), F24
+	FMOVQ 464(R1), F25
+	FMOVQ 1232(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90eb64 // sdot v4.4s, v27.16b, v16.4b[2]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91eb66 // sdot v6.4s, v27.16b, v17.4b[2]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8eeb00 // sdot v0.4s, v24.16b, v14.4b[2]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8feb22 // sdot v2.4s, v25.16b, v15.4b[2]
+	FMOVQ 224(R1), F24
+	FMOVQ 480(R1), F25
+	FMOVQ 1248(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90eb65 // sdot v5.4s, v27.16b, v16.4b[2]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91eb67 // sdot v7.4s, v27.16b, v17.4b[2]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8eeb01 // sdot v1.4s, v24.16b, v14.4b[2]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8feb23 // sdot v3.4s, v25.16b, v15.4b[2]
+	FMOVQ 240(R1), F24
+	FMOVQ 496(R1), F25
+	FMOVQ 1264(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0eb64 // sdot v4.4s, v27.16b, v16.4b[3]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1eb66 // sdot v6.4s, v27.16b, v17.4b[3]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faeeb00 // sdot v0.4s, v24.16b, v14.4b[3]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafeb22 // sdot v2.4s, v25.16b, v15.4b[3]
+	FMOVQ 256(R1), F24
+	FMOVQ 512(R1), F25
+	FMOVQ 1280(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0eb65 // sdot v5.4s, v27.16b, v16.4b[3]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1eb67 // sdot v7.4s, v27.16b, v17.4b[3]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faeeb01 // sdot v1.4s, v24.16b, v14.4b[3]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafeb23 // sdot v3.4s, v25.16b, v15.4b[3]
+	FMOVD 16(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29c08 // mul v8.4s, v0.4s, v18.4s
+	WORD	$0x4eb39c29 // mul v9.4s, v1.4s, v19.4s
+	FMOVD 32(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29448 // mla v8.4s, v2.4s, v18.4s
+	WORD	$0x4eb39469 // mla v9.4s, v3.4s, v19.4s
+	FMOVD 48(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29488 // mla v8.4s, v4.4s, v18.4s
+	WORD	$0x4eb394a9 // mla v9.4s, v5.4s, v19.4s
+	FMOVD 64(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb294c8 // mla v8.4s, v6.4s, v18.4s
+	WORD	$0x4eb394e9 // mla v9.4s, v7.4s, v19.4s
+	// half 0, elements l >= 16
+	FMOVQ 16(R5), F14
+	FMOVQ 48(R5), F15
+	FMOVQ 80(R5), F16
+	FMOVQ 112(R5), F17
+	VDUP V20.S[1], V0.S4
+	VDUP V20.S[1], V1.S4
+	VDUP V20.S[3], V2.S4
+	VDUP V20.S[3], V3.S4
+	VDUP V21.S[1], V4.S4
+	VDUP V21.S[1], V5.S4
+	VDUP V21.S[3], V6.S4
+	VDUP V21.S[3], V7.S4
+	FMOVQ 272(R1), F24
+	FMOVQ 528(R1), F25
+	FMOVQ 1296(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90e364 // sdot v4.4s, v27.16b, v16.4b[0]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91e366 // sdot v6.4s, v27.16b, v17.4b[0]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8ee300 // sdot v0.4s, v24.16b, v14.4b[0]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8fe322 // sdot v2.4s, v25.16b, v15.4b[0]
+	FMOVQ 288(R1), F24
+	FMOVQ 544(R1), F25
+	FMOVQ 1312(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90e365 // sdot v5.4s, v27.16b, v16.4b[0]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91e367 // sdot v7.4s, v27.16b, v17.4b[0]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8ee301 // sdot v1.4s, v24.16b, v14.4b[0]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8fe323 // sdot v3.4s, v25.16b, v15.4b[0]
+	FMOVQ 304(R1), F24
+	FMOVQ 560(R1), F25
+	FMOVQ 1328(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0e364 // sdot v4.4s, v27.16b, v16.4b[1]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1e366 // sdot v6.4s, v27.16b, v17.4b[1]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faee300 // sdot v0.4s, v24.16b, v14.4b[1]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafe322 // sdot v2.4s, v25.16b, v15.4b[1]
+	FMOVQ 320(R1), F24
+	FMOVQ 576(R1), F25
+	FMOVQ 1344(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0e365 // sdot v5.4s, v27.16b, v16.4b[1]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1e367 // sdot v7.4s, v27.16b, v17.4b[1]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faee301 // sdot v1.4s, v24.16b, v14.4b[1]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafe323 // sdot v3.4s, v25.16b, v15.4b[1]
+	FMOVQ 336(R1), F24
+	FMOVQ 592(R1), F25
+	FMOVQ 1360(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90eb64 // sdot v4.4s, v27.16b, v16.4b[2]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91eb66 // sdot v6.4s, v27.16b, v17.4b[2]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8eeb00 // sdot v0.4s, v24.16b, v14.4b[2]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8feb22 // sdot v2.4s, v25.16b, v15.4b[2]
+	FMOVQ 352(R1), F24
+	FMOVQ 608(R1), F25
+	FMOVQ 1376(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90eb65 // sdot v5.4s, v27.16b, v16.4b[2]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91eb67 // sdot v7.4s, v27.16b, v17.4b[2]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8eeb01 // sdot v1.4s, v24.16b, v14.4b[2]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8feb23 // sdot v3.4s, v25.16b, v15.4b[2]
+	FMOVQ 368(R1), F24
+	FMOVQ 624(R1), F25
+	FMOVQ 1392(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0eb64 // sdot v4.4s, v27.16b, v16.4b[3]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1eb66 // sdot v6.4s, v27.16b, v17.4b[3]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faeeb00 // sdot v0.4s, v24.16b, v14.4b[3]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafeb22 // sdot v2.4s, v25.16b, v15.4b[3]
+	FMOVQ 384(R1), F24
+	FMOVQ 640(R1), F25
+	FMOVQ 1408(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0eb65 // sdot v5.4s, v27.16b, v16.4b[3]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1eb67 // sdot v7.4s, v27.16b, v17.4b[3]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faeeb01 // sdot v1.4s, v24.16b, v14.4b[3]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafeb23 // sdot v3.4s, v25.16b, v15.4b[3]
+	FMOVD 24(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29408 // mla v8.4s, v0.4s, v18.4s
+	WORD	$0x4eb39429 // mla v9.4s, v1.4s, v19.4s
+	FMOVD 40(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29448 // mla v8.4s, v2.4s, v18.4s
+	WORD	$0x4eb39469 // mla v9.4s, v3.4s, v19.4s
+	FMOVD 56(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29488 // mla v8.4s, v4.4s, v18.4s
+	WORD	$0x4eb394a9 // mla v9.4s, v5.4s, v19.4s
+	FMOVD 72(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb294c8 // mla v8.4s, v6.4s, v18.4s
+	WORD	$0x4eb394e9 // mla v9.4s, v7.4s, v19.4s
+	// half 1, elements l < 16
+	FMOVQ 128(R5), F14
+	FMOVQ 160(R5), F15
+	FMOVQ 192(R5), F16
+	FMOVQ 224(R5), F17
+	VDUP V22.S[0], V0.S4
+	VDUP V22.S[0], V1.S4
+	VDUP V22.S[2], V2.S4
+	VDUP V22.S[2], V3.S4
+	VDUP V23.S[0], V4.S4
+	VDUP V23.S[0], V5.S4
+	VDUP V23.S[2], V6.S4
+	VDUP V23.S[2], V7.S4
+	FMOVQ 656(R1), F24
+	FMOVQ 912(R1), F25
+	FMOVQ 1424(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90e364 // sdot v4.4s, v27.16b, v16.4b[0]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91e366 // sdot v6.4s, v27.16b, v17.4b[0]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8ee300 // sdot v0.4s, v24.16b, v14.4b[0]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8fe322 // sdot v2.4s, v25.16b, v15.4b[0]
+	FMOVQ 672(R1), F24
+	FMOVQ 928(R1), F25
+	FMOVQ 1440(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90e365 // sdot v5.4s, v27.16b, v16.4b[0]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91e367 // sdot v7.4s, v27.16b, v17.4b[0]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8ee301 // sdot v1.4s, v24.16b, v14.4b[0]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8fe323 // sdot v3.4s, v25.16b, v15.4b[0]
+	FMOVQ 688(R1), F24
+	FMOVQ 944(R1), F25
+	FMOVQ 1456(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0e364 // sdot v4.4s, v27.16b, v16.4b[1]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1e366 // sdot v6.4s, v27.16b, v17.4b[1]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faee300 // sdot v0.4s, v24.16b, v14.4b[1]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafe322 // sdot v2.4s, v25.16b, v15.4b[1]
+	FMOVQ 704(R1), F24
+	FMOVQ 960(R1), F25
+	FMOVQ 1472(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0e365 // sdot v5.4s, v27.16b, v16.4b[1]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1e367 // sdot v7.4s, v27.16b, v17.4b[1]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faee301 // sdot v1.4s, v24.16b, v14.4b[1]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafe323 // sdot v3.4s, v25.16b, v15.4b[1]
+	FMOVQ 720(R1), F24
+	FMOVQ 976(R1), F25
+	FMOVQ 1488(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90eb64 // sdot v4.4s, v27.16b, v16.4b[2]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91eb66 // sdot v6.4s, v27.16b, v17.4b[2]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8eeb00 // sdot v0.4s, v24.16b, v14.4b[2]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8feb22 // sdot v2.4s, v25.16b, v15.4b[2]
+	FMOVQ 736(R1), F24
+	FMOVQ 992(R1), F25
+	FMOVQ 1504(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90eb65 // sdot v5.4s, v27.16b, v16.4b[2]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91eb67 // sdot v7.4s, v27.16b, v17.4b[2]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8eeb01 // sdot v1.4s, v24.16b, v14.4b[2]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8feb23 // sdot v3.4s, v25.16b, v15.4b[2]
+	FMOVQ 752(R1), F24
+	FMOVQ 1008(R1), F25
+	FMOVQ 1520(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0eb64 // sdot v4.4s, v27.16b, v16.4b[3]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1eb66 // sdot v6.4s, v27.16b, v17.4b[3]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faeeb00 // sdot v0.4s, v24.16b, v14.4b[3]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafeb22 // sdot v2.4s, v25.16b, v15.4b[3]
+	FMOVQ 768(R1), F24
+	FMOVQ 1024(R1), F25
+	FMOVQ 1536(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0eb65 // sdot v5.4s, v27.16b, v16.4b[3]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1eb67 // sdot v7.4s, v27.16b, v17.4b[3]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faeeb01 // sdot v1.4s, v24.16b, v14.4b[3]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafeb23 // sdot v3.4s, v25.16b, v15.4b[3]
+	FMOVD 80(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29408 // mla v8.4s, v0.4s, v18.4s
+	WORD	$0x4eb39429 // mla v9.4s, v1.4s, v19.4s
+	FMOVD 96(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29448 // mla v8.4s, v2.4s, v18.4s
+	WORD	$0x4eb39469 // mla v9.4s, v3.4s, v19.4s
+	FMOVD 112(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29488 // mla v8.4s, v4.4s, v18.4s
+	WORD	$0x4eb394a9 // mla v9.4s, v5.4s, v19.4s
+	FMOVD 128(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb294c8 // mla v8.4s, v6.4s, v18.4s
+	WORD	$0x4eb394e9 // mla v9.4s, v7.4s, v19.4s
+	// half 1, elements l >= 16
+	FMOVQ 144(R5), F14
+	FMOVQ 176(R5), F15
+	FMOVQ 208(R5), F16
+	FMOVQ 240(R5), F17
+	VDUP V22.S[1], V0.S4
+	VDUP V22.S[1], V1.S4
+	VDUP V22.S[3], V2.S4
+	VDUP V22.S[3], V3.S4
+	VDUP V23.S[1], V4.S4
+	VDUP V23.S[1], V5.S4
+	VDUP V23.S[3], V6.S4
+	VDUP V23.S[3], V7.S4
+	FMOVQ 784(R1), F24
+	FMOVQ 1040(R1), F25
+	FMOVQ 1552(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90e364 // sdot v4.4s, v27.16b, v16.4b[0]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91e366 // sdot v6.4s, v27.16b, v17.4b[0]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8ee300 // sdot v0.4s, v24.16b, v14.4b[0]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8fe322 // sdot v2.4s, v25.16b, v15.4b[0]
+	FMOVQ 800(R1), F24
+	FMOVQ 1056(R1), F25
+	FMOVQ 1568(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90e365 // sdot v5.4s, v27.16b, v16.4b[0]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91e367 // sdot v7.4s, v27.16b, v17.4b[0]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8ee301 // sdot v1.4s, v24.16b, v14.4b[0]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8fe323 // sdot v3.4s, v25.16b, v15.4b[0]
+	FMOVQ 816(R1), F24
+	FMOVQ 1072(R1), F25
+	FMOVQ 1584(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0e364 // sdot v4.4s, v27.16b, v16.4b[1]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1e366 // sdot v6.4s, v27.16b, v17.4b[1]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faee300 // sdot v0.4s, v24.16b, v14.4b[1]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafe322 // sdot v2.4s, v25.16b, v15.4b[1]
+	FMOVQ 832(R1), F24
+	FMOVQ 1088(R1), F25
+	FMOVQ 1600(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0e365 // sdot v5.4s, v27.16b, v16.4b[1]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1e367 // sdot v7.4s, v27.16b, v17.4b[1]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faee301 // sdot v1.4s, v24.16b, v14.4b[1]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafe323 // sdot v3.4s, v25.16b, v15.4b[1]
+	FMOVQ 848(R1), F24
+	FMOVQ 1104(R1), F25
+	FMOVQ 1616(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90eb64 // sdot v4.4s, v27.16b, v16.4b[2]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91eb66 // sdot v6.4s, v27.16b, v17.4b[2]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8eeb00 // sdot v0.4s, v24.16b, v14.4b[2]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8feb22 // sdot v2.4s, v25.16b, v15.4b[2]
+	FMOVQ 864(R1), F24
+	FMOVQ 1120(R1), F25
+	FMOVQ 1632(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4f90eb65 // sdot v5.4s, v27.16b, v16.4b[2]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4f91eb67 // sdot v7.4s, v27.16b, v17.4b[2]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4f8eeb01 // sdot v1.4s, v24.16b, v14.4b[2]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4f8feb23 // sdot v3.4s, v25.16b, v15.4b[2]
+	FMOVQ 880(R1), F24
+	FMOVQ 1136(R1), F25
+	FMOVQ 1648(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0eb64 // sdot v4.4s, v27.16b, v16.4b[3]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1eb66 // sdot v6.4s, v27.16b, v17.4b[3]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faeeb00 // sdot v0.4s, v24.16b, v14.4b[3]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafeb22 // sdot v2.4s, v25.16b, v15.4b[3]
+	FMOVQ 896(R1), F24
+	FMOVQ 1152(R1), F25
+	FMOVQ 1664(R1), F26
+	VUSHR $4, V24.B16, V27.B16
+	WORD	$0x6ebe1f5b // bit v27.16b, v26.16b, v30.16b
+	WORD	$0x4fb0eb65 // sdot v5.4s, v27.16b, v16.4b[3]
+	VUSHR $4, V25.B16, V27.B16
+	VUSHR $2, V26.B16, V19.B16
+	WORD	$0x6ebe1e7b // bit v27.16b, v19.16b, v30.16b
+	WORD	$0x4fb1eb67 // sdot v7.4s, v27.16b, v17.4b[3]
+	VAND V31.B16, V26.B16, V18.B16
+	VSLI $4, V18.B16, V24.B16
+	WORD	$0x4faeeb01 // sdot v1.4s, v24.16b, v14.4b[3]
+	VAND V31.B16, V19.B16, V18.B16
+	VSLI $4, V18.B16, V25.B16
+	WORD	$0x4fafeb23 // sdot v3.4s, v25.16b, v15.4b[3]
+	FMOVD 88(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29408 // mla v8.4s, v0.4s, v18.4s
+	WORD	$0x4eb39429 // mla v9.4s, v1.4s, v19.4s
+	FMOVD 104(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29448 // mla v8.4s, v2.4s, v18.4s
+	WORD	$0x4eb39469 // mla v9.4s, v3.4s, v19.4s
+	FMOVD 120(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb29488 // mla v8.4s, v4.4s, v18.4s
+	WORD	$0x4eb394a9 // mla v9.4s, v5.4s, v19.4s
+	FMOVD 136(R1), F18
+	WORD	$0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD	$0x4f10a653 // sxtl2 v19.4s, v18.8h
+	WORD	$0x0f10a652 // sxtl v18.4s, v18.4h
+	WORD	$0x4eb294c8 // mla v8.4s, v6.4s, v18.4s
+	WORD	$0x4eb394e9 // mla v9.4s, v7.4s, v19.4s
+	// acc += float(isum)·(d·d_x)
+	FMOVQ (R1), F10
+	VLD1R (R2), [V13.S4]
+	WORD	$0x0e21794b // fcvtl v11.4s, v10.4h
+	WORD	$0x4e21794c // fcvtl2 v12.4s, v10.8h
+	WORD	$0x6e2ddd6b // fmul v11.4s, v11.4s, v13.4s
+	WORD	$0x6e2ddd8c // fmul v12.4s, v12.4s, v13.4s
+	WORD	$0x4e21d908 // scvtf v8.4s, v8.4s
+	WORD	$0x4e21d929 // scvtf v9.4s, v9.4s
+	WORD	$0x4e2bcd1c // fmla v28.4s, v8.4s, v11.4s
+	WORD	$0x4e2ccd3d // fmla v29.4s, v9.4s, v12.4s
+	ADD $1680, R1
+	ADD $292, R2
+	SUBS $1, R3
+	BNE q6loop
+
+q6done:
+	VST1 [V28.S4, V29.S4], (R0)
+	RET

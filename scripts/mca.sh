@@ -70,6 +70,7 @@ kernels/neon dotQ4_KQ8_KNEON 256
 kernels/neon dot2x2Q4_0Q8_0SMMLA 512
 kernels gemvQ4_0x8SDOT 512
 kernels gemvQ4_Kx8SDOT 2048 2176
+kernels gemvQ6_Kx8SDOT 2048
 "
 
 # function  weights-per-iteration  marker  (llama.cpp 66d65ec names)
