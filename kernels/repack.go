@@ -370,6 +370,11 @@ func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x
 // weights).
 const packedRowsMax = 15
 
+// PackedDecodeRows is the largest number of activation rows for which
+// MatMulPacked multiplies the packed layout directly; above it, it first
+// unpacks the matrix into a buffer as large as the matrix.
+const PackedDecodeRows = packedRowsMax
+
 // decodePacked computes y = W·x for the n activation rows of x over the
 // packed matrix w. Callers hold p.packed.mu and p.mu.
 func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32, n int) {

@@ -403,7 +403,9 @@ type scratch struct {
 	x, xn, q, att, o []float32
 	qkv              []float32 // rows * (H + 2*kvDim)
 	kr, vr           []float32 // rows * kvDim
-	gate, up         []float32 // rows * max FFN
+	// gu: 2 * rows * max FFN, the gate and up products of nr rows
+	// ([0, nr·ff) and [nr·ff, 2·nr·ff), or [gate|up] per row when fused)
+	gu []float32
 }
 
 func (m *Model) newScratch(rows int) scratch {
@@ -420,7 +422,7 @@ func (m *Model) newScratch(rows int) scratch {
 		att: make([]float32, rows*H), o: make([]float32, rows*H),
 		qkv: make([]float32, rows*(H+2*kvd)),
 		kr:  make([]float32, rows*kvd), vr: make([]float32, rows*kvd),
-		gate: make([]float32, rows*ff), up: make([]float32, rows*ff),
+		gu: make([]float32, 2*rows*ff),
 	}
 }
 
@@ -503,10 +505,21 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 		}
 		nr := r.end - r.start
 		ff := gw.Rows
-		g, u := s.gate[:nr*ff], s.up[:nr*ff]
-		matmul(pool, g, gw, s.xn[r.start*H:], nr)
-		matmul(pool, u, uw, s.xn[r.start*H:], nr)
-		kernels.SwiGLU(g, g, u)
+		g, u := s.gu[:nr*ff], s.gu[nr*ff:2*nr*ff]
+		if gu := &L.gateUp; !r.vision && gu.Data != nil && nr <= kernels.PackedDecodeRows {
+			// one pass over [gate|up]: row j's gate at 2j·ff, its up
+			// after it; row j's SwiGLU output (at j·ff) overwrites only
+			// rows already used.
+			both := s.gu[:2*nr*ff]
+			matmul(pool, both, gu, s.xn[r.start*H:], nr)
+			for j := 0; j < nr; j++ {
+				kernels.SwiGLU(g[j*ff:(j+1)*ff], both[2*j*ff:(2*j+1)*ff], both[(2*j+1)*ff:(2*j+2)*ff])
+			}
+		} else {
+			matmul(pool, g, gw, s.xn[r.start*H:], nr)
+			matmul(pool, u, uw, s.xn[r.start*H:], nr)
+			kernels.SwiGLU(g, g, u)
+		}
 		matmul(pool, s.o[r.start*H:], dw, g, nr)
 	}
 	kernels.Add(s.x[:m*H], s.x[:m*H], s.o[:m*H])

@@ -49,3 +49,22 @@ func SetForceRepack(v bool) (previous bool) {
 	previous, forceRepack = forceRepack, v
 	return previous
 }
+
+// FusedGateUps returns how many layers multiply gate and up as one packed
+// matrix (fuseGateUp).
+func (m *Model) FusedGateUps() int {
+	n := 0
+	for i := range m.layers {
+		if m.layers[i].gateUp.Data != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// UnfuseGateUp makes every layer multiply gate and up separately again.
+func (m *Model) UnfuseGateUp() {
+	for i := range m.layers {
+		m.layers[i].gateUp = Matrix{}
+	}
+}

@@ -56,6 +56,9 @@ type layer struct {
 	// (blk.N.rope_inv_freq, CogVLM2), HeadDim/2 values; nil: computed from
 	// rope.freq_base.
 	ropeInvFreq []float32
+	// gateUp is gate and up as one packed matrix ([gate|up] rows, a view
+	// of both; fuseGateUp), for decode; Data nil when they are apart.
+	gateUp Matrix
 }
 
 // visionWeights holds the vision tower, adapter and boi/eoi.

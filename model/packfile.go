@@ -72,6 +72,7 @@ func (m *Model) repackToFile(todo []*Matrix, path string) error {
 		w.Data, w.Packed = data, true
 	}
 	m.release = append(m.release, func() { _ = pf.Close() })
+	m.fuseGateUp()
 	return nil
 }
 

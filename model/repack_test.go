@@ -207,3 +207,29 @@ func TestPackedFile(t *testing.T) {
 		t.Errorf("damaged packed file was not rewritten")
 	}
 }
+
+// TestFusedGateUp: with the Q4_0 tiny model repacked, every layer's gate
+// and up matrices are joined into one packed matrix (their packed copies
+// share one allocation), and decode through the joined matrix gives the
+// same logits bit for bit as the two matrices multiplied separately (the
+// same rows, kernels and activation quantization).
+func TestFusedGateUp(t *testing.T) {
+	defer model.SetForceRepack(model.SetForceRepack(true))
+	m, err := model.Open(tinyGGUF(t, quant.Q4_0), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if n := m.FusedGateUps(); n != m.Text.Layers || m.Text.FFN%8 != 0 {
+		t.Fatalf("%d of %d layers join gate and up (FFN %d)", n, m.Text.Layers, m.Text.FFN)
+	}
+	g := loadGolden(t, goldenCases[0])
+	fused := forcedDecodeLogits(t, m, g)
+	m.UnfuseGateUp()
+	if m.FusedGateUps() != 0 {
+		t.Fatal("UnfuseGateUp left a joined matrix")
+	}
+	if apart := forcedDecodeLogits(t, m, g); !slices.Equal(fused, apart) {
+		t.Fatal("decode logits through the joined gate/up matrix differ from the separate ones")
+	}
+}

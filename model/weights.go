@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cogedge/cogedge/gguf"
 	"github.com/cogedge/cogedge/kernels"
@@ -186,31 +188,39 @@ func (m *Model) repackLanguage(o LoadOptions) error {
 	if o.PackedFile != "" {
 		return m.repackToFile(todo, o.PackedFile)
 	}
+	units := packUnits(todo)
 	type result struct {
-		data []byte
+		data []byte // the unit's matrices back to back
 		free func()
 		err  error
 	}
-	res := make([]result, len(todo))
+	res := make([]result, len(units))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range max(1, min(runtime.NumCPU(), len(todo))) {
+	for range max(1, min(runtime.NumCPU(), len(units))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(todo) {
+				if i >= len(units) {
 					return
 				}
-				w := todo[i]
-				b, free, err := allocAnon(len(w.Data))
+				size := 0
+				for _, w := range units[i] {
+					size += len(w.Data)
+				}
+				b, free, err := allocAnon(size)
 				if err != nil {
-					res[i].err = fmt.Errorf("model: tensor %q: repack: %w", w.Name, err)
+					res[i].err = fmt.Errorf("model: tensor %q: repack: %w", units[i][0].Name, err)
 					continue
 				}
-				kernels.Repack(w.Type, b, w.Data, w.Rows, w.K)
-				m.dropSource(w.Name)
+				off := 0
+				for _, w := range units[i] {
+					kernels.Repack(w.Type, b[off:off+len(w.Data)], w.Data, w.Rows, w.K)
+					m.dropSource(w.Name)
+					off += len(w.Data)
+				}
 				res[i] = result{data: b, free: free}
 			}
 		}()
@@ -228,9 +238,57 @@ func (m *Model) repackLanguage(o LoadOptions) error {
 	}
 	for i, r := range res {
 		m.release = append(m.release, r.free)
-		todo[i].Data, todo[i].Packed = r.data, true
+		off := 0
+		for _, w := range units[i] {
+			n := len(w.Data)
+			w.Data, w.Packed = r.data[off:off+n:off+n], true
+			off += n
+		}
 	}
+	m.fuseGateUp()
 	return nil
+}
+
+// packUnits groups the matrices of todo into allocations: a layer's
+// language gate and up matrices share one when fuseGateUp can join them,
+// every other matrix has its own.
+func packUnits(todo []*Matrix) [][]*Matrix {
+	var units [][]*Matrix
+	for i := 0; i < len(todo); i++ {
+		if i+1 < len(todo) && joinable(todo[i], todo[i+1]) {
+			units = append(units, []*Matrix{todo[i], todo[i+1]})
+			i++
+			continue
+		}
+		units = append(units, []*Matrix{todo[i]})
+	}
+	return units
+}
+
+// joinable reports whether the packed matrices a and b, stored back to
+// back, are one packed matrix of a.Rows+b.Rows rows: Q4_0 (whose packed
+// layout is groups of eight rows, then the rows left over) with the same
+// row length and a whole number of groups in a.
+func joinable(a, b *Matrix) bool {
+	return a.Type == quant.Q4_0 && b.Type == quant.Q4_0 && a.K == b.K && a.Rows%8 == 0 &&
+		strings.HasSuffix(a.Name, "ffn_gate.weight") && strings.HasSuffix(b.Name, "ffn_up.weight")
+}
+
+// fuseGateUp gives every layer whose packed gate and up matrices lie back
+// to back in memory (packUnits, or a packed file that wrote them in order)
+// the view gateUp over both: decode then multiplies them as one matrix,
+// one activation quantization and one pass of the pool instead of two.
+func (m *Model) fuseGateUp() {
+	for i := range m.layers {
+		L := &m.layers[i]
+		g, u := &L.gate, &L.up
+		if !g.Packed || !u.Packed || !joinable(g, u) || len(g.Data) == 0 || len(u.Data) == 0 ||
+			unsafe.Pointer(unsafe.SliceData(u.Data)) != unsafe.Add(unsafe.Pointer(unsafe.SliceData(g.Data)), len(g.Data)) {
+			continue
+		}
+		L.gateUp = Matrix{Name: g.Name + "+up", Data: unsafe.Slice(unsafe.SliceData(g.Data), len(g.Data)+len(u.Data)),
+			Type: g.Type, Rows: g.Rows + u.Rows, K: g.K, Packed: true}
+	}
 }
 
 // dropSource tells the OS that the file pages of tensor name may be
