@@ -21,15 +21,15 @@ import (
 // step is one), and only the logits are read back.
 //
 // This is the backend seam: the model's math is the op sequence below; a
-// backend supplies the ops. The vision tower still runs on the CPU (a
-// Context's EncodeImage), and its embeddings enter through Batch.Embeds.
-// The KV cache on the device is float32. Weights are not copied: the
-// GGUF mappings are wrapped as device buffers (metal.MapHost: zero-copy
-// views on Metal's unified memory, aliases of the same file pages on the
-// simulator), and each matrix is a view into them in its file layout
-// (also when the CPU path repacked it). Only a file read into memory
-// rather than mapped, and norm vectors the file does not store as F32,
-// are copied.
+// backend supplies the ops. EncodeImage runs the vision tower and adapter
+// on the device too (device_vision.go); its rows enter the decoder through
+// Batch.Embeds. The KV cache is f16 (the default) or float32, as on the
+// CPU. Weights are not copied: the GGUF mappings are wrapped as device
+// buffers (metal.MapHost: zero-copy views on Metal's unified memory,
+// aliases of the same file pages on the simulator), and each matrix is a
+// view into them in its file layout (also when the CPU path repacked it).
+// Only a file read into memory rather than mapped, and vectors the file
+// does not store as F32, are copied.
 type DeviceContext struct {
 	m     *Model
 	dev   metal.Device
@@ -42,7 +42,9 @@ type DeviceContext struct {
 	maps    []fileMap // the model files' mappings as device views
 	mats    map[*Matrix]metal.View
 	vecs    map[*float32]metal.View
-	kc, vc  []metal.View // per layer, size × kvDim float32
+	kvF16   bool         // the cache holds IEEE half (KVF16), else float32
+	kc, vc  []metal.View // per layer, size × kvDim elements
+	kf, vf  metal.View   // batch × kvDim float32: K and V rows before the f16 cache
 	x, xn   metal.View   // batch × Hidden
 	q, att  metal.View
 	o       metal.View
@@ -58,37 +60,25 @@ type DeviceContext struct {
 	maskBuf []bool
 	runBuf  []run
 	nPast   int
+
+	dv *deviceVision // the vision tower's scratch (nil until an image)
 }
 
 // NewDeviceContext allocates a context on dev (see metal.OpenNamed): the
-// KV cache and scratch in device buffers, the weights as views of the
-// model files' mappings. o.KV is ignored (the device cache is float32);
-// o.Threads and o.Pool are unused.
+// KV cache (o.KV: f16, the default, or f32) and scratch in device
+// buffers, the weights as views of the model files' mappings. o.Threads
+// and o.Pool are unused (everything runs on the device).
 func (m *Model) NewDeviceContext(dev metal.Device, o ContextOptions) (*DeviceContext, error) {
 	t := &m.Text
-	if !t.RopeNeoX {
-		return nil, errors.New("model: the Metal backend has only NeoX (rotate-half) RoPE; this model uses adjacent pairs")
+	if err := m.DeviceSupported(); err != nil {
+		return nil, err
 	}
-	for i := range m.layers {
-		if m.layers[i].visQKVB != nil || m.layers[i].ropeInvFreq != nil {
-			return nil, errors.New("model: the Metal backend does not run CogVLM2 yet (vision-expert QKV bias, stored RoPE frequencies); use --backend cpu")
-		}
-	}
-	if t.HeadDim > 256 {
-		return nil, fmt.Errorf("model: the Metal attention kernel takes head dims up to 256, not %d", t.HeadDim)
-	}
-	d := &DeviceContext{m: m, dev: dev, ops: metal.NewOps(dev), size: o.Size, batch: o.Batch,
+	d := &DeviceContext{m: m, dev: dev, ops: metal.NewOps(dev), kvF16: o.KV == KVF16,
 		kvDim: t.HeadsKV * t.HeadDim, mats: map[*Matrix]metal.View{}, vecs: map[*float32]metal.View{}}
-	if d.size == 0 {
-		d.size = 2048
+	var err error
+	if d.size, d.batch, err = contextSizes(o, t.ContextLength); err != nil {
+		return nil, err
 	}
-	if d.batch == 0 {
-		d.batch = 512
-	}
-	if d.size < 1 || d.size > maxDim || d.batch < 1 {
-		return nil, fmt.Errorf("model: context size %d / batch %d out of range", d.size, d.batch)
-	}
-	d.batch = min(d.batch, d.size)
 	if err := d.load(); err != nil {
 		d.Close()
 		return nil, err
@@ -146,6 +136,21 @@ func (d *DeviceContext) fileView(name string, typ quant.Type, size int) (metal.V
 		return v, true, nil
 	}
 	return metal.View{}, false, nil
+}
+
+// DeviceSupported says whether the Metal backend runs this model: nil, or
+// what it lacks.
+func (m *Model) DeviceSupported() error {
+	t := &m.Text
+	for i := range m.layers {
+		if !t.RopeNeoX && m.layers[i].ropeInvFreq == nil {
+			return errors.New("model: the Metal backend has only NeoX (rotate-half) RoPE; this model uses adjacent pairs")
+		}
+	}
+	if t.HeadDim > 256 {
+		return fmt.Errorf("model: the Metal attention kernel takes head dims up to 256, not %d", t.HeadDim)
+	}
+	return nil
 }
 
 func (d *DeviceContext) alloc(n int) (metal.View, error) {
@@ -227,7 +232,8 @@ func (d *DeviceContext) load() error {
 		mats = append(mats, &L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down,
 			&L.visQKV, &L.visO, &L.visGate, &L.visUp, &L.visDown)
 		p := fmt.Sprintf("blk.%d.", i)
-		vecs = append(vecs, named{p + "attn_norm.weight", L.attnNorm}, named{p + "ffn_norm.weight", L.ffnNorm})
+		vecs = append(vecs, named{p + "attn_norm.weight", L.attnNorm}, named{p + "ffn_norm.weight", L.ffnNorm},
+			named{p + "vis_attn_qkv.bias", L.visQKVB})
 		ff = max(ff, L.visGate.Rows)
 	}
 	for _, w := range mats {
@@ -240,14 +246,27 @@ func (d *DeviceContext) load() error {
 			return err
 		}
 	}
+	if err := d.placeVision(); err != nil {
+		return err
+	}
 	H, B := t.Hidden, d.batch
 	var err error
-	for range m.layers {
-		var k, v metal.View
-		if k, err = d.alloc(4 * d.size * d.kvDim); err != nil {
+	el := 4
+	if d.kvF16 {
+		el = 2
+		if d.kf, err = d.alloc(4 * B * d.kvDim); err != nil {
 			return err
 		}
-		if v, err = d.alloc(4 * d.size * d.kvDim); err != nil {
+		if d.vf, err = d.alloc(4 * B * d.kvDim); err != nil {
+			return err
+		}
+	}
+	for range m.layers {
+		var k, v metal.View
+		if k, err = d.alloc(el * d.size * d.kvDim); err != nil {
+			return err
+		}
+		if v, err = d.alloc(el * d.size * d.kvDim); err != nil {
 			return err
 		}
 		d.kc, d.vc = append(d.kc, k), append(d.vc, v)
@@ -273,16 +292,43 @@ func (d *DeviceContext) Close() {
 		fm.m.Close()
 	}
 	d.ops.Close()
+	d.ReleaseVision()
 	d.bufs, d.maps = nil, nil
 }
 
+// Model returns the model d runs.
+func (d *DeviceContext) Model() *Model { return d.m }
+
 // Len returns the number of slots in the KV cache.
 func (d *DeviceContext) Len() int { return d.nPast }
+
+// Size returns the capacity of the KV cache in slots.
+func (d *DeviceContext) Size() int { return d.size }
 
 // Reset empties the KV cache.
 func (d *DeviceContext) Reset() {
 	d.nPast = 0
 	d.types = d.types[:0]
+}
+
+// Truncate drops every slot from n on (0 <= n <= Len), as
+// Context.Truncate: the cache rows before n are kept on the device.
+func (d *DeviceContext) Truncate(n int) error {
+	if n < 0 || n > d.nPast {
+		return fmt.Errorf("model: truncate to %d slots: the cache holds %d", n, d.nPast)
+	}
+	d.nPast = n
+	d.types = d.types[:n]
+	return nil
+}
+
+// ReleaseVision frees the vision tower's device scratch until the next
+// image.
+func (d *DeviceContext) ReleaseVision() {
+	if d.dv != nil {
+		d.dv.free(d.dev)
+		d.dv = nil
+	}
 }
 
 // matmul multiplies rows [r0, r0+rows) of w with n activation rows.
@@ -412,6 +458,24 @@ func (d *DeviceContext) chunk(types []TokenType, mask []bool, s, e int, pos []in
 	return nil
 }
 
+// rope rotates the chunk's m Q rows and K rows (at k) by their positions:
+// with the layer's stored inverse frequencies when the file has them
+// (CogVLM2), else from rope.freq_base.
+func (d *DeviceContext) rope(l int, k metal.View, m int) error {
+	t := &d.m.Text
+	H, kvd := t.Hidden, d.kvDim
+	if inv := d.m.layers[l].ropeInvFreq; inv != nil {
+		if err := d.ops.RoPENeoXFreqs(d.q, d.pos, t.Heads, t.HeadDim, m, H, inv); err != nil {
+			return err
+		}
+		return d.ops.RoPENeoXFreqs(k, d.pos, t.HeadsKV, t.HeadDim, m, kvd, inv)
+	}
+	if err := d.ops.RoPENeoX(d.q, d.pos, t.Heads, t.HeadDim, m, H, t.RopeBase); err != nil {
+		return err
+	}
+	return d.ops.RoPENeoX(k, d.pos, t.HeadsKV, t.HeadDim, m, kvd, t.RopeBase)
+}
+
 // layer encodes decoder layer l over the chunk's m rows: the same ops as
 // Model.layer and Context.attend.
 func (d *DeviceContext) layer(l, m int, runs []run, pos []int32) error {
@@ -419,11 +483,15 @@ func (d *DeviceContext) layer(l, m int, runs []run, pos []int32) error {
 	L := &d.m.layers[l]
 	H, kvd := t.Hidden, d.kvDim
 	row := func(v metal.View, i, width int) metal.View { return v.At(4 * i * width) }
+	// K and V rows in float32: straight into the cache rows of these
+	// slots, or into scratch that is then converted into the f16 cache
 	kc, vc := row(d.kc[l], d.nPast, kvd), row(d.vc[l], d.nPast, kvd)
+	if d.kvF16 {
+		kc, vc = d.kf, d.vf
+	}
 	if err := d.ops.RMSNorm(d.xn, d.x, d.vecs[&L.attnNorm[0]], H, m, t.RMSEps); err != nil {
 		return err
 	}
-	// Q into scratch, K and V straight into the cache rows of these slots
 	for _, r := range runs {
 		nr, xr := r.end-r.start, row(d.xn, r.start, H)
 		qy, ky, vy := row(d.q, r.start, H), row(kc, r.start, kvd), row(vc, r.start, kvd)
@@ -446,19 +514,33 @@ func (d *DeviceContext) layer(l, m int, runs []run, pos []int32) error {
 				}
 			}
 		}
+		if err == nil && r.vision && L.visQKVB != nil { // CogVLM2's vision-expert QKV bias
+			b := d.vecs[&L.visQKVB[0]]
+			if err = d.ops.Add(qy, qy, b, nr*H, H); err == nil {
+				if err = d.ops.Add(ky, ky, b.At(4*H), nr*kvd, kvd); err == nil {
+					err = d.ops.Add(vy, vy, b.At(4*(H+kvd)), nr*kvd, kvd)
+				}
+			}
+		}
 		if err != nil {
 			return err
 		}
 	}
-	if err := d.ops.RoPENeoX(d.q, d.pos, t.Heads, t.HeadDim, m, H, t.RopeBase); err != nil {
+	if err := d.rope(l, kc, m); err != nil {
 		return err
 	}
-	if err := d.ops.RoPENeoX(kc, d.pos, t.HeadsKV, t.HeadDim, m, kvd, t.RopeBase); err != nil {
-		return err
+	if d.kvF16 {
+		el := 2 * d.nPast * kvd
+		if err := d.ops.ToF16(d.kc[l].At(el), kc, m*kvd); err != nil {
+			return err
+		}
+		if err := d.ops.ToF16(d.vc[l].At(el), vc, m*kvd); err != nil {
+			return err
+		}
 	}
 	ap := kernels.AttnParams{NHead: t.Heads, NHeadKV: t.HeadsKV, HeadDim: t.HeadDim,
 		Scale: float32(1 / math.Sqrt(float64(t.HeadDim))), Causal: true, QPos0: d.nPast}
-	if err := d.ops.Attention(d.att, d.q, d.kc[l], d.vc[l], false, m, d.nPast+m, ap); err != nil {
+	if err := d.ops.Attention(d.att, d.q, d.kc[l], d.vc[l], d.kvF16, m, d.nPast+m, ap); err != nil {
 		return err
 	}
 	for _, r := range runs {

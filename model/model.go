@@ -108,6 +108,10 @@ type LoadOptions struct {
 	// is written (through a temporary file) when missing or not made from
 	// this model file by this packing code.
 	PackedFile string
+	// FileLayout keeps every matrix in its file layout (no repacking): for
+	// a GPU backend, which reads the weights from the file mapping and
+	// would not use the CPU's packed copies.
+	FileLayout bool
 }
 
 // OpenWith is Open with load options.
@@ -183,6 +187,9 @@ func NewWith(o LoadOptions, files ...*gguf.File) (*Model, error) {
 		default:
 			return nil, fmt.Errorf("model: key cogvlm.template = %q: want chat, vqa or base", t)
 		}
+	}
+	if o.FileLayout {
+		return m, nil
 	}
 	if err := m.repackLanguage(o); err != nil {
 		m.freePacked()

@@ -95,23 +95,7 @@ func (c *Context) ViTStates(dst, states, pixels []float32) error {
 	}
 	w := c.m.vis
 	s := c.visionScratch()
-	// unfold patches in raster order, each as (c, ky, kx)
-	S, ps, C := vc.ImageSize, vc.PatchSize, vc.Channels
-	g := S / ps
-	kp := C * ps * ps
-	for py := 0; py < g; py++ {
-		for px := 0; px < g; px++ {
-			row := s.patches[(py*g+px)*kp:]
-			j := 0
-			for ch := 0; ch < C; ch++ {
-				for ky := 0; ky < ps; ky++ {
-					src := pixels[ch*S*S+(py*ps+ky)*S+px*ps:]
-					copy(row[j:j+ps], src[:ps])
-					j += ps
-				}
-			}
-		}
-	}
+	unfoldPatches(s.patches, pixels, vc)
 	// patch embedding into rows 1..P, CLS at row 0, then position embedding
 	c.matmul(s.x[Hv:], &w.patch, s.patches, P)
 	copy(s.x[:Hv], w.cls)
@@ -186,6 +170,27 @@ func (c *Context) ViTStates(dst, states, pixels []float32) error {
 	return nil
 }
 
+// unfoldPatches writes the patches of CHW pixels to dst in raster order,
+// each as (c, ky, kx): the rows the patch embedding multiplies.
+func unfoldPatches(dst, pixels []float32, vc *VisionConfig) {
+	S, ps, C := vc.ImageSize, vc.PatchSize, vc.Channels
+	g := S / ps
+	kp := C * ps * ps
+	for py := 0; py < g; py++ {
+		for px := 0; px < g; px++ {
+			row := dst[(py*g+px)*kp:]
+			j := 0
+			for ch := 0; ch < C; ch++ {
+				for ky := 0; ky < ps; ky++ {
+					src := pixels[ch*S*S+(py*ps+ky)*S+px*ps:]
+					copy(row[j:j+ps], src[:ps])
+					j += ps
+				}
+			}
+		}
+	}
+}
+
 // Downsample applies CogVLM2's 2x2 stride-2 conv (with bias) to the ViT
 // output rows (Patches x Hv, CLS dropped, raster order on the Grid x Grid
 // patch grid) and writes Rows x Hv rows in raster order over the halved
@@ -204,23 +209,7 @@ func (c *Context) Downsample(dst, vit []float32) error {
 		return fmt.Errorf("model: downsample buffers of %d and %d floats, want %d and %d", len(vit), len(dst), P*Hv, R*Hv)
 	}
 	s := c.visionScratch()
-	half := g / 2
-	// Row r of convIn holds the 2x2 block of output r in v.conv.weight's
-	// (i, ky, kx) element order.
-	c.pool.Rows(R, rowGrain, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			R0, C0 := r/half, r%half
-			in := s.convIn[r*4*Hv : (r+1)*4*Hv]
-			for ky := 0; ky < 2; ky++ {
-				for kx := 0; kx < 2; kx++ {
-					src := vit[((2*R0+ky)*g+2*C0+kx)*Hv:][:Hv]
-					for i, x := range src {
-						in[i*4+ky*2+kx] = x
-					}
-				}
-			}
-		}
-	})
+	c.pool.Rows(R, rowGrain, func(lo, hi int) { gatherConvBlocks(s.convIn, vit, Hv, g, lo, hi) })
 	c.matmul(dst, &c.m.vis.conv, s.convIn, R)
 	c.pool.Rows(R, rowGrain, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -229,6 +218,26 @@ func (c *Context) Downsample(dst, vit []float32) error {
 		}
 	})
 	return nil
+}
+
+// gatherConvBlocks writes rows [lo, hi) of the downsample conv's input:
+// row r holds the 2x2 block of ViT rows (Hv floats each, on the g x g
+// grid) under output r of the halved grid, in v.conv.weight's (i, ky, kx)
+// element order.
+func gatherConvBlocks(convIn, vit []float32, Hv, g, lo, hi int) {
+	half := g / 2
+	for r := lo; r < hi; r++ {
+		R0, C0 := r/half, r%half
+		in := convIn[r*4*Hv : (r+1)*4*Hv]
+		for ky := 0; ky < 2; ky++ {
+			for kx := 0; kx < 2; kx++ {
+				src := vit[((2*R0+ky)*g+2*C0+kx)*Hv:][:Hv]
+				for i, x := range src {
+					in[i*4+ky*2+kx] = x
+				}
+			}
+		}
+	}
 }
 
 // Adapter maps Rows rows of Hv floats (the ViT output, or Downsample's

@@ -44,7 +44,7 @@ checkedv() { # checkedv RUN-NAME go test args...
 }
 
 # (the Metal backend's model and command tests run in their own step below)
-metal_e2e='TestDeviceGoldens|TestEvalMetalSim|TestBenchMetalSim'
+metal_e2e='TestDeviceGoldens|TestDeviceZeroCopy|TestDeviceCogVLM2|TestEvalMetalSim|TestBenchMetalSim|TestRunMetalSim|TestServeMetalSim'
 step "go test (linux/amd64)"
 checked native go test -count=1 -skip "$metal_e2e" ./...
 

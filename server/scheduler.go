@@ -40,9 +40,10 @@ type event struct {
 	decodeTime   time.Duration // first token to the last (final event)
 }
 
-// slot is one conversation being decoded, with its own KV cache.
+// slot is one conversation being decoded, with its own KV cache (a CPU
+// context, or a device context with Config.Device).
 type slot struct {
-	c      *model.Context
+	c      model.Sequence
 	j      *job
 	smp    *sample.Sampler
 	hist   []int32
@@ -124,7 +125,14 @@ func (s *Server) start(sl *slot, j *job) {
 		return
 	}
 	if sl.c == nil {
-		c, err := s.m.NewContext(model.ContextOptions{Size: s.cfg.ContextSize, KV: s.cfg.KV, Pool: s.pool})
+		o := model.ContextOptions{Size: s.cfg.ContextSize, KV: s.cfg.KV, Pool: s.pool}
+		var c model.Sequence
+		var err error
+		if s.cfg.Device != nil {
+			c, err = s.m.NewDeviceContext(s.cfg.Device, o)
+		} else {
+			c, err = s.m.NewContext(o)
+		}
 		if err != nil {
 			j.events <- event{final: true, err: err}
 			return
@@ -147,9 +155,14 @@ func (s *Server) prefill(sl *slot) error {
 	c, j := sl.c, sl.j
 	c.Reset()
 	b := s.m.PromptBatch(j.ids, nil)
-	if j.pixels != nil {
+	if j.pixels != nil && s.cfg.Device != nil {
 		// the vision scratch goes before the prefill, not beside it
-		o, err := s.cfg.Cache.Prefill(c, j.key, j.pixels, c.ReleaseVision)
+		if _, _, err := model.PrefillImage(c, j.pixels, c.ReleaseVision); err != nil {
+			return err
+		}
+		b = model.Batch{Tokens: j.ids}
+	} else if j.pixels != nil {
+		o, err := s.cfg.Cache.Prefill(c.(*model.Context), j.key, j.pixels, c.ReleaseVision)
 		if err != nil {
 			return err
 		}
@@ -174,7 +187,6 @@ func (s *Server) prefill(sl *slot) error {
 // step decodes one token for every active slot whose client is still
 // there.
 func (s *Server) step() {
-	var cs []*model.Context
 	var toks []int32
 	var rows [][]float32
 	var live []*slot
@@ -187,7 +199,6 @@ func (s *Server) step() {
 			s.finish(sl, "", err)
 			continue
 		}
-		cs = append(cs, sl.c)
 		toks = append(toks, sl.next)
 		rows = append(rows, sl.logits)
 		live = append(live, sl)
@@ -196,7 +207,21 @@ func (s *Server) step() {
 		return
 	}
 	t0 := time.Now()
-	err := s.batcher.Step(cs, toks, rows)
+	var err error
+	if s.cfg.Device != nil {
+		// one device: the conversations' steps one after another
+		for i, sl := range live {
+			if err = sl.c.Forward(model.Batch{Tokens: toks[i : i+1]}, model.Output{Logits: rows[i]}); err != nil {
+				break
+			}
+		}
+	} else {
+		cs := make([]*model.Context, len(live))
+		for i, sl := range live {
+			cs[i] = sl.c.(*model.Context)
+		}
+		err = s.batcher.Step(cs, toks, rows)
+	}
 	d := time.Since(t0)
 	if err != nil {
 		for _, sl := range live {

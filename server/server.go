@@ -30,6 +30,7 @@ import (
 	"github.com/cogedge/cogedge/grounding"
 	"github.com/cogedge/cogedge/imagecache"
 	"github.com/cogedge/cogedge/kernels"
+	"github.com/cogedge/cogedge/kernels/metal"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/model/imageproc"
 	"github.com/cogedge/cogedge/model/prompt"
@@ -78,6 +79,11 @@ type Config struct {
 	ModelID string
 	// Log receives one line per notable event (nil: quiet).
 	Log io.Writer
+	// Device, when set, runs every conversation's decoder on this GPU
+	// device (model.DeviceContext) instead of the CPU: the conversations
+	// then decode one after another, each step one command buffer, and
+	// the image cache is not used (the KV state lives on the device).
+	Device metal.Device
 }
 
 // Server is an OpenAI-compatible chat server over one model.

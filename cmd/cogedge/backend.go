@@ -12,14 +12,14 @@ import (
 // checkBackend validates --backend for a command: every command takes auto
 // (also the zero value, for commands that fill modelFlags themselves) and
 // cpu; metal and metal-sim only the commands that run on the Metal backend
-// so far (eval).
+// (run, chat, ground, serve, eval; bench has its own flag).
 func (mf *modelFlags) checkBackend() error {
 	switch mf.backend {
 	case "", "auto", "cpu":
 		return nil
 	case "metal", "metal-sim":
 		if !mf.deviceOK {
-			return errUsage{fmt.Errorf("--backend %s: this command runs on the CPU only so far (eval runs on the Metal backend)", mf.backend)}
+			return errUsage{fmt.Errorf("--backend %s: this command runs on the CPU only (run, chat, ground, serve and eval run on the Metal backend)", mf.backend)}
 		}
 		return nil
 	}

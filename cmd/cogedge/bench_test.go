@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"os"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/cogedge/cogedge/kernels/metal"
 )
 
 // TestBenchMarkdown runs `cogedge bench` on the tiny model and checks the
@@ -135,15 +131,7 @@ func TestBenchJSON(t *testing.T) {
 // the Metal backend (simulated) and reports the device's read bandwidth
 // measured by its read kernel.
 func TestBenchMetalSim(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the simulated Metal device exists in Linux builds only")
-	}
-	if _, err := metal.FindClang(); err != nil {
-		if os.Getenv("COGEDGE_REQUIRE_SIM") != "" {
-			t.Fatalf("COGEDGE_REQUIRE_SIM is set: %v", err)
-		}
-		t.Skip(err)
-	}
+	needSim(t)
 	var out, errb bytes.Buffer
 	code := run([]string{"bench", "-m", tinyQ8, "--backend", "metal-sim", "-p", "2", "-n", "1", "-r", "1", "--no-warmup", "--stream-mib", "1", "-o", "json"}, &out, &errb)
 	if code != 0 {

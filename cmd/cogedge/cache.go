@@ -50,8 +50,9 @@ func (cf *cacheFlags) open() (*imagecache.Cache, error) {
 // imagePrefix fills the empty context c with BOS and the image block of
 // the picture at path, from the cache when it has it, and returns the
 // slots it put there. verbose (nil: quiet) gets the hit or the encode and
-// prefill times.
-func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID, path string, verbose io.Writer) ([]slot, error) {
+// prefill times. A device context has no image cache (its KV state stays
+// on the device): it always encodes and prefills.
+func imagePrefix(s *session, c model.Sequence, cache *imagecache.Cache, modelID, path string, verbose io.Writer) ([]slot, error) {
 	px, err := s.pixels(path)
 	if err != nil {
 		return nil, err
@@ -69,7 +70,16 @@ func imagePrefix(s *session, c *model.Context, cache *imagecache.Cache, modelID,
 		// rather than when the Go scavenger gets to it
 		debug.FreeOSMemory()
 	}
-	o, err := cache.Prefill(c, imagecache.NewKey(modelID, s.kv, px), px, releaseVision)
+	var o imagecache.Outcome
+	if cc, ok := c.(*model.Context); ok {
+		o, err = cache.Prefill(cc, imagecache.NewKey(modelID, s.kv, px), px, releaseVision)
+	} else {
+		if cache != nil && verbose != nil {
+			fmt.Fprintln(verbose, "image cache: not used on the device backend (its KV cache lives on the device)")
+		}
+		cache = nil
+		o.Encode, o.Prefill, err = model.PrefillImage(c, px, releaseVision)
+	}
 	wait.end()
 	if err != nil {
 		return nil, err

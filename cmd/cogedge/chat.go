@@ -40,6 +40,7 @@ Ctrl-C while an answer is printed stops it.
 // answers is written (to stdout; notes go to stderr).
 func chatCmd(args []string, stdout, stderr io.Writer) error {
 	fs, af := newAnswerFlags("chat", -1)
+	af.model.deviceOK = true
 	mf, cf, sf := &af.model, &af.cache, &af.sample
 	if done, err := parseFlags(fs, chatSynopsis, args, stdout); done || err != nil {
 		if done {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cogedge/cogedge/gguf"
-	"github.com/cogedge/cogedge/model/tokenizer"
 	"github.com/cogedge/cogedge/quant"
 	"github.com/cogedge/cogedge/tools/convert/converter"
 )
@@ -55,19 +53,7 @@ func readGolden2(t *testing.T, name string) *goldenCase {
 // prompt gives the reference's text ids (Llama-3's).
 func TestCogVLM2RunGreedy(t *testing.T) {
 	mp := tiny2F32(t)
-	f, err := gguf.Open(mp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	v, err := tokenizer.VocabFromGGUF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := tokenizer.New(v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := fileTokenizer(t, mp)
 	for _, name := range []string{"cogvlm2-tiny-image-chat", "cogvlm2-tiny-text-only"} {
 		t.Run(name, func(t *testing.T) {
 			g := readGolden2(t, name)

@@ -81,22 +81,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	V := s.m.Text.Vocab
 	logits := make([]float32, L*V)
-	dev, err := openBackend(&mf, stderr)
-	if err != nil {
-		return err
-	}
-	if dev != nil {
-		// the decoder on the device; the image above was encoded on the CPU
-		defer dev.Close()
-		d, err := s.m.NewDeviceContext(dev, model.ContextOptions{Size: c.Size()})
-		if err != nil {
-			return err
-		}
-		defer d.Close()
-		if err := d.Forward(s.m.PromptBatch(ids, img), model.Output{Logits: logits}); err != nil {
-			return err
-		}
-	} else if err := c.Forward(s.m.PromptBatch(ids, img), model.Output{Logits: logits}); err != nil {
+	if err := c.Forward(s.m.PromptBatch(ids, img), model.Output{Logits: logits}); err != nil {
 		return err
 	}
 	if err := writeFloats(*out, logits, outOpt); err != nil {

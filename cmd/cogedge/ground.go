@@ -33,6 +33,7 @@ const groundSynopsis = `ground -m MODEL --image IMG -p "Where is the cat?" [--dr
 // loaded (for answers from the server or an earlier run).
 func groundCmd(args []string, stdout, stderr io.Writer) error {
 	fs, af := newAnswerFlags("ground", 256)
+	af.model.deviceOK = true
 	mf, cf, sf := &af.model, &af.cache, &af.sample
 	draw := fs.String("draw", "", "write the picture with the boxes drawn and labelled to this PNG file")
 	asJSON := fs.Bool("json", false, "print {text, boxes: [{phrase, x0, y0, x1, y1}]} (pixels) as JSON")

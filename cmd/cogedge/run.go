@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cogedge/cogedge/imagecache"
+	"github.com/cogedge/cogedge/kernels/metal"
 	"github.com/cogedge/cogedge/model"
 	"github.com/cogedge/cogedge/model/imageproc"
 	"github.com/cogedge/cogedge/model/prompt"
@@ -119,6 +120,11 @@ type session struct {
 	langAnon bool
 	meter    *phaseMeter // --verbose: per-phase memory; nil otherwise
 	stderr   io.Writer
+	// dev is the GPU device of --backend (nil: the CPU); the decoder's
+	// contexts are made on it. autoDev: --backend auto chose it, so a
+	// model the device cannot run falls back to the CPU.
+	dev     metal.Device
+	autoDev bool
 }
 
 // openSession checks the flags and cheap inputs (modelFlags.check), then
@@ -141,11 +147,17 @@ func openSession(mf *modelFlags, stderr io.Writer) (*session, error) {
 	if mf.verbose {
 		s.meter = newPhaseMeter(stderr)
 	}
+	if s.dev, err = openBackend(mf, stderr); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.autoDev = s.dev != nil && (mf.backend == "auto" || mf.backend == "")
 	opts, where, err := loadOptions(mf.repack, nonEmpty(modelPath, mmprojPath)...)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
+	opts.FileLayout = s.dev != nil // the device reads the file layout from the mapping
 	wait := startWait("loading " + filepath.Base(mf.model) + " (mapping, repacking)")
 	m, err := model.OpenWith(modelPath, mmprojPath, opts)
 	wait.end()
@@ -155,6 +167,21 @@ func openSession(mf *modelFlags, stderr io.Writer) (*session, error) {
 	}
 	s.m = m
 	s.langAnon = where == repackMemory && m.PackedMatrices() > 0
+	if s.dev != nil {
+		if err := m.DeviceSupported(); err != nil {
+			if !s.autoDev {
+				s.close()
+				return nil, fmt.Errorf("--backend %s: %w", mf.backend, err)
+			}
+			// auto: the CPU runs what the device cannot (the weights stay
+			// in the file layout: correct, without the packed fast path)
+			if mf.verbose {
+				fmt.Fprintf(stderr, "backend: cpu (--backend auto: %v)\n", err)
+			}
+			s.dev.Close()
+			s.dev = nil
+		}
+	}
 	if mf.mlock {
 		if err := m.LockLanguage(); err != nil {
 			s.close()
@@ -178,6 +205,10 @@ func openSession(mf *modelFlags, stderr io.Writer) (*session, error) {
 func (s *session) close() {
 	if s.m != nil {
 		s.m.Close()
+	}
+	if s.dev != nil {
+		s.dev.Close()
+		s.dev = nil
 	}
 	if s.meter != nil {
 		s.meter.stop()
@@ -285,7 +316,7 @@ func (s *session) contextLimit(mf *modelFlags) int {
 // model's context length) and refuses a prompt longer than it; a
 // conversation that grows (grow) gets the whole limit, a single answer
 // only what it can use.
-func (s *session) newContext(mf *modelFlags, promptSlots, n int, grow bool) (*model.Context, error) {
+func (s *session) newContext(mf *modelFlags, promptSlots, n int, grow bool) (model.Sequence, error) {
 	limit := s.contextLimit(mf)
 	if promptSlots > limit {
 		hint := "shorten the prompt or the history"
@@ -299,6 +330,13 @@ func (s *session) newContext(mf *modelFlags, promptSlots, n int, grow bool) (*mo
 		size = min(limit, promptSlots+n)
 	}
 	o := model.ContextOptions{Size: size, KV: s.kv, Threads: mf.threads}
+	if s.dev != nil {
+		d, err := s.m.NewDeviceContext(s.dev, o)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
 	if err := checkFit(s.m, o, mf.image != "", s.langAnon, s.stderr, mf.verbose); err != nil {
 		return nil, err
 	}
@@ -306,7 +344,7 @@ func (s *session) newContext(mf *modelFlags, promptSlots, n int, grow bool) (*mo
 }
 
 // encodeImage runs the vision tower and adapter on the image at path.
-func encodeImage(s *session, c *model.Context, path string) ([]float32, error) {
+func encodeImage(s *session, c model.Sequence, path string) ([]float32, error) {
 	px, err := s.pixels(path)
 	if err != nil {
 		return nil, err
@@ -322,6 +360,7 @@ const runSynopsis = "run -m MODEL [--image IMG] -p TEXT [flags]"
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs, af := newAnswerFlags("run", 256)
+	af.model.deviceOK = true
 	mf, cf, sf := &af.model, &af.cache, &af.sample
 	interactive := fs.BoolP("interactive", "i", false, "after the answer to -p (if any), read more questions from stdin, one per line, keeping the conversation")
 	conversation := fs.Bool("conversation", false, "llama.cpp's -cnv: run the interactive chat (cogedge chat)")
@@ -447,7 +486,7 @@ var stdin io.Reader = os.Stdin
 // and the turns so far.
 type chat struct {
 	s       *session
-	c       *model.Context
+	c       model.Sequence
 	mf      *modelFlags
 	cache   *imagecache.Cache // nil: --no-image-cache
 	modelID string            // the image cache's key for the model files

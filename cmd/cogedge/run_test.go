@@ -246,15 +246,7 @@ func TestEvalMatchesReference(t *testing.T) {
 // model for the image case and holds it to the reference: max |Δ logits|
 // ≤ 2e-3 and the same argmax at every position.
 func TestEvalMetalSim(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the simulated Metal device exists in Linux builds only")
-	}
-	if _, err := metal.FindClang(); err != nil {
-		if os.Getenv("COGEDGE_REQUIRE_SIM") != "" {
-			t.Fatalf("COGEDGE_REQUIRE_SIM is set: %v", err)
-		}
-		t.Skip(err)
-	}
+	needSim(t)
 	const V = 32000
 	g, want := readGolden(t, "tiny-image-chat")
 	out := filepath.Join(t.TempDir(), "sim.bin")
@@ -282,8 +274,55 @@ func TestEvalMetalSim(t *testing.T) {
 // TestRunGreedy checks that `cogedge run --temp 0` streams the
 // reference's 16 greedy tokens (as text).
 func TestRunGreedy(t *testing.T) {
+	for _, name := range []string{"tiny-image-chat", "tiny-text-only"} {
+		t.Run(name, func(t *testing.T) { runGreedy(t, name, "cpu", 0) })
+	}
+}
+
+// TestRunMetalSim is TestRunGreedy through the Metal backend on the
+// simulated device (Linux): the image prefix and every decode step on the
+// device give the reference's tokens. The simulator is slow, so it runs
+// the image case and the first 6 tokens.
+func TestRunMetalSim(t *testing.T) {
+	needSim(t)
+	runGreedy(t, "tiny-image-chat", "metal-sim", 6)
+}
+
+// runGreedy runs golden case name on backend and compares the output with
+// the reference's first n generated tokens (0: all of them).
+func runGreedy(t *testing.T, name, backend string, n int) {
 	mp := tinyF32(t)
-	f, err := gguf.Open(mp)
+	tok := fileTokenizer(t, mp)
+	g, _ := readGolden(t, name)
+	gen := g.Generated
+	if n > 0 {
+		gen = gen[:n]
+	}
+	for _, id := range gen {
+		if id == 2 {
+			t.Fatal("reference continuation contains EOS; run would stop early")
+		}
+	}
+	args := []string{"run", "-m", mp, "-p", g.Query, "--template", g.Template, "-n", fmt.Sprint(len(gen)), "--temp", "0", "-t", "2", "--backend", backend, "--verbose"}
+	if g.Image != nil {
+		args = append(args, "--image", chelsea)
+	}
+	code, stdout, stderr := cli(args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "backend: "+backend) {
+		t.Errorf("--verbose does not name the backend %s: %q", backend, stderr)
+	}
+	if want := streamText(tok, gen); stdout != want {
+		t.Errorf("run --backend %s printed %q, want the reference tokens %v = %q", backend, stdout, gen, want)
+	}
+}
+
+// fileTokenizer loads the tokenizer of the GGUF file at path.
+func fileTokenizer(t *testing.T, path string) *tokenizer.Tokenizer {
+	t.Helper()
+	f, err := gguf.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,26 +335,22 @@ func TestRunGreedy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"tiny-image-chat", "tiny-text-only"} {
-		t.Run(name, func(t *testing.T) {
-			g, _ := readGolden(t, name)
-			for _, id := range g.Generated {
-				if id == 2 {
-					t.Fatal("reference continuation contains EOS; run would stop early")
-				}
-			}
-			args := []string{"run", "-m", mp, "-p", g.Query, "--template", g.Template, "-n", fmt.Sprint(len(g.Generated)), "--temp", "0", "-t", "2"}
-			if g.Image != nil {
-				args = append(args, "--image", chelsea)
-			}
-			code, stdout, stderr := cli(args...)
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, stderr)
-			}
-			if want := streamText(tok, g.Generated); stdout != want {
-				t.Errorf("run printed %q, want the reference tokens %v = %q", stdout, g.Generated, want)
-			}
-		})
+	return tok
+}
+
+// needSim skips a test of the simulated Metal device where it cannot run
+// (not Linux, or no clang), failing instead when CI requires it
+// (COGEDGE_REQUIRE_SIM).
+func needSim(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("the simulated Metal device exists in Linux builds only")
+	}
+	if _, err := metal.FindClang(); err != nil {
+		if os.Getenv("COGEDGE_REQUIRE_SIM") != "" {
+			t.Fatalf("COGEDGE_REQUIRE_SIM is set: %v", err)
+		}
+		t.Skip(err)
 	}
 }
 
@@ -390,7 +425,7 @@ func TestRunEvalErrors(t *testing.T) {
 		{"run bad history", []string{"run", "-m", tinyQ8, "-p", "hi", "--history", `[["q"]]`}, 2, "history"},
 		{"eval junk token", []string{"eval", "-m", tinyQ8, "--tokens", "1,x", "--logits-out", out}, 2, "\"x\""},
 		{"eval bad backend", []string{"eval", "-m", tinyQ8, "--tokens", "1", "--backend", "cuda", "--logits-out", out}, 2, "--backend"},
-		{"run on metal", []string{"run", "-m", tinyQ8, "-p", "hi", "--backend", "metal-sim"}, 2, "CPU only"},
+		{"run bad backend", []string{"run", "-m", tinyQ8, "-p", "hi", "--backend", "gpu"}, 2, "--backend"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

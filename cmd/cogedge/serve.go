@@ -45,6 +45,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVarP(&mf.ctx, "ctx-size", "c", 0, "KV cache of each conversation in slots, image rows included (default: the model's context length)")
 	fs.IntVarP(&mf.threads, "threads", "t", runtime.NumCPU(), "threads")
 	fs.BoolVar(&mf.verbose, "verbose", false, "log requests' image cache hits and errors to stderr")
+	fs.StringVar(&mf.backend, "backend", "auto", "compute backend: auto, cpu, metal (Apple GPU; conversations decode one after another, without the image cache) or metal-sim (the Metal shaders simulated on the CPU; Linux, needs clang 16, slow)")
+	mf.deviceOK = true
 	var cf cacheFlags
 	cf.register(fs)
 	host := fs.String("host", "127.0.0.1", "address to listen on (loopback by default; 0.0.0.0 exposes the server to the network)")
@@ -118,7 +120,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		Parallel: *parallel, Queue: *queue, ContextSize: mf.ctx, KV: s.kv, Threads: mf.threads,
 		APIKey: *apiKey, AllowLocalImages: *allowLocal,
 		MaxBodyBytes: *maxBody << 20, MaxImagePixels: *maxPixels, MaxPromptTokens: *maxPrompt, DefaultMaxTokens: *nPredict,
-		Cache: cache, ModelID: modelID, Log: logw,
+		Cache: cache, ModelID: modelID, Log: logw, Device: s.dev,
 	})
 	if err != nil {
 		return err

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -84,5 +87,56 @@ func TestServeFlagErrors(t *testing.T) {
 		if code, _, _ := cli(append([]string{"serve"}, args...)...); code != 2 {
 			t.Errorf("serve %q: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// TestServeMetalSim: `cogedge serve --backend metal-sim` answers a
+// question about a picture with the reference's greedy tokens: the
+// scheduler's image prefix (vision tower included), prompt and decode
+// steps on the Metal backend (simulated device), through HTTP. Four
+// tokens: the simulator is slow.
+func TestServeMetalSim(t *testing.T) {
+	needSim(t)
+	const n = 4
+	mp := tinyF32(t)
+	g, _ := readGolden(t, "tiny-image-chat")
+	origin, printed := startServe(t, "-m", mp, "-t", "2", "--no-image-cache", "--allow-local-images",
+		"--template", g.Template, "--backend", "metal-sim", "--verbose")
+	if !strings.Contains(printed.text(), "backend: metal-sim") {
+		t.Errorf("serve --verbose does not name the backend: %q", printed.text())
+	}
+	path, err := filepath.Abs(chelsea)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"messages": []any{map[string]any{"role": "user", "content": []any{
+			map[string]any{"type": "text", "text": g.Query},
+			map[string]any{"type": "image_url", "image_url": map[string]string{"url": "file://" + path}},
+		}}},
+		"max_tokens": n, "temperature": 0,
+	})
+	resp, err := http.Post(origin+"/v1/chat/completions", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil || len(c.Choices) != 1 {
+		t.Fatalf("status %d, answer %s (%v)", resp.StatusCode, raw, err)
+	}
+	tok := fileTokenizer(t, mp)
+	if want := strings.TrimSuffix(streamText(tok, g.Generated[:n]), "\n"); c.Choices[0].Message.Content != want {
+		t.Errorf("serve --backend metal-sim answered %q, want the reference tokens %v = %q", c.Choices[0].Message.Content, g.Generated[:n], want)
 	}
 }

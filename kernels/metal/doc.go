@@ -42,11 +42,11 @@
 //
 // # The backend seam
 //
-// The model (model.DeviceContext) runs its decoder against the op surface
-// of Ops over Views (a buffer and an offset): tensors stay in device memory
-// between ops and nothing executes until Device.Sync, so one forward call
-// — one decode step — is one command buffer and only the logits come
-// back. A further backend (Vulkan, CUDA) implements Device for its API and
+// The model (model.DeviceContext) runs its vision tower and decoder
+// against the op surface of Ops over Views (a buffer and an offset):
+// tensors stay in device memory between ops and nothing executes until
+// Device.Sync, so one forward call — one decode step — is one command
+// buffer and only the logits (and an image's rows) come back. A further backend (Vulkan, CUDA) implements Device for its API and
 // supplies kernels of the same names and argument structs; Ops, the
 // model's op sequence and its math do not change.
 package metal

@@ -330,15 +330,40 @@ func (o *Ops) GELU(y, x View, n int) error {
 // RoPENeoX rotates tokens rows (stride floats apart) of nHeads heads in
 // place by the positions pos[t] (int32), as kernels.RoPENeoX.
 func (o *Ops) RoPENeoX(x, pos View, nHeads, headDim, tokens, stride int, base float32) error {
-	if headDim < 2 || headDim%2 != 0 || headDim > 2048 || nHeads < 1 || tokens < 1 || stride < nHeads*headDim {
-		return fmt.Errorf("metal: RoPENeoX: %d heads of %d, %d tokens, stride %d", nHeads, headDim, tokens, stride)
+	inv := make([]float32, max(headDim/2, 0))
+	for i := range inv {
+		inv[i] = kernels.RoPEInvFreq(i, headDim, base)
+	}
+	return o.RoPENeoXFreqs(x, pos, nHeads, headDim, tokens, stride, inv)
+}
+
+// RoPENeoXFreqs is RoPENeoX with the headDim/2 inverse frequencies given
+// (a checkpoint that stores them, CogVLM2's).
+func (o *Ops) RoPENeoXFreqs(x, pos View, nHeads, headDim, tokens, stride int, invFreq []float32) error {
+	if headDim < 2 || headDim%2 != 0 || headDim > 2048 || nHeads < 1 || tokens < 1 || stride < nHeads*headDim || len(invFreq) != headDim/2 {
+		return fmt.Errorf("metal: RoPENeoX: %d heads of %d, %d tokens, stride %d, %d frequencies", nHeads, headDim, tokens, stride, len(invFreq))
 	}
 	inv := make([]byte, 0, 2*headDim)
-	for i := 0; i < headDim/2; i++ {
-		inv = binary.LittleEndian.AppendUint32(inv, math.Float32bits(kernels.RoPEInvFreq(i, headDim, base)))
+	for _, f := range invFreq {
+		inv = binary.LittleEndian.AppendUint32(inv, math.Float32bits(f))
 	}
 	return o.dev.Dispatch("rope_neox", Size3{ceilDiv(headDim/2, 32), nHeads, tokens}, Size3{32, 1, 1},
 		BytesArg(pack(nHeads, headDim, tokens, stride)), x.arg(), pos.arg(), BytesArg(inv))
+}
+
+// ToF16 writes n floats of src as IEEE half (round to nearest even) to
+// dst: K and V rows into an f16 KV cache.
+func (o *Ops) ToF16(dst, src View, n int) error {
+	if n < 1 {
+		return fmt.Errorf("metal: ToF16: n=%d", n)
+	}
+	if err := fits("ToF16", "src", src, 4*n); err != nil {
+		return err
+	}
+	if err := fits("ToF16", "dst", dst, 2*n); err != nil {
+		return err
+	}
+	return o.dev.Dispatch("f32_to_f16", Size3{ceilDiv(n, 256), 1, 1}, Size3{256, 1, 1}, BytesArg(pack(n, n)), src.arg(), dst.arg())
 }
 
 // Softmax replaces each of rows rows of n floats with its softmax.
@@ -354,26 +379,39 @@ func (o *Ops) Softmax(x View, n, rows int) error {
 // flash style: one SIMD-group per query row and head streams the keys 32
 // at a time with an online softmax.
 func (o *Ops) Attention(out, q, k, v View, f16 bool, nq, nkv int, ap kernels.AttnParams) error {
+	qw, kw := ap.NHead*ap.HeadDim, ap.NHeadKV*ap.HeadDim
+	return o.AttentionStrided(out, q, k, v, f16, nq, nkv, qw, kw, qw, ap)
+}
+
+// AttentionStrided is Attention over rows qStride floats apart in q,
+// kvStride elements apart in k and v, oStride floats apart in out: q, k
+// and v may then be column ranges of one fused QKV activation (the
+// vision tower's).
+func (o *Ops) AttentionStrided(out, q, k, v View, f16 bool, nq, nkv, qStride, kvStride, oStride int, ap kernels.AttnParams) error {
 	if ap.NHead < 1 || ap.NHeadKV < 1 || ap.NHead%ap.NHeadKV != 0 || ap.HeadDim < 1 || ap.HeadDim > 256 || nq < 1 || nkv < 1 || ap.QPos0 < 0 {
 		return fmt.Errorf("metal: Attention: bad parameters %+v nq=%d nkv=%d", ap, nq, nkv)
+	}
+	qw, kw := ap.NHead*ap.HeadDim, ap.NHeadKV*ap.HeadDim
+	if qStride < qw || oStride < qw || kvStride < kw {
+		return fmt.Errorf("metal: Attention: strides q %d, kv %d, out %d below the row widths %d and %d", qStride, kvStride, oStride, qw, kw)
 	}
 	el := 4
 	kernel := "attn_f32"
 	if f16 {
 		el, kernel = 2, "attn_f16"
 	}
-	qw, kw := ap.NHead*ap.HeadDim, ap.NHeadKV*ap.HeadDim
 	for _, c := range []struct {
 		name string
 		v    View
 		n    int
-	}{{"q", q, 4 * nq * qw}, {"out", out, 4 * nq * qw}, {"k", k, el * nkv * kw}, {"v", v, el * nkv * kw}} {
+	}{{"q", q, 4 * ((nq-1)*qStride + qw)}, {"out", out, 4 * ((nq-1)*oStride + qw)},
+		{"k", k, el * ((nkv-1)*kvStride + kw)}, {"v", v, el * ((nkv-1)*kvStride + kw)}} {
 		if err := fits("Attention", c.name, c.v, c.n); err != nil {
 			return err
 		}
 	}
 	return o.dev.Dispatch(kernel, Size3{nq, ap.NHead, 1}, Size3{32, 1, 1},
-		BytesArg(pack(nq, nkv, ap.NHead, ap.NHeadKV, ap.HeadDim, qw, kw, qw, ap.Causal, ap.QPos0, ap.Scale)),
+		BytesArg(pack(nq, nkv, ap.NHead, ap.NHeadKV, ap.HeadDim, qStride, kvStride, oStride, ap.Causal, ap.QPos0, ap.Scale)),
 		q.arg(), k.arg(), v.arg(), out.arg())
 }
 

@@ -480,6 +480,73 @@ func TestRoPE(t *testing.T) {
 	}
 }
 
+// TestRoPEFreqs: RoPE with stored inverse frequencies (CogVLM2's, BF16
+// rounded) against the float32 rotation by pos·f that the model's CPU
+// path computes; the same tolerance as TestRoPE.
+func TestRoPEFreqs(t *testing.T) {
+	o := needDevice(t)
+	r := rand.New(rand.NewPCG(13, 13))
+	const heads, hd = 2, 64
+	inv := make([]float32, hd/2)
+	for i := range inv {
+		inv[i] = math.Float32frombits(math.Float32bits(kernels.RoPEInvFreq(i, hd, 500000)) &^ 0xffff) // BF16
+	}
+	pos := []int{0, 3, 129, 2047}
+	x := randF32(r, len(pos)*heads*hd, 1)
+	v := upload(t, f32Bytes(x))
+	run(t, o, o.RoPENeoXFreqs(v, upload(t, i32Bytes(pos)), heads, hd, len(pos), heads*hd, inv))
+	want := slices.Clone(x)
+	for ti, p := range pos {
+		row := want[ti*heads*hd:]
+		for i, f := range inv {
+			theta := float32(p) * f
+			c, sn := float32(math.Cos(float64(theta))), float32(math.Sin(float64(theta)))
+			for h := 0; h < heads; h++ {
+				a, b := row[h*hd+i], row[h*hd+i+hd/2]
+				row[h*hd+i], row[h*hd+i+hd/2] = a*c-b*sn, b*c+a*sn
+			}
+		}
+	}
+	check(t, "rope_neox with stored frequencies", readF32(v, len(x)), want, func(i int) float64 {
+		j := i % hd
+		pair := i - j + (j+hd/2)%hd
+		return 0x1p-22*(math.Abs(float64(x[i]))+math.Abs(float64(x[pair]))) + 1e-30
+	})
+	if err := o.RoPENeoXFreqs(v, v, heads, hd, 1, heads*hd, inv[:3]); err == nil {
+		t.Error("a frequency table of the wrong length was accepted")
+	}
+}
+
+// TestToF16: the f16 KV cache conversion equals quant.FP32ToFP16 bit for
+// bit on random values, an odd count (not a multiple of the threadgroup)
+// and the edges: ±0, the largest half, values that round to infinity,
+// subnormals, ties, infinities and NaN.
+func TestToF16(t *testing.T) {
+	o := needDevice(t)
+	r := rand.New(rand.NewPCG(14, 14))
+	x := randF32(r, 999, 3)
+	x = append(x, 0, float32(math.Copysign(0, -1)), 65504, 65519, 65520, -70000, 1e-8, -3e-6, 6.1e-5,
+		1+0x1p-11, 1+3*0x1p-11, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()))
+	src := upload(t, f32Bytes(x))
+	dst := alloc(t, 2*len(x))
+	run(t, o, o.ToF16(dst, src, len(x)))
+	got := dst.Buf.Host()
+	for i, v := range x {
+		g := binary.LittleEndian.Uint16(got[2*i:])
+		w := quant.FP32ToFP16(v)
+		if math.IsNaN(float64(v)) {
+			if g&0x7c00 != 0x7c00 || g&0x3ff == 0 {
+				t.Errorf("NaN became %#04x", g)
+			}
+			continue
+		}
+		if g != w {
+			t.Fatalf("element %d (%g): %#04x, reference %#04x", i, v, g, w)
+		}
+	}
+	t.Logf("f32_to_f16: %d values equal the reference bit for bit", len(x))
+}
+
 // TestSoftmax against kernels.Softmax; tolerance 4e-6 relative.
 func TestSoftmax(t *testing.T) {
 	o := needDevice(t)
@@ -545,6 +612,36 @@ func TestAttention(t *testing.T) {
 			check(t, fmt.Sprintf("attention %s f16=%v nq=%d nkv=%d heads=%d/%d dim=%d", tc.name, f16, tc.nq, tc.nkv, tc.heads, tc.kv, tc.hd),
 				readF32(out, len(q)), want, func(int) float64 { return 2e-6 * vmax })
 		}
+	}
+}
+
+// TestAttentionStrided: the vision tower's full attention with q, k and v
+// read as column ranges of one fused QKV activation (rows 3·width apart),
+// 41 rows (not a multiple of the 32-key tile), equals the reference on the
+// separated matrices.
+func TestAttentionStrided(t *testing.T) {
+	o := needDevice(t)
+	r := rand.New(rand.NewPCG(12, 12))
+	pool := kernels.NewPool(1)
+	defer pool.Close()
+	const T, heads, hd = 41, 3, 48
+	w := heads * hd
+	qkv := randF32(r, T*3*w, 1)
+	q, k, v := make([]float32, T*w), make([]float32, T*w), make([]float32, T*w)
+	for i := range T {
+		copy(q[i*w:], qkv[i*3*w:i*3*w+w])
+		copy(k[i*w:], qkv[i*3*w+w:i*3*w+2*w])
+		copy(v[i*w:], qkv[i*3*w+2*w:i*3*w+3*w])
+	}
+	ap := kernels.AttnParams{NHead: heads, NHeadKV: heads, HeadDim: hd, Scale: float32(1 / math.Sqrt(float64(hd)))}
+	want := make([]float32, T*w)
+	pool.AttentionF32(want, q, T, k, v, T, ap)
+	in := upload(t, f32Bytes(qkv))
+	out := alloc(t, 4*T*w)
+	run(t, o, o.AttentionStrided(out, in, in.At(4*w), in.At(8*w), false, T, T, 3*w, 3*w, w, ap))
+	check(t, "attention over a fused QKV activation", readF32(out, T*w), want, func(int) float64 { return 2e-6 * 4 })
+	if err := o.AttentionStrided(out, in, in.At(4*w), in.At(8*w), false, T, T, w-1, 3*w, w, ap); err == nil {
+		t.Error("a q stride below the row width was accepted")
 	}
 }
 

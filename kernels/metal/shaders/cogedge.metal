@@ -655,6 +655,14 @@ kernel void gelu(constant EltArgs &p [[buffer(0)]], device const float *x [[buff
 	}
 }
 
+// f32_to_f16: y = half(x), round to nearest even (the f16 KV cache rows).
+kernel void f32_to_f16(constant EltArgs &p [[buffer(0)]], device const float *x [[buffer(1)]],
+                       device half *y [[buffer(2)]], uint3 gid [[thread_position_in_grid]]) {
+	int i = int(gid.x);
+	if (i < p.n)
+		y[i] = half(x[i]);
+}
+
 // swiglu: silu(gate)·up.
 kernel void swiglu(constant EltArgs &p [[buffer(0)]], device const float *g [[buffer(1)]],
                    device const float *u [[buffer(2)]], device float *y [[buffer(3)]],
