@@ -223,15 +223,10 @@ func TestNormsMatchGeneric(t *testing.T) {
 			}
 			w, b := randFloats(r, n, false), randFloats(r, n, false)
 			got, want := make([]float32, n), make([]float32, n)
-			saved := impl
-			impl = gen
-			RMSNorm(want, x, w, 1e-6)
-			impl = saved
+			rmsNorm(&gen, want, x, w, 1e-6)
 			RMSNorm(got, x, w, 1e-6)
 			compareULP(t, "RMSNorm", n, got, want, 2)
-			impl = gen
-			LayerNorm(want, x, w, b, 1e-5)
-			impl = saved
+			layerNorm(&gen, want, x, w, b, 1e-5)
 			in := append([]float32(nil), x...)
 			LayerNorm(in, in, w, b, 1e-5) // in place
 			compareULP(t, "LayerNorm", n, in, want, 2)

@@ -9,23 +9,29 @@ import (
 // order of Hugging Face's LlamaRMSNorm: normalise in float32, then multiply
 // by the weight. The sum of squares is accumulated in float64 (as ggml's
 // ggml_float). dst may alias x.
-func RMSNorm(dst, x, weight []float32, eps float32) {
+func RMSNorm(dst, x, weight []float32, eps float32) { rmsNorm(&impl, dst, x, weight, eps) }
+
+func rmsNorm(t *table, dst, x, weight []float32, eps float32) {
 	n := len(x)
 	dst, weight = dst[:n], weight[:n]
-	mean := float32(impl.sumSqF64(x, 0) / float64(n))
+	mean := float32(t.sumSqF64(x, 0) / float64(n))
 	scale := float32(1 / math.Sqrt(float64(mean+eps)))
-	impl.scaleMul(dst, x, weight, scale)
+	t.scaleMul(dst, x, weight, scale)
 }
 
 // LayerNorm writes (x-mean)/sqrt(var+eps)·weight + bias to dst (one row),
 // with mean and variance accumulated in float64. dst may alias x.
 func LayerNorm(dst, x, weight, bias []float32, eps float32) {
+	layerNorm(&impl, dst, x, weight, bias, eps)
+}
+
+func layerNorm(t *table, dst, x, weight, bias []float32, eps float32) {
 	n := len(x)
 	dst, weight, bias = dst[:n], weight[:n], bias[:n]
-	mean := impl.sumF64(x) / float64(n)
-	ss := impl.sumSqF64(x, mean)
+	mean := t.sumF64(x) / float64(n)
+	ss := t.sumSqF64(x, mean)
 	scale := float32(1 / math.Sqrt(float64(float32(ss/float64(n))+eps)))
-	impl.lnApply(dst, x, weight, bias, float32(mean), scale)
+	t.lnApply(dst, x, weight, bias, float32(mean), scale)
 }
 
 // sumF64Generic returns Σ x in float64.

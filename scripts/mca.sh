@@ -38,7 +38,14 @@
 # either way; the cross headers come from Debian's libc6-dev-arm64-cross and
 # libstdc++-12-dev-arm64-cross). bench/ARM64.md records the commit and table.
 #
-# Needs llvm-16 (llvm-mca-16, llvm-mc-16, llvm-objdump-16; the clang-16
+# The elementwise kernels (quantizers, conversions, attention dots, exp,
+# norms) are measured differently: their generic twins call out and branch,
+# so no single loop stands for them. BenchmarkHotOps runs one call of each
+# (1024 values) between two marker calls under qemu-aarch64 -d exec; the
+# instructions executed in between, as qemu's translation blocks list them,
+# are scheduled once by llvm-mca, for the Go twin and for the assembly.
+#
+# Needs qemu-user-static, llvm-16 (llvm-mca-16, llvm-mc-16, llvm-objdump-16; the clang-16
 # package brings them) or llvm-14, python3 and Go.
 #
 # Adding a loop: append a line to OUR_LOOPS (package, symbol, weights per
@@ -72,6 +79,10 @@ kernels gemvQ4_0x8SDOT 512
 kernels gemvQ4_Kx8SDOT 2048 2176
 kernels gemvQ6_Kx8SDOT 2048
 "
+
+# the elementwise ops of kernels/BenchmarkHotOps, traced under qemu (the
+# environment may name fewer)
+HOT_OPS=${HOT_OPS:-"quantQ8_1 quantQ8_K fp32ToFP16 dotF32 dotF16 axpyF32 axpyF16 expSub RMSNorm LayerNorm"}
 
 # function  weights-per-iteration  marker  (llama.cpp 66d65ec names)
 REF_LOOPS="
@@ -227,6 +238,74 @@ while read -r pkg sym weights want; do
 	fi
 	mca "$work/$sym.s" "$weights" "$sym"
 done <<<"$OUR_LOOPS"
+
+TRACE_N=1024
+echo "== elementwise kernels (kernels/ops_arm64.s) beside the Go compiler's code for their generic twins"
+echo "   llvm-mca over the instructions one call on $TRACE_N values executes (qemu -d exec trace of"
+echo "   BenchmarkHotOps, -cpu max), scheduled once; cycles per value"
+cat >"$work/trace.py" <<'PY'
+import re, subprocess, sys
+binp, logp, mca, objdump, attr, n = sys.argv[1:7]
+cpus = sys.argv[7:]
+rx = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/[0-9a-f]+/[0-9a-f]+\] (\S+)")
+tbs, window = [], None  # the TBs between the first two traceMark calls
+with open(logp, errors="replace") as f:
+    for line in f:
+        m = rx.match(line)
+        if not m:
+            continue
+        sym = m.group(2)
+        if sym.endswith(".traceMark"):
+            if window:
+                break
+            window = []
+            continue
+        if window is not None and not sym.startswith("runtime."):
+            window.append((int(m.group(1), 16), sym))
+if not window:
+    sys.exit("no traced call between two traceMark calls")
+syms = sorted(set(s for _, s in window))
+dis = subprocess.run([objdump, "-d", "--no-show-raw-insn", "--mattr=" + attr] +
+    ["--disassemble-symbols=" + s for s in syms] + [binp], capture_output=True, text=True, check=True).stdout
+ins = {}
+for line in dis.splitlines():
+    m = re.match(r"\s*([0-9a-f]+):\s+(\S.*)$", line)
+    if m:
+        ins[int(m.group(1), 16)] = re.sub(r"\s*<[^>]*>\s*$", "", m.group(2)).strip()
+# A translation block runs from its address to its first branch (or to
+# where the next block starts); branch targets become one label.
+br = re.compile(r"^(b(\.\w+)?|bl|br|blr|ret|cbn?z|tbn?z)\b")
+out = []
+for k, (pc, _) in enumerate(window):
+    nxt = window[k + 1][0] if k + 1 < len(window) else None
+    a = pc
+    while a in ins:
+        t = ins[a]
+        if t.startswith("<unknown>"):
+            sys.exit("undecodable instruction at 0x%x" % a)
+        out.append("\t" + re.sub(r"^((b(\.\w+)?|bl|cbn?z|tbn?z)\s+(.*,\s*)?)0x[0-9a-f]+$", r"\1.Lx", t))
+        if br.match(t):
+            break
+        a += 4
+        if a == nxt:
+            break
+src = ".Lx:\n" + "\n".join(out) + "\n"
+res = []
+for cpu in cpus:
+    r = subprocess.run([mca, "-mtriple=aarch64", "-mcpu=" + cpu, "-mattr=" + attr, "-iterations=1"],
+        input=src, capture_output=True, text=True, check=True).stdout
+    res.append("%s %6.2f" % (cpu, int(re.search(r"Total Cycles:\s+(\d+)", r).group(1)) / int(n)))
+print("  ".join(res) + "   cyc/value  (%.2f instr/value)" % (len(out) / int(n)))
+PY
+for op in $HOT_OPS; do
+	for side in go asm; do
+		qemu-aarch64-static -cpu max -d exec,nochain -D "$work/trace.log" "$work/kernels.test" \
+			-test.run '^$' -test.bench "^BenchmarkHotOps\$/^$op\$/^$side\$" -test.benchtime 1x >/dev/null
+		printf '%-28s' "$op ($side)"
+		python3 "$work/trace.py" "$work/kernels.test" "$work/trace.log" "$MCA" "$OBJDUMP" "$ATTR" "$TRACE_N" $CPUS
+		rm -f "$work/trace.log"
+	done
+done
 
 [[ -n $ref ]] || exit 0
 echo "== reference loops from $ref (per -mcpu directory; cycles per 32 weights)"
