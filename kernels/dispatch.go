@@ -48,6 +48,10 @@ type table struct {
 	// the same for two rows (nil: gemvQ4_0x8 once per row)
 	gemvQ4_0x8x2 func(y *[2][8]float32, w, x []byte, xstride, nb int)
 	packedFast   bool
+	// the same for the Q8_0 and IQ4_NL layouts (repack8.go)
+	gemv8x8     [quant.MXFP4 + 1]func(y *[8]float32, w, x []byte, nb int)
+	gemv8x8x4   [quant.MXFP4 + 1]func(y *[4][8]float32, w, x []byte, xstride, nb int)
+	packed8Fast [quant.MXFP4 + 1]bool
 	// decode of one packed K-quant group of eight rows (Repack) against
 	// a Q8_K activation row; packedKFast: it is assembly
 	gemvKx8     [quant.MXFP4 + 1]func(y *[8]float32, w, x []byte, nb int)
@@ -97,6 +101,11 @@ func genericImpl() table {
 	t.gemvQ4_0x8 = gemvQ4_0x8Generic
 	t.gemvQ4_0x8x4 = gemvQ4_0x8x4Generic
 	t.gemvQ4_0x8x2 = gemvQ4_0x8x2Generic
+	t.gemv8x8[quant.Q8_0] = gemvQ8_0x8Generic
+	t.gemv8x8[quant.IQ4_NL] = gemvIQ4_NLx8Generic
+	for _, wt := range q8FormatsAll {
+		t.gemv8x8x4[wt] = gemvx8x4Rows(t.gemv8x8[wt])
+	}
 	t.gemvKx8[quant.Q4_K] = gemvQ4_Kx8Generic
 	t.gemvKx8[quant.Q6_K] = gemvQ6_Kx8Generic
 	t.quantQ8_0 = ref.QuantizeQ8_0

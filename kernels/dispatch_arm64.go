@@ -19,6 +19,7 @@ func archImpl(t *table, f Features) {
 		return
 	}
 	packedSDOT(t, f)
+	gemmSDOT(t, f)
 	t.qdot[quant.Q4_0] = neon.DotQ4_0Q8_0
 	t.qdot[quant.Q4_1] = neon.DotQ4_1Q8_1
 	t.qdot[quant.Q5_0] = neon.DotQ5_0Q8_0

@@ -32,12 +32,17 @@ const (
 // checkPacked validates the sizes of a Q4_0 matrix of rows rows of k
 // elements against len(b) and returns the blocks per row.
 func checkPacked(what string, b []byte, rows, k int) int {
+	return checkPacked0(what, b, rows, k, q4_0Bytes)
+}
+
+// checkPacked0 is checkPacked for 32-element blocks of size bytes.
+func checkPacked0(what string, b []byte, rows, k, size int) int {
 	if rows < 0 || k < 0 || k%q4_0BlockLen != 0 {
-		panic(fmt.Sprintf("kernels: %s: bad Q4_0 size rows=%d k=%d", what, rows, k))
+		panic(fmt.Sprintf("kernels: %s: bad size rows=%d k=%d", what, rows, k))
 	}
 	nb := k / q4_0BlockLen
-	if int64(len(b)) < int64(rows)*int64(nb)*q4_0Bytes {
-		panic(fmt.Sprintf("kernels: %s: short slice: %d bytes, want %d", what, len(b), int64(rows)*int64(nb)*q4_0Bytes))
+	if int64(len(b)) < int64(rows)*int64(nb)*int64(size) {
+		panic(fmt.Sprintf("kernels: %s: short slice: %d bytes, want %d", what, len(b), int64(rows)*int64(nb)*int64(size)))
 	}
 	return nb
 }
@@ -46,23 +51,27 @@ func checkPacked(what string, b []byte, rows, k int) int {
 // the packed layout MatMulPacked reads (dst, the same size; see the layout
 // comment above). dst and src must not overlap. It panics when k is not a
 // multiple of 32 or a slice is too short (programming errors).
-func RepackQ4_0(dst, src []byte, rows, k int) {
-	nb := checkPacked("RepackQ4_0", src, rows, k)
-	checkPacked("RepackQ4_0", dst, rows, k)
-	wrow := nb * q4_0Bytes
+func RepackQ4_0(dst, src []byte, rows, k int) { repack0(dst, src, rows, k, q4_0Bytes) }
+
+// repack0 packs a matrix of 32-element blocks of size bytes (an fp16 scale,
+// then quant bytes taken 4 at a time into chunks: RepackQ4_0, and the Q8_0
+// and IQ4_NL layouts of repack8.go).
+func repack0(dst, src []byte, rows, k, size int) {
+	nb := checkPacked0("Repack", src, rows, k, size)
+	checkPacked0("Repack", dst, rows, k, size)
+	wrow, blk := nb*size, packRows*size
 	groups := rows / packRows
+	le := binary.LittleEndian
 	for g := 0; g < groups; g++ {
 		for b := 0; b < nb; b++ {
-			o := dst[(g*nb+b)*packedBlock : (g*nb+b+1)*packedBlock]
+			o := dst[(g*nb+b)*blk : (g*nb+b+1)*blk]
 			for r := 0; r < packRows; r++ {
-				s := src[(g*packRows+r)*wrow+b*q4_0Bytes:]
-				s = s[:q4_0Bytes]
+				s := src[(g*packRows+r)*wrow+b*size:]
+				s = s[:size]
 				o[2*r], o[2*r+1] = s[0], s[1]
-				le := binary.LittleEndian
-				le.PutUint32(o[packedScales+4*r:], le.Uint32(s[2:]))
-				le.PutUint32(o[packedScales+packedChunk+4*r:], le.Uint32(s[6:]))
-				le.PutUint32(o[packedScales+2*packedChunk+4*r:], le.Uint32(s[10:]))
-				le.PutUint32(o[packedScales+3*packedChunk+4*r:], le.Uint32(s[14:]))
+				for c := 0; 2+4*c < size; c++ {
+					le.PutUint32(o[packedScales+c*packedChunk+4*r:], le.Uint32(s[2+4*c:]))
+				}
 			}
 		}
 	}
@@ -71,30 +80,32 @@ func RepackQ4_0(dst, src []byte, rows, k int) {
 }
 
 // UnpackQ4_0 is the inverse of RepackQ4_0.
-func UnpackQ4_0(dst, src []byte, rows, k int) {
-	nb := checkPacked("UnpackQ4_0", src, rows, k)
-	checkPacked("UnpackQ4_0", dst, rows, k)
-	unpackGroups(dst, src, nb, 0, rows/packRows)
-	t := rows / packRows * packRows * nb * q4_0Bytes
-	copy(dst[t:rows*nb*q4_0Bytes], src[t:rows*nb*q4_0Bytes])
+func UnpackQ4_0(dst, src []byte, rows, k int) { unpack0(dst, src, rows, k, q4_0Bytes) }
+
+// unpack0 is the inverse of repack0.
+func unpack0(dst, src []byte, rows, k, size int) {
+	nb := checkPacked0("Unpack", src, rows, k, size)
+	checkPacked0("Unpack", dst, rows, k, size)
+	unpackGroups(dst, src, nb, 0, rows/packRows, size)
+	t := rows / packRows * packRows * nb * size
+	copy(dst[t:rows*nb*size], src[t:rows*nb*size])
 }
 
 // unpackGroups unpacks groups [g0, g1) of a packed matrix with nb blocks
-// per row.
-func unpackGroups(dst, src []byte, nb, g0, g1 int) {
-	wrow := nb * q4_0Bytes
+// of size bytes per row.
+func unpackGroups(dst, src []byte, nb, g0, g1, size int) {
+	wrow, blk := nb*size, packRows*size
+	le := binary.LittleEndian
 	for g := g0; g < g1; g++ {
 		for b := 0; b < nb; b++ {
-			s := src[(g*nb+b)*packedBlock : (g*nb+b+1)*packedBlock]
+			s := src[(g*nb+b)*blk : (g*nb+b+1)*blk]
 			for r := 0; r < packRows; r++ {
-				o := dst[(g*packRows+r)*wrow+b*q4_0Bytes:]
-				o = o[:q4_0Bytes]
+				o := dst[(g*packRows+r)*wrow+b*size:]
+				o = o[:size]
 				o[0], o[1] = s[2*r], s[2*r+1]
-				le := binary.LittleEndian
-				le.PutUint32(o[2:], le.Uint32(s[packedScales+4*r:]))
-				le.PutUint32(o[6:], le.Uint32(s[packedScales+packedChunk+4*r:]))
-				le.PutUint32(o[10:], le.Uint32(s[packedScales+2*packedChunk+4*r:]))
-				le.PutUint32(o[14:], le.Uint32(s[packedScales+3*packedChunk+4*r:]))
+				for c := 0; 2+4*c < size; c++ {
+					le.PutUint32(o[2+4*c:], le.Uint32(s[packedScales+c*packedChunk+4*r:]))
+				}
 			}
 		}
 	}
@@ -110,6 +121,9 @@ func PackedFast(wt quant.Type) bool {
 	if wt == quant.Q4_0 {
 		return impl.packedFast
 	}
+	if q8FormatOf(wt) != nil {
+		return impl.packed8Fast[wt]
+	}
 	return kFormatOf(wt) != nil && impl.packedKFast[wt]
 }
 
@@ -119,6 +133,9 @@ func PackedFast(wt quant.Type) bool {
 func PackedLayout(wt quant.Type) string {
 	if wt == quant.Q4_0 {
 		return "q4_0x8.v1"
+	}
+	if f := q8FormatOf(wt); f != nil {
+		return f.layout
 	}
 	if f := kFormatOf(wt); f != nil {
 		return f.layout
@@ -135,6 +152,10 @@ func Repack(wt quant.Type, dst, src []byte, rows, k int) {
 		f.repack(dst, src, rows, k)
 		return
 	}
+	if f := q8FormatOf(wt); f != nil {
+		repack0(dst, src, rows, k, f.size)
+		return
+	}
 	if wt != quant.Q4_0 {
 		panic(fmt.Sprintf("kernels: Repack: weight type %v has no packed layout", wt))
 	}
@@ -146,6 +167,10 @@ func Repack(wt quant.Type, dst, src []byte, rows, k int) {
 func Unpack(wt quant.Type, dst, src []byte, rows, k int) {
 	if f := kFormatOf(wt); f != nil {
 		f.unpackAll(dst, src, rows, k)
+		return
+	}
+	if f := q8FormatOf(wt); f != nil {
+		unpack0(dst, src, rows, k, f.size)
 		return
 	}
 	if wt != quant.Q4_0 {
@@ -160,16 +185,23 @@ func Unpack(wt quant.Type, dst, src []byte, rows, k int) {
 // those of the assembly (scale = d_w·d_x, then sum·scale added, fused, to
 // an even- or odd-block accumulator, the two added at the end).
 func gemvQ4_0x8Generic(y *[8]float32, w, x []byte, nb int) {
+	gemvx8Generic(y, w, x, nb, q4_0Bytes, packedBlockSum)
+}
+
+// gemvx8Generic is gemvQ4_0x8Generic for a packed layout of blocks of size
+// bytes whose row sums blockSum computes.
+func gemvx8Generic(y *[8]float32, w, x []byte, nb, size int, blockSum func(wb, xb []byte, r int) int32) {
 	var acc [2][8]float32
-	_ = w[nb*packedBlock-1]
+	blk := packRows * size
+	_ = w[nb*blk-1]
 	_ = x[nb*gemmActBlock-1]
 	for b := 0; b < nb; b++ {
-		wb := w[b*packedBlock : (b+1)*packedBlock]
+		wb := w[b*blk : (b+1)*blk]
 		xb := x[b*gemmActBlock : (b+1)*gemmActBlock]
 		dx := math.Float32frombits(binary.LittleEndian.Uint32(xb[32:]))
 		for r := 0; r < packRows; r++ {
 			sc := f16(wb[2*r:]) * dx
-			acc[b&1][r] = fmaF32(float32(packedBlockSum(wb, xb, r)), sc, acc[b&1][r])
+			acc[b&1][r] = fmaF32(float32(blockSum(wb, xb, r)), sc, acc[b&1][r])
 		}
 	}
 	for r := range y {
@@ -228,6 +260,8 @@ func gemvQ4_0x8xNGeneric(y [][8]float32, w, x []byte, xstride, nb int) {
 type packedJob struct {
 	y      []float32 // n × rows
 	w      []byte
+	wt     quant.Type
+	size   int    // bytes of a file-layout block
 	al     []byte // activations in packActLinear slots, n rows of nb·gemmActBlock
 	a      []byte // activations in Q8_0, n rows of nb·q8_0Bytes
 	n      int
@@ -246,9 +280,13 @@ func (j *packedJob) run(w, t int) {
 	g1 := min(g0+j.per, j.groups)
 	out, out2, out4 := &j.out[w], &j.out2[w], &j.out4[w]
 	k, k2, k4 := impl.gemvQ4_0x8, impl.gemvQ4_0x8x2, impl.gemvQ4_0x8x4
+	if j.wt != quant.Q4_0 {
+		k, k2, k4 = impl.gemv8x8[j.wt], nil, impl.gemv8x8x4[j.wt]
+	}
 	alRow, aRow := j.nb*gemmActBlock, j.nb*q8_0Bytes
+	gsz := j.nb * packRows * j.size
 	for g := g0; g < g1; g++ {
-		wg := j.w[g*j.nb*packedBlock : (g+1)*j.nb*packedBlock]
+		wg := j.w[g*gsz : (g+1)*gsz]
 		r := 0
 		for ; r+4 <= j.n; r += 4 {
 			k4(out4, wg, j.al[r*alRow:(r+4)*alRow], alRow, j.nb)
@@ -270,15 +308,16 @@ func (j *packedJob) run(w, t int) {
 		}
 	}
 	if t == j.ntasks-1 {
-		wrow := j.nb * q4_0Bytes
+		wrow := j.nb * j.size
 		base := j.groups * packRows
 		for i := base; i < j.rows; i++ {
 			wr := j.w[i*wrow : (i+1)*wrow]
 			for r := 0; r < j.n; r++ {
-				if gv := impl.gemv[quant.Q4_0]; gv != nil {
+				// (the slots carry Q4_0's correction only for Q4_0)
+				if gv := impl.gemv[quant.Q4_0]; gv != nil && j.wt == quant.Q4_0 {
 					j.y[r*j.rows+i] = gv(wr, j.al[r*alRow:(r+1)*alRow], j.nb)
 				} else {
-					j.y[r*j.rows+i] = impl.qdot[quant.Q4_0](wr, j.a[r*aRow:(r+1)*aRow], j.nb)
+					j.y[r*j.rows+i] = impl.qdot[j.wt](wr, j.a[r*aRow:(r+1)*aRow], j.nb)
 				}
 			}
 		}
@@ -290,10 +329,11 @@ type unpackJob struct {
 	dst, src []byte
 	nb, per  int
 	groups   int
+	size     int
 }
 
 func (j *unpackJob) run(_, t int) {
-	unpackGroups(j.dst, j.src, j.nb, t*j.per, min((t+1)*j.per, j.groups))
+	unpackGroups(j.dst, j.src, j.nb, t*j.per, min((t+1)*j.per, j.groups), j.size)
 }
 
 // packState is the pool's state for MatMulPacked.
@@ -310,7 +350,7 @@ type packState struct {
 }
 
 // MatMulPacked is MatMul for a matrix w in the packed layout of Repack
-// (Q4_0, Q4_K, Q6_K): y[j*rows+i] = dot(W row i, x row j). For n < 16 the packed
+// (Q4_0, Q8_0, IQ4_NL, Q4_K, Q6_K): y[j*rows+i] = dot(W row i, x row j). For n < 16 the packed
 // groups are read directly, each group against all n activation rows while
 // it is in cache (batched decode reads the matrix once); for larger n the
 // matrix is unpacked into a buffer the pool keeps (as large as the largest
@@ -321,10 +361,13 @@ func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x
 		p.matMulPackedK(f, y, w, wt, rows, k, x, n)
 		return
 	}
-	if wt != quant.Q4_0 {
+	size := q4_0Bytes
+	if f := q8FormatOf(wt); f != nil {
+		size = f.size
+	} else if wt != quant.Q4_0 {
 		panic(fmt.Sprintf("kernels: MatMulPacked: weight type %v is not packable", wt))
 	}
-	nb := checkPacked("MatMulPacked", w, rows, k)
+	nb := checkPacked0("MatMulPacked", w, rows, k, size)
 	if n < 0 || len(x) < n*k || len(y) < n*rows {
 		panic(fmt.Sprintf("kernels: MatMulPacked: short slice: n=%d len(x)=%d want %d, len(y)=%d want %d",
 			n, len(x), n*k, len(y), n*rows))
@@ -339,19 +382,19 @@ func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x
 	ps := &p.packed
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	size := rows * nb * q4_0Bytes
+	msize := rows * nb * size
 	if n > packedRowsMax {
-		if cap(ps.buf) < size {
-			ps.buf = make([]byte, size)
+		if cap(ps.buf) < msize {
+			ps.buf = make([]byte, msize)
 		}
-		buf := ps.buf[:size]
+		buf := ps.buf[:msize]
 		p.mu.Lock()
 		groups := rows / packRows
 		u := &ps.un
-		*u = unpackJob{dst: buf, src: w, nb: nb, groups: groups, per: max(1, (groups+4*p.threads-1)/(4*p.threads))}
+		*u = unpackJob{dst: buf, src: w, nb: nb, groups: groups, per: max(1, (groups+4*p.threads-1)/(4*p.threads)), size: size}
 		p.parallel(u, (groups+u.per-1)/u.per)
-		t := groups * packRows * nb * q4_0Bytes
-		copy(buf[t:size], w[t:size])
+		t := groups * packRows * nb * size
+		copy(buf[t:msize], w[t:msize])
 		u.dst, u.src = nil, nil
 		p.mu.Unlock()
 		p.MatMul(y, buf, wt, rows, k, x, n)
@@ -359,7 +402,7 @@ func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.decodePacked(y, w, rows, k, nb, x, n)
+	p.decodePacked(y, w, wt, size, rows, k, nb, x, n)
 }
 
 // packedRowsMax is the largest n for which MatMulPacked runs the packed
@@ -377,7 +420,7 @@ const PackedDecodeRows = packedRowsMax
 
 // decodePacked computes y = W·x for the n activation rows of x over the
 // packed matrix w. Callers hold p.packed.mu and p.mu.
-func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32, n int) {
+func (p *Pool) decodePacked(y []float32, w []byte, wt quant.Type, size, rows, k, nb int, x []float32, n int) {
 	ps := &p.packed
 	arow, alrow := nb*q8_0Bytes, nb*gemmActBlock
 	if cap(p.act) < n*arow {
@@ -390,7 +433,7 @@ func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32,
 	al := p.agBuf[:n*alrow]
 	for r := 0; r < n; r++ {
 		QuantizeActivations(quant.Q8_0, a[r*arow:(r+1)*arow], x[r*k:(r+1)*k])
-		packActLinear(al[r*alrow:(r+1)*alrow], a[r*arow:(r+1)*arow], nb, gemmOffset(quant.Q4_0))
+		packActLinear(al[r*alrow:(r+1)*alrow], a[r*arow:(r+1)*arow], nb, packedOffset(wt))
 	}
 	if len(ps.out) < p.threads {
 		ps.out = make([][8]float32, p.threads)
@@ -402,7 +445,7 @@ func (p *Pool) decodePacked(y []float32, w []byte, rows, k, nb int, x []float32,
 	// about 8 tasks per thread, at least 4 groups each
 	per := max(4, (groups+8*p.threads-1)/(8*p.threads))
 	ntasks := max(1, (groups+per-1)/per)
-	*j = packedJob{y: y, w: w, al: al, a: a, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out, out2: ps.out2, out4: ps.out4}
+	*j = packedJob{y: y, w: w, wt: wt, size: size, al: al, a: a, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out, out2: ps.out2, out4: ps.out4}
 	p.parallel(j, ntasks)
 	j.y, j.w, j.al, j.a = nil, nil, nil, nil
 }

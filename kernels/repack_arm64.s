@@ -18,11 +18,20 @@ TEXT ·gemvQ4_0x8SDOT(SB), NOSPLIT, $0-32
 	LSR $1, R3, R4
 	CBZ R4, gemvQ4_0x8SDOT_tail
 gemvQ4_0x8SDOT_loop:
-	VLD1.P 16(R1), [V16.B16]
-	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 64(R1), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VLD1.P 32(R2), [V17.B16, V18.B16]
-	VLD1.P 8(R2), [V19.S2]
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $144, R1, R1
+	ADD $40, R2, R2
 	VDUP V19.S[1], V20.S4
 	VDUP V19.S[1], V21.S4
 	VAND V24.B16, V0.B16, V8.B16
@@ -65,11 +74,20 @@ gemvQ4_0x8SDOT_loop:
 	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
 	WORD	$0x4e36ce99 // fmla v25.4s, v20.4s, v22.4s
 	WORD	$0x4e37ceba // fmla v26.4s, v21.4s, v23.4s
-	VLD1.P 16(R1), [V16.B16]
-	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 64(R1), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VLD1.P 32(R2), [V17.B16, V18.B16]
-	VLD1.P 8(R2), [V19.S2]
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $144, R1, R1
+	ADD $40, R2, R2
 	VDUP V19.S[1], V20.S4
 	VDUP V19.S[1], V21.S4
 	VAND V24.B16, V0.B16, V8.B16
@@ -116,11 +134,20 @@ gemvQ4_0x8SDOT_loop:
 	CBNZ R4, gemvQ4_0x8SDOT_loop
 gemvQ4_0x8SDOT_tail:
 	TBZ $0, R3, gemvQ4_0x8SDOT_done
-	VLD1.P 16(R1), [V16.B16]
-	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 64(R1), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VLD1.P 32(R2), [V17.B16, V18.B16]
-	VLD1.P 8(R2), [V19.S2]
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $144, R1, R1
+	ADD $40, R2, R2
 	VDUP V19.S[1], V20.S4
 	VDUP V19.S[1], V21.S4
 	VAND V24.B16, V0.B16, V8.B16
@@ -167,4 +194,578 @@ gemvQ4_0x8SDOT_done:
 	WORD	$0x4e3bd739 // fadd v25.4s, v25.4s, v27.4s
 	WORD	$0x4e3cd75a // fadd v26.4s, v26.4s, v28.4s
 	VST1 [V25.S4, V26.S4], (R0)
+	RET
+
+// func gemvIQ4_NLx8SDOT(y *float32, w, x *byte, nb int)
+TEXT ·gemvIQ4_NLx8SDOT(SB), NOSPLIT, $0-32
+	MOVD y+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD x+16(FP), R2
+	MOVD nb+24(FP), R3
+	VMOVI $15, V24.B16
+	MOVD $0xf6eaddcfbfad9881, R5
+	VMOV R5, V29.D[0]
+	MOVD $0x7159453526190d01, R5
+	VMOV R5, V29.D[1]
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	LSR $1, R3, R4
+	CBZ R4, gemvIQ4_NLx8SDOT_tail
+gemvIQ4_NLx8SDOT_loop:
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $144, R1, R1
+	ADD $40, R2, R2
+	VDUP V19.S[1], V20.S4
+	VDUP V19.S[1], V21.S4
+	VAND V24.B16, V0.B16, V8.B16
+	VUSHR $4, V0.B16, V0.B16
+	VTBL V8.B16, [V29.B16], V8.B16
+	VTBL V0.B16, [V29.B16], V0.B16
+	VAND V24.B16, V1.B16, V9.B16
+	VUSHR $4, V1.B16, V1.B16
+	VTBL V9.B16, [V29.B16], V9.B16
+	VTBL V1.B16, [V29.B16], V1.B16
+	VAND V24.B16, V2.B16, V10.B16
+	VUSHR $4, V2.B16, V2.B16
+	VTBL V10.B16, [V29.B16], V10.B16
+	VTBL V2.B16, [V29.B16], V2.B16
+	VAND V24.B16, V3.B16, V11.B16
+	VUSHR $4, V3.B16, V3.B16
+	VTBL V11.B16, [V29.B16], V11.B16
+	VTBL V3.B16, [V29.B16], V3.B16
+	VAND V24.B16, V4.B16, V12.B16
+	VUSHR $4, V4.B16, V4.B16
+	VTBL V12.B16, [V29.B16], V12.B16
+	VTBL V4.B16, [V29.B16], V4.B16
+	VAND V24.B16, V5.B16, V13.B16
+	VUSHR $4, V5.B16, V5.B16
+	VTBL V13.B16, [V29.B16], V13.B16
+	VTBL V5.B16, [V29.B16], V5.B16
+	VAND V24.B16, V6.B16, V14.B16
+	VUSHR $4, V6.B16, V6.B16
+	VTBL V14.B16, [V29.B16], V14.B16
+	VTBL V6.B16, [V29.B16], V6.B16
+	VAND V24.B16, V7.B16, V15.B16
+	VUSHR $4, V7.B16, V7.B16
+	VTBL V15.B16, [V29.B16], V15.B16
+	VTBL V7.B16, [V29.B16], V7.B16
+	WORD	$0x4f91e114 // sdot v20.4s, v8.16b, v17.4b[0]
+	WORD	$0x4f91e135 // sdot v21.4s, v9.16b, v17.4b[0]
+	WORD	$0x4fb1e154 // sdot v20.4s, v10.16b, v17.4b[1]
+	WORD	$0x4fb1e175 // sdot v21.4s, v11.16b, v17.4b[1]
+	WORD	$0x4f91e994 // sdot v20.4s, v12.16b, v17.4b[2]
+	WORD	$0x4f91e9b5 // sdot v21.4s, v13.16b, v17.4b[2]
+	WORD	$0x4fb1e9d4 // sdot v20.4s, v14.16b, v17.4b[3]
+	WORD	$0x4fb1e9f5 // sdot v21.4s, v15.16b, v17.4b[3]
+	WORD	$0x4f92e014 // sdot v20.4s, v0.16b, v18.4b[0]
+	WORD	$0x4f92e035 // sdot v21.4s, v1.16b, v18.4b[0]
+	WORD	$0x4fb2e054 // sdot v20.4s, v2.16b, v18.4b[1]
+	WORD	$0x4fb2e075 // sdot v21.4s, v3.16b, v18.4b[1]
+	WORD	$0x4f92e894 // sdot v20.4s, v4.16b, v18.4b[2]
+	WORD	$0x4f92e8b5 // sdot v21.4s, v5.16b, v18.4b[2]
+	WORD	$0x4fb2e8d4 // sdot v20.4s, v6.16b, v18.4b[3]
+	WORD	$0x4fb2e8f5 // sdot v21.4s, v7.16b, v18.4b[3]
+	WORD	$0x0e217a16 // fcvtl v22.4s, v16.4h
+	WORD	$0x4e217a17 // fcvtl2 v23.4s, v16.8h
+	WORD	$0x4f9392d6 // fmul v22.4s, v22.4s, v19.s[0]
+	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
+	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
+	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
+	WORD	$0x4e36ce99 // fmla v25.4s, v20.4s, v22.4s
+	WORD	$0x4e37ceba // fmla v26.4s, v21.4s, v23.4s
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $144, R1, R1
+	ADD $40, R2, R2
+	VDUP V19.S[1], V20.S4
+	VDUP V19.S[1], V21.S4
+	VAND V24.B16, V0.B16, V8.B16
+	VUSHR $4, V0.B16, V0.B16
+	VTBL V8.B16, [V29.B16], V8.B16
+	VTBL V0.B16, [V29.B16], V0.B16
+	VAND V24.B16, V1.B16, V9.B16
+	VUSHR $4, V1.B16, V1.B16
+	VTBL V9.B16, [V29.B16], V9.B16
+	VTBL V1.B16, [V29.B16], V1.B16
+	VAND V24.B16, V2.B16, V10.B16
+	VUSHR $4, V2.B16, V2.B16
+	VTBL V10.B16, [V29.B16], V10.B16
+	VTBL V2.B16, [V29.B16], V2.B16
+	VAND V24.B16, V3.B16, V11.B16
+	VUSHR $4, V3.B16, V3.B16
+	VTBL V11.B16, [V29.B16], V11.B16
+	VTBL V3.B16, [V29.B16], V3.B16
+	VAND V24.B16, V4.B16, V12.B16
+	VUSHR $4, V4.B16, V4.B16
+	VTBL V12.B16, [V29.B16], V12.B16
+	VTBL V4.B16, [V29.B16], V4.B16
+	VAND V24.B16, V5.B16, V13.B16
+	VUSHR $4, V5.B16, V5.B16
+	VTBL V13.B16, [V29.B16], V13.B16
+	VTBL V5.B16, [V29.B16], V5.B16
+	VAND V24.B16, V6.B16, V14.B16
+	VUSHR $4, V6.B16, V6.B16
+	VTBL V14.B16, [V29.B16], V14.B16
+	VTBL V6.B16, [V29.B16], V6.B16
+	VAND V24.B16, V7.B16, V15.B16
+	VUSHR $4, V7.B16, V7.B16
+	VTBL V15.B16, [V29.B16], V15.B16
+	VTBL V7.B16, [V29.B16], V7.B16
+	WORD	$0x4f91e114 // sdot v20.4s, v8.16b, v17.4b[0]
+	WORD	$0x4f91e135 // sdot v21.4s, v9.16b, v17.4b[0]
+	WORD	$0x4fb1e154 // sdot v20.4s, v10.16b, v17.4b[1]
+	WORD	$0x4fb1e175 // sdot v21.4s, v11.16b, v17.4b[1]
+	WORD	$0x4f91e994 // sdot v20.4s, v12.16b, v17.4b[2]
+	WORD	$0x4f91e9b5 // sdot v21.4s, v13.16b, v17.4b[2]
+	WORD	$0x4fb1e9d4 // sdot v20.4s, v14.16b, v17.4b[3]
+	WORD	$0x4fb1e9f5 // sdot v21.4s, v15.16b, v17.4b[3]
+	WORD	$0x4f92e014 // sdot v20.4s, v0.16b, v18.4b[0]
+	WORD	$0x4f92e035 // sdot v21.4s, v1.16b, v18.4b[0]
+	WORD	$0x4fb2e054 // sdot v20.4s, v2.16b, v18.4b[1]
+	WORD	$0x4fb2e075 // sdot v21.4s, v3.16b, v18.4b[1]
+	WORD	$0x4f92e894 // sdot v20.4s, v4.16b, v18.4b[2]
+	WORD	$0x4f92e8b5 // sdot v21.4s, v5.16b, v18.4b[2]
+	WORD	$0x4fb2e8d4 // sdot v20.4s, v6.16b, v18.4b[3]
+	WORD	$0x4fb2e8f5 // sdot v21.4s, v7.16b, v18.4b[3]
+	WORD	$0x0e217a16 // fcvtl v22.4s, v16.4h
+	WORD	$0x4e217a17 // fcvtl2 v23.4s, v16.8h
+	WORD	$0x4f9392d6 // fmul v22.4s, v22.4s, v19.s[0]
+	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
+	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
+	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
+	WORD	$0x4e36ce9b // fmla v27.4s, v20.4s, v22.4s
+	WORD	$0x4e37cebc // fmla v28.4s, v21.4s, v23.4s
+	SUB $1, R4, R4
+	CBNZ R4, gemvIQ4_NLx8SDOT_loop
+gemvIQ4_NLx8SDOT_tail:
+	TBZ $0, R3, gemvIQ4_NLx8SDOT_done
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $144, R1, R1
+	ADD $40, R2, R2
+	VDUP V19.S[1], V20.S4
+	VDUP V19.S[1], V21.S4
+	VAND V24.B16, V0.B16, V8.B16
+	VUSHR $4, V0.B16, V0.B16
+	VTBL V8.B16, [V29.B16], V8.B16
+	VTBL V0.B16, [V29.B16], V0.B16
+	VAND V24.B16, V1.B16, V9.B16
+	VUSHR $4, V1.B16, V1.B16
+	VTBL V9.B16, [V29.B16], V9.B16
+	VTBL V1.B16, [V29.B16], V1.B16
+	VAND V24.B16, V2.B16, V10.B16
+	VUSHR $4, V2.B16, V2.B16
+	VTBL V10.B16, [V29.B16], V10.B16
+	VTBL V2.B16, [V29.B16], V2.B16
+	VAND V24.B16, V3.B16, V11.B16
+	VUSHR $4, V3.B16, V3.B16
+	VTBL V11.B16, [V29.B16], V11.B16
+	VTBL V3.B16, [V29.B16], V3.B16
+	VAND V24.B16, V4.B16, V12.B16
+	VUSHR $4, V4.B16, V4.B16
+	VTBL V12.B16, [V29.B16], V12.B16
+	VTBL V4.B16, [V29.B16], V4.B16
+	VAND V24.B16, V5.B16, V13.B16
+	VUSHR $4, V5.B16, V5.B16
+	VTBL V13.B16, [V29.B16], V13.B16
+	VTBL V5.B16, [V29.B16], V5.B16
+	VAND V24.B16, V6.B16, V14.B16
+	VUSHR $4, V6.B16, V6.B16
+	VTBL V14.B16, [V29.B16], V14.B16
+	VTBL V6.B16, [V29.B16], V6.B16
+	VAND V24.B16, V7.B16, V15.B16
+	VUSHR $4, V7.B16, V7.B16
+	VTBL V15.B16, [V29.B16], V15.B16
+	VTBL V7.B16, [V29.B16], V7.B16
+	WORD	$0x4f91e114 // sdot v20.4s, v8.16b, v17.4b[0]
+	WORD	$0x4f91e135 // sdot v21.4s, v9.16b, v17.4b[0]
+	WORD	$0x4fb1e154 // sdot v20.4s, v10.16b, v17.4b[1]
+	WORD	$0x4fb1e175 // sdot v21.4s, v11.16b, v17.4b[1]
+	WORD	$0x4f91e994 // sdot v20.4s, v12.16b, v17.4b[2]
+	WORD	$0x4f91e9b5 // sdot v21.4s, v13.16b, v17.4b[2]
+	WORD	$0x4fb1e9d4 // sdot v20.4s, v14.16b, v17.4b[3]
+	WORD	$0x4fb1e9f5 // sdot v21.4s, v15.16b, v17.4b[3]
+	WORD	$0x4f92e014 // sdot v20.4s, v0.16b, v18.4b[0]
+	WORD	$0x4f92e035 // sdot v21.4s, v1.16b, v18.4b[0]
+	WORD	$0x4fb2e054 // sdot v20.4s, v2.16b, v18.4b[1]
+	WORD	$0x4fb2e075 // sdot v21.4s, v3.16b, v18.4b[1]
+	WORD	$0x4f92e894 // sdot v20.4s, v4.16b, v18.4b[2]
+	WORD	$0x4f92e8b5 // sdot v21.4s, v5.16b, v18.4b[2]
+	WORD	$0x4fb2e8d4 // sdot v20.4s, v6.16b, v18.4b[3]
+	WORD	$0x4fb2e8f5 // sdot v21.4s, v7.16b, v18.4b[3]
+	WORD	$0x0e217a16 // fcvtl v22.4s, v16.4h
+	WORD	$0x4e217a17 // fcvtl2 v23.4s, v16.8h
+	WORD	$0x4f9392d6 // fmul v22.4s, v22.4s, v19.s[0]
+	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
+	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
+	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
+	WORD	$0x4e36ce99 // fmla v25.4s, v20.4s, v22.4s
+	WORD	$0x4e37ceba // fmla v26.4s, v21.4s, v23.4s
+gemvIQ4_NLx8SDOT_done:
+	WORD	$0x4e3bd739 // fadd v25.4s, v25.4s, v27.4s
+	WORD	$0x4e3cd75a // fadd v26.4s, v26.4s, v28.4s
+	VST1 [V25.S4, V26.S4], (R0)
+	RET
+
+// func gemvQ8_0x8SDOT(y *float32, w, x *byte, nb int)
+TEXT ·gemvQ8_0x8SDOT(SB), NOSPLIT, $0-32
+	MOVD y+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD x+16(FP), R2
+	MOVD nb+24(FP), R3
+	VMOVI $15, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	LSR $1, R3, R4
+	CBZ R4, gemvQ8_0x8SDOT_tail
+gemvQ8_0x8SDOT_loop:
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ 144(R1), F8
+	FMOVQ 160(R1), F9
+	FMOVQ 176(R1), F10
+	FMOVQ 192(R1), F11
+	FMOVQ 208(R1), F12
+	FMOVQ 224(R1), F13
+	FMOVQ 240(R1), F14
+	FMOVQ 256(R1), F15
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $272, R1, R1
+	ADD $40, R2, R2
+	VDUP V19.S[1], V20.S4
+	VDUP V19.S[1], V21.S4
+	WORD	$0x4f91e014 // sdot v20.4s, v0.16b, v17.4b[0]
+	WORD	$0x4f91e035 // sdot v21.4s, v1.16b, v17.4b[0]
+	WORD	$0x4fb1e054 // sdot v20.4s, v2.16b, v17.4b[1]
+	WORD	$0x4fb1e075 // sdot v21.4s, v3.16b, v17.4b[1]
+	WORD	$0x4f91e894 // sdot v20.4s, v4.16b, v17.4b[2]
+	WORD	$0x4f91e8b5 // sdot v21.4s, v5.16b, v17.4b[2]
+	WORD	$0x4fb1e8d4 // sdot v20.4s, v6.16b, v17.4b[3]
+	WORD	$0x4fb1e8f5 // sdot v21.4s, v7.16b, v17.4b[3]
+	WORD	$0x4f92e114 // sdot v20.4s, v8.16b, v18.4b[0]
+	WORD	$0x4f92e135 // sdot v21.4s, v9.16b, v18.4b[0]
+	WORD	$0x4fb2e154 // sdot v20.4s, v10.16b, v18.4b[1]
+	WORD	$0x4fb2e175 // sdot v21.4s, v11.16b, v18.4b[1]
+	WORD	$0x4f92e994 // sdot v20.4s, v12.16b, v18.4b[2]
+	WORD	$0x4f92e9b5 // sdot v21.4s, v13.16b, v18.4b[2]
+	WORD	$0x4fb2e9d4 // sdot v20.4s, v14.16b, v18.4b[3]
+	WORD	$0x4fb2e9f5 // sdot v21.4s, v15.16b, v18.4b[3]
+	WORD	$0x0e217a16 // fcvtl v22.4s, v16.4h
+	WORD	$0x4e217a17 // fcvtl2 v23.4s, v16.8h
+	WORD	$0x4f9392d6 // fmul v22.4s, v22.4s, v19.s[0]
+	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
+	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
+	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
+	WORD	$0x4e36ce99 // fmla v25.4s, v20.4s, v22.4s
+	WORD	$0x4e37ceba // fmla v26.4s, v21.4s, v23.4s
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ 144(R1), F8
+	FMOVQ 160(R1), F9
+	FMOVQ 176(R1), F10
+	FMOVQ 192(R1), F11
+	FMOVQ 208(R1), F12
+	FMOVQ 224(R1), F13
+	FMOVQ 240(R1), F14
+	FMOVQ 256(R1), F15
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $272, R1, R1
+	ADD $40, R2, R2
+	VDUP V19.S[1], V20.S4
+	VDUP V19.S[1], V21.S4
+	WORD	$0x4f91e014 // sdot v20.4s, v0.16b, v17.4b[0]
+	WORD	$0x4f91e035 // sdot v21.4s, v1.16b, v17.4b[0]
+	WORD	$0x4fb1e054 // sdot v20.4s, v2.16b, v17.4b[1]
+	WORD	$0x4fb1e075 // sdot v21.4s, v3.16b, v17.4b[1]
+	WORD	$0x4f91e894 // sdot v20.4s, v4.16b, v17.4b[2]
+	WORD	$0x4f91e8b5 // sdot v21.4s, v5.16b, v17.4b[2]
+	WORD	$0x4fb1e8d4 // sdot v20.4s, v6.16b, v17.4b[3]
+	WORD	$0x4fb1e8f5 // sdot v21.4s, v7.16b, v17.4b[3]
+	WORD	$0x4f92e114 // sdot v20.4s, v8.16b, v18.4b[0]
+	WORD	$0x4f92e135 // sdot v21.4s, v9.16b, v18.4b[0]
+	WORD	$0x4fb2e154 // sdot v20.4s, v10.16b, v18.4b[1]
+	WORD	$0x4fb2e175 // sdot v21.4s, v11.16b, v18.4b[1]
+	WORD	$0x4f92e994 // sdot v20.4s, v12.16b, v18.4b[2]
+	WORD	$0x4f92e9b5 // sdot v21.4s, v13.16b, v18.4b[2]
+	WORD	$0x4fb2e9d4 // sdot v20.4s, v14.16b, v18.4b[3]
+	WORD	$0x4fb2e9f5 // sdot v21.4s, v15.16b, v18.4b[3]
+	WORD	$0x0e217a16 // fcvtl v22.4s, v16.4h
+	WORD	$0x4e217a17 // fcvtl2 v23.4s, v16.8h
+	WORD	$0x4f9392d6 // fmul v22.4s, v22.4s, v19.s[0]
+	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
+	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
+	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
+	WORD	$0x4e36ce9b // fmla v27.4s, v20.4s, v22.4s
+	WORD	$0x4e37cebc // fmla v28.4s, v21.4s, v23.4s
+	SUB $1, R4, R4
+	CBNZ R4, gemvQ8_0x8SDOT_loop
+gemvQ8_0x8SDOT_tail:
+	TBZ $0, R3, gemvQ8_0x8SDOT_done
+	FMOVQ (R1), F16
+	FMOVQ 16(R1), F0
+	FMOVQ 32(R1), F1
+	FMOVQ 48(R1), F2
+	FMOVQ 64(R1), F3
+	FMOVQ 80(R1), F4
+	FMOVQ 96(R1), F5
+	FMOVQ 112(R1), F6
+	FMOVQ 128(R1), F7
+	FMOVQ 144(R1), F8
+	FMOVQ 160(R1), F9
+	FMOVQ 176(R1), F10
+	FMOVQ 192(R1), F11
+	FMOVQ 208(R1), F12
+	FMOVQ 224(R1), F13
+	FMOVQ 240(R1), F14
+	FMOVQ 256(R1), F15
+	FMOVQ (R2), F17
+	FMOVQ 16(R2), F18
+	FMOVD 32(R2), F19
+	ADD $272, R1, R1
+	ADD $40, R2, R2
+	VDUP V19.S[1], V20.S4
+	VDUP V19.S[1], V21.S4
+	WORD	$0x4f91e014 // sdot v20.4s, v0.16b, v17.4b[0]
+	WORD	$0x4f91e035 // sdot v21.4s, v1.16b, v17.4b[0]
+	WORD	$0x4fb1e054 // sdot v20.4s, v2.16b, v17.4b[1]
+	WORD	$0x4fb1e075 // sdot v21.4s, v3.16b, v17.4b[1]
+	WORD	$0x4f91e894 // sdot v20.4s, v4.16b, v17.4b[2]
+	WORD	$0x4f91e8b5 // sdot v21.4s, v5.16b, v17.4b[2]
+	WORD	$0x4fb1e8d4 // sdot v20.4s, v6.16b, v17.4b[3]
+	WORD	$0x4fb1e8f5 // sdot v21.4s, v7.16b, v17.4b[3]
+	WORD	$0x4f92e114 // sdot v20.4s, v8.16b, v18.4b[0]
+	WORD	$0x4f92e135 // sdot v21.4s, v9.16b, v18.4b[0]
+	WORD	$0x4fb2e154 // sdot v20.4s, v10.16b, v18.4b[1]
+	WORD	$0x4fb2e175 // sdot v21.4s, v11.16b, v18.4b[1]
+	WORD	$0x4f92e994 // sdot v20.4s, v12.16b, v18.4b[2]
+	WORD	$0x4f92e9b5 // sdot v21.4s, v13.16b, v18.4b[2]
+	WORD	$0x4fb2e9d4 // sdot v20.4s, v14.16b, v18.4b[3]
+	WORD	$0x4fb2e9f5 // sdot v21.4s, v15.16b, v18.4b[3]
+	WORD	$0x0e217a16 // fcvtl v22.4s, v16.4h
+	WORD	$0x4e217a17 // fcvtl2 v23.4s, v16.8h
+	WORD	$0x4f9392d6 // fmul v22.4s, v22.4s, v19.s[0]
+	WORD	$0x4f9392f7 // fmul v23.4s, v23.4s, v19.s[0]
+	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
+	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
+	WORD	$0x4e36ce99 // fmla v25.4s, v20.4s, v22.4s
+	WORD	$0x4e37ceba // fmla v26.4s, v21.4s, v23.4s
+gemvQ8_0x8SDOT_done:
+	WORD	$0x4e3bd739 // fadd v25.4s, v25.4s, v27.4s
+	WORD	$0x4e3cd75a // fadd v26.4s, v26.4s, v28.4s
+	VST1 [V25.S4, V26.S4], (R0)
+	RET
+
+// func gemmQ8x4SDOT(y *float32, ldy int, w, s, a *byte, nb int)
+TEXT ·gemmQ8x4SDOT(SB), NOSPLIT, $0-48
+	MOVD y+0(FP), R0
+	MOVD ldy+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD s+24(FP), R7
+	MOVD a+32(FP), R3
+	MOVD nb+40(FP), R4
+	LSL $2, R1, R1
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	CBZ R4, gemmQ8x4SDOT_store
+gemmQ8x4SDOT_loop:
+	FMOVQ 0(R3), F8
+	FMOVQ 16(R3), F9
+	FMOVD 32(R3), F4
+	VDUP V4.S[1], V16.S4
+	VDUP V4.S[1], V17.S4
+	FMOVQ 40(R3), F10
+	FMOVQ 56(R3), F11
+	FMOVD 72(R3), F5
+	VDUP V5.S[1], V18.S4
+	VDUP V5.S[1], V19.S4
+	FMOVQ 80(R3), F12
+	FMOVQ 96(R3), F13
+	FMOVD 112(R3), F6
+	VDUP V6.S[1], V20.S4
+	VDUP V6.S[1], V21.S4
+	FMOVQ 120(R3), F14
+	FMOVQ 136(R3), F15
+	FMOVD 152(R3), F7
+	VDUP V7.S[1], V22.S4
+	VDUP V7.S[1], V23.S4
+	FMOVQ 0(R2), F0
+	FMOVQ 16(R2), F1
+	WORD	$0x4f88e010 // sdot v16.4s, v0.16b, v8.4b[0]
+	WORD	$0x4f88e031 // sdot v17.4s, v1.16b, v8.4b[0]
+	WORD	$0x4f8ae012 // sdot v18.4s, v0.16b, v10.4b[0]
+	WORD	$0x4f8ae033 // sdot v19.4s, v1.16b, v10.4b[0]
+	WORD	$0x4f8ce014 // sdot v20.4s, v0.16b, v12.4b[0]
+	WORD	$0x4f8ce035 // sdot v21.4s, v1.16b, v12.4b[0]
+	WORD	$0x4f8ee016 // sdot v22.4s, v0.16b, v14.4b[0]
+	WORD	$0x4f8ee037 // sdot v23.4s, v1.16b, v14.4b[0]
+	FMOVQ 64(R2), F2
+	FMOVQ 80(R2), F3
+	WORD	$0x4fa8e050 // sdot v16.4s, v2.16b, v8.4b[1]
+	WORD	$0x4fa8e071 // sdot v17.4s, v3.16b, v8.4b[1]
+	WORD	$0x4faae052 // sdot v18.4s, v2.16b, v10.4b[1]
+	WORD	$0x4faae073 // sdot v19.4s, v3.16b, v10.4b[1]
+	WORD	$0x4face054 // sdot v20.4s, v2.16b, v12.4b[1]
+	WORD	$0x4face075 // sdot v21.4s, v3.16b, v12.4b[1]
+	WORD	$0x4faee056 // sdot v22.4s, v2.16b, v14.4b[1]
+	WORD	$0x4faee077 // sdot v23.4s, v3.16b, v14.4b[1]
+	FMOVQ 128(R2), F0
+	FMOVQ 144(R2), F1
+	WORD	$0x4f88e810 // sdot v16.4s, v0.16b, v8.4b[2]
+	WORD	$0x4f88e831 // sdot v17.4s, v1.16b, v8.4b[2]
+	WORD	$0x4f8ae812 // sdot v18.4s, v0.16b, v10.4b[2]
+	WORD	$0x4f8ae833 // sdot v19.4s, v1.16b, v10.4b[2]
+	WORD	$0x4f8ce814 // sdot v20.4s, v0.16b, v12.4b[2]
+	WORD	$0x4f8ce835 // sdot v21.4s, v1.16b, v12.4b[2]
+	WORD	$0x4f8ee816 // sdot v22.4s, v0.16b, v14.4b[2]
+	WORD	$0x4f8ee837 // sdot v23.4s, v1.16b, v14.4b[2]
+	FMOVQ 192(R2), F2
+	FMOVQ 208(R2), F3
+	WORD	$0x4fa8e850 // sdot v16.4s, v2.16b, v8.4b[3]
+	WORD	$0x4fa8e871 // sdot v17.4s, v3.16b, v8.4b[3]
+	WORD	$0x4faae852 // sdot v18.4s, v2.16b, v10.4b[3]
+	WORD	$0x4faae873 // sdot v19.4s, v3.16b, v10.4b[3]
+	WORD	$0x4face854 // sdot v20.4s, v2.16b, v12.4b[3]
+	WORD	$0x4face875 // sdot v21.4s, v3.16b, v12.4b[3]
+	WORD	$0x4faee856 // sdot v22.4s, v2.16b, v14.4b[3]
+	WORD	$0x4faee877 // sdot v23.4s, v3.16b, v14.4b[3]
+	FMOVQ 256(R2), F0
+	FMOVQ 272(R2), F1
+	WORD	$0x4f89e010 // sdot v16.4s, v0.16b, v9.4b[0]
+	WORD	$0x4f89e031 // sdot v17.4s, v1.16b, v9.4b[0]
+	WORD	$0x4f8be012 // sdot v18.4s, v0.16b, v11.4b[0]
+	WORD	$0x4f8be033 // sdot v19.4s, v1.16b, v11.4b[0]
+	WORD	$0x4f8de014 // sdot v20.4s, v0.16b, v13.4b[0]
+	WORD	$0x4f8de035 // sdot v21.4s, v1.16b, v13.4b[0]
+	WORD	$0x4f8fe016 // sdot v22.4s, v0.16b, v15.4b[0]
+	WORD	$0x4f8fe037 // sdot v23.4s, v1.16b, v15.4b[0]
+	FMOVQ 320(R2), F2
+	FMOVQ 336(R2), F3
+	WORD	$0x4fa9e050 // sdot v16.4s, v2.16b, v9.4b[1]
+	WORD	$0x4fa9e071 // sdot v17.4s, v3.16b, v9.4b[1]
+	WORD	$0x4fabe052 // sdot v18.4s, v2.16b, v11.4b[1]
+	WORD	$0x4fabe073 // sdot v19.4s, v3.16b, v11.4b[1]
+	WORD	$0x4fade054 // sdot v20.4s, v2.16b, v13.4b[1]
+	WORD	$0x4fade075 // sdot v21.4s, v3.16b, v13.4b[1]
+	WORD	$0x4fafe056 // sdot v22.4s, v2.16b, v15.4b[1]
+	WORD	$0x4fafe077 // sdot v23.4s, v3.16b, v15.4b[1]
+	FMOVQ 384(R2), F0
+	FMOVQ 400(R2), F1
+	WORD	$0x4f89e810 // sdot v16.4s, v0.16b, v9.4b[2]
+	WORD	$0x4f89e831 // sdot v17.4s, v1.16b, v9.4b[2]
+	WORD	$0x4f8be812 // sdot v18.4s, v0.16b, v11.4b[2]
+	WORD	$0x4f8be833 // sdot v19.4s, v1.16b, v11.4b[2]
+	WORD	$0x4f8de814 // sdot v20.4s, v0.16b, v13.4b[2]
+	WORD	$0x4f8de835 // sdot v21.4s, v1.16b, v13.4b[2]
+	WORD	$0x4f8fe816 // sdot v22.4s, v0.16b, v15.4b[2]
+	WORD	$0x4f8fe837 // sdot v23.4s, v1.16b, v15.4b[2]
+	FMOVQ 448(R2), F2
+	FMOVQ 464(R2), F3
+	WORD	$0x4fa9e850 // sdot v16.4s, v2.16b, v9.4b[3]
+	WORD	$0x4fa9e871 // sdot v17.4s, v3.16b, v9.4b[3]
+	WORD	$0x4fabe852 // sdot v18.4s, v2.16b, v11.4b[3]
+	WORD	$0x4fabe873 // sdot v19.4s, v3.16b, v11.4b[3]
+	WORD	$0x4fade854 // sdot v20.4s, v2.16b, v13.4b[3]
+	WORD	$0x4fade875 // sdot v21.4s, v3.16b, v13.4b[3]
+	WORD	$0x4fafe856 // sdot v22.4s, v2.16b, v15.4b[3]
+	WORD	$0x4fafe877 // sdot v23.4s, v3.16b, v15.4b[3]
+	FMOVQ (R7), F0
+	WORD	$0x0e217801 // fcvtl v1.4s, v0.4h
+	WORD	$0x4e217802 // fcvtl2 v2.4s, v0.8h
+	WORD	$0x4f849049 // fmul v9.4s, v2.4s, v4.s[0]
+	WORD	$0x4f849028 // fmul v8.4s, v1.4s, v4.s[0]
+	WORD	$0x4e21da10 // scvtf v16.4s, v16.4s
+	WORD	$0x4e21da31 // scvtf v17.4s, v17.4s
+	WORD	$0x4e28ce18 // fmla v24.4s, v16.4s, v8.4s
+	WORD	$0x4e29ce39 // fmla v25.4s, v17.4s, v9.4s
+	WORD	$0x4f85904b // fmul v11.4s, v2.4s, v5.s[0]
+	WORD	$0x4f85902a // fmul v10.4s, v1.4s, v5.s[0]
+	WORD	$0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD	$0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD	$0x4e2ace5a // fmla v26.4s, v18.4s, v10.4s
+	WORD	$0x4e2bce7b // fmla v27.4s, v19.4s, v11.4s
+	WORD	$0x4f86904d // fmul v13.4s, v2.4s, v6.s[0]
+	WORD	$0x4f86902c // fmul v12.4s, v1.4s, v6.s[0]
+	WORD	$0x4e21da94 // scvtf v20.4s, v20.4s
+	WORD	$0x4e21dab5 // scvtf v21.4s, v21.4s
+	WORD	$0x4e2cce9c // fmla v28.4s, v20.4s, v12.4s
+	WORD	$0x4e2dcebd // fmla v29.4s, v21.4s, v13.4s
+	WORD	$0x4f87904f // fmul v15.4s, v2.4s, v7.s[0]
+	WORD	$0x4f87902e // fmul v14.4s, v1.4s, v7.s[0]
+	WORD	$0x4e21dad6 // scvtf v22.4s, v22.4s
+	WORD	$0x4e21daf7 // scvtf v23.4s, v23.4s
+	WORD	$0x4e2ecede // fmla v30.4s, v22.4s, v14.4s
+	WORD	$0x4e2fceff // fmla v31.4s, v23.4s, v15.4s
+	ADD $576, R2, R2
+	ADD $576, R7, R7
+	ADD $320, R3, R3
+	SUB $1, R4, R4
+	CBNZ R4, gemmQ8x4SDOT_loop
+gemmQ8x4SDOT_store:
+	VST1 [V24.S4, V25.S4], (R0)
+	ADD R1, R0, R0
+	VST1 [V26.S4, V27.S4], (R0)
+	ADD R1, R0, R0
+	VST1 [V28.S4, V29.S4], (R0)
+	ADD R1, R0, R0
+	VST1 [V30.S4, V31.S4], (R0)
+	ADD R1, R0, R0
 	RET

@@ -47,6 +47,13 @@ func TestTiers(t *testing.T) {
 				if PackedFast(quant.Q4_0) != wantPacked {
 					t.Errorf("%s active: PackedFast(Q4_0) = %v, want %v", tier.name, PackedFast(quant.Q4_0), wantPacked)
 				}
+				// Q8_0 and IQ4_NL have packed kernels on arm64 only
+				for _, wt := range []quant.Type{quant.Q8_0, quant.IQ4_NL} {
+					want := runtime.GOARCH == "arm64" && tier.name != "neon"
+					if PackedFast(wt) != want {
+						t.Errorf("%s active: PackedFast(%v) = %v, want %v", tier.name, wt, PackedFast(wt), want)
+					}
+				}
 			}
 		})
 	}

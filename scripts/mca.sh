@@ -78,6 +78,9 @@ kernels/neon dot2x2Q4_0Q8_0SMMLA 512
 kernels gemvQ4_0x8SDOT 512
 kernels gemvQ4_Kx8SDOT 2048 2176
 kernels gemvQ6_Kx8SDOT 2048
+kernels gemvIQ4_NLx8SDOT 512
+kernels gemvQ8_0x8SDOT 512
+kernels gemmQ8x4SDOT 1024
 "
 
 # the elementwise ops of kernels/BenchmarkHotOps, traced under qemu (the
