@@ -61,6 +61,8 @@ type benchResult struct {
 	ImageMSStd   float64 `json:"image_ms_stddev,omitempty"`
 	ImageGFLOP   float64 `json:"image_gflop,omitempty"`
 	ImageGFLOPps float64 `json:"image_gflop_per_s,omitempty"`
+	// the machine and kernel path (benchsys.go)
+	System *benchSystem `json:"system,omitempty"`
 }
 
 // benchFlags are the options of `cogedge bench`.
@@ -146,6 +148,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if bf.image && m.Vision == nil {
 		return errors.New("--image: the model has no vision tower (pass --mmproj)")
 	}
+	base.System = describeSystem(m)
 	c, err := m.NewContext(model.ContextOptions{Size: max(bf.prompt, bf.gen, 1), KV: model.KVF16, Threads: bf.threads})
 	if err != nil {
 		return err
@@ -442,16 +445,7 @@ func paramLabel(n uint64) string {
 }
 
 // backendName is "CPU" and the kernels' active implementation tier.
-func backendName() string {
-	active := kernels.Active()
-	name := "generic"
-	for _, im := range kernels.Implementations() {
-		if im.Features == active {
-			name = im.Name
-		}
-	}
-	return "CPU (" + name + ")"
-}
+func backendName() string { return "CPU (" + kernelTier() + ")" }
 
 // writeBenchMarkdown writes llama-bench's table (model | size | params |
 // backend | threads | test | t/s) and, under it, the tg bandwidth and
@@ -526,6 +520,9 @@ func writeBenchMarkdown(w io.Writer, rs []benchResult) error {
 			fmt.Fprintf(&sb, "%s: %.1f ± %.1f ms per image (%d image rows), %.1f GFLOP per image = %.1f GFLOP/s\n",
 				r.Test, r.ImageMS, r.ImageMSStd, r.NImage, r.ImageGFLOP, r.ImageGFLOPps)
 		}
+	}
+	if len(rs) > 0 && rs[0].System != nil {
+		fmt.Fprintf(&sb, "\n%s\n", rs[0].System)
 	}
 	_, err := io.WriteString(w, sb.String())
 	return err
