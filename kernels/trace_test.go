@@ -40,25 +40,33 @@ func hotOps() []hotOp {
 		{"axpyF32", func(t *table) { t.axpyF32(dst, 0.5, x) }},
 		{"axpyF16", func(t *table) { t.axpyF16(dst, 0.5, h) }},
 		{"expSub", func(t *table) { copy(dst, scores); t.expSub(dst, 0) }},
+		// attention over 8 KV rows of head dimension 128 (traceN values)
+		{"scoresF16", func(t *table) { t.scoresF16(scores[:8], x[:128], h, 128, 0.088) }},
+		{"weightedF16", func(t *table) { t.weightedF16(dst[:128], y[:8], h, 128) }},
 		{"RMSNorm", func(t *table) { rmsNorm(t, dst, x, w, 1e-6) }},
 		{"LayerNorm", func(t *table) { layerNorm(t, dst, x, w, b, 1e-6) }},
 	}
 }
 
 // BenchmarkHotOps runs each op once per iteration, with the generic table
-// ("go") and with the active one ("asm"), between two calls of traceMark.
-// scripts/mca.sh runs it under qemu -d exec with -test.benchtime 1x: the
-// instructions executed between the marks are one call's dynamic trace,
-// which llvm-mca then schedules. (Its ns/op under qemu mean nothing.)
+// ("go") and with the active one ("asm"), between two calls of traceMark;
+// the package's table is that one meanwhile, so the generic attention
+// loops, which dot through it, stay generic. scripts/mca.sh runs it under
+// qemu -d exec with -test.benchtime 1x: the instructions executed between
+// the marks are one call's dynamic trace, which llvm-mca then schedules.
+// (Its ns/op under qemu mean nothing.)
 func BenchmarkHotOps(b *testing.B) {
-	gen := genericImpl()
+	active, gen := impl, genericImpl()
+	defer func() { impl = active }()
 	for _, op := range hotOps() {
 		for _, side := range []struct {
 			name string
-			t    *table
-		}{{"go", &gen}, {"asm", &impl}} {
+			t    table
+		}{{"go", gen}, {"asm", active}} {
 			b.Run(op.name+"/"+side.name, func(b *testing.B) {
-				t := *side.t
+				impl = side.t
+				defer func() { impl = active }()
+				t := side.t
 				b.SetBytes(4 * traceN)
 				for i := 0; i < b.N; i++ {
 					traceMark()

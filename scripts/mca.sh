@@ -85,7 +85,7 @@ kernels gemmQ8x4SDOT 1024
 
 # the elementwise ops of kernels/BenchmarkHotOps, traced under qemu (the
 # environment may name fewer)
-HOT_OPS=${HOT_OPS:-"quantQ8_1 quantQ8_K fp32ToFP16 dotF32 dotF16 axpyF32 axpyF16 expSub RMSNorm LayerNorm"}
+HOT_OPS=${HOT_OPS:-"quantQ8_1 quantQ8_K fp32ToFP16 dotF32 dotF16 axpyF32 axpyF16 expSub scoresF16 weightedF16 RMSNorm LayerNorm"}
 
 # function  weights-per-iteration  marker  (llama.cpp 66d65ec names)
 REF_LOOPS="
