@@ -47,6 +47,11 @@ func TestTiers(t *testing.T) {
 				if PackedFast(quant.Q4_0) != wantPacked {
 					t.Errorf("%s active: PackedFast(Q4_0) = %v, want %v", tier.name, PackedFast(quant.Q4_0), wantPacked)
 				}
+				// arm64 prefill: the SDOT GEMM from dotprod up, the row
+				// dots of kernels/neon on the plain NEON tier
+				if runtime.GOARCH == "arm64" && (impl.gemm[quant.Q4_0] != nil) != (tier.name != "neon") {
+					t.Errorf("%s active: GEMM installed = %v", tier.name, impl.gemm[quant.Q4_0] != nil)
+				}
 				// Q8_0 and IQ4_NL have packed kernels on arm64 only
 				for _, wt := range []quant.Type{quant.Q8_0, quant.IQ4_NL} {
 					want := runtime.GOARCH == "arm64" && tier.name != "neon"
