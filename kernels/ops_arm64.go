@@ -35,6 +35,18 @@ func axpyF16NEON(y *float32, x *uint16, n int, a float32) // n%16 == 0
 func expSubNEON(s *float32, n int, m float32) float32 // n%8 == 0
 
 //go:noescape
+func scoresF32NEON(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32 // n%16 == 0
+
+//go:noescape
+func scoresF16NEON(s *float32, q *float32, k *uint16, ldk, rows, n int, scale float32) float32 // n%16 == 0
+
+//go:noescape
+func weightedF32NEON(y *float32, p *float32, v *float32, ldv, rows, n int) // n%16 == 0
+
+//go:noescape
+func weightedF16NEON(y *float32, p *float32, v *uint16, ldv, rows, n int) // n%16 == 0
+
+//go:noescape
 func sumF64NEON(x *float32, n int) float64 // n%8 == 0
 
 //go:noescape
@@ -117,6 +129,42 @@ func neonOps(t *table) {
 			sum = expSubNEON(&s[0], n, m)
 		}
 		return sum + expSubGeneric(s[n:], m)
+	}
+	// Attention block loops: head dimensions that are a multiple of 16
+	// (64, 112, 128) run whole in assembly, others through the dots above.
+	t.scoresF32 = func(s, q, k []float32, ldk int, scale float32) float32 {
+		n, rows := len(q), len(s)
+		if n%16 != 0 || n == 0 || rows == 0 {
+			return scoresF32Generic(s, q, k, ldk, scale)
+		}
+		_ = k[(rows-1)*ldk+n-1]
+		return scoresF32NEON(&s[0], &q[0], &k[0], ldk, rows, n, scale)
+	}
+	t.scoresF16 = func(s, q []float32, k []uint16, ldk int, scale float32) float32 {
+		n, rows := len(q), len(s)
+		if n%16 != 0 || n == 0 || rows == 0 {
+			return scoresF16Generic(s, q, k, ldk, scale)
+		}
+		_ = k[(rows-1)*ldk+n-1]
+		return scoresF16NEON(&s[0], &q[0], &k[0], ldk, rows, n, scale)
+	}
+	t.weightedF32 = func(y, p, v []float32, ldv int) {
+		n, rows := len(y), len(p)
+		if n%16 != 0 || n == 0 || rows == 0 {
+			weightedF32Generic(y, p, v, ldv)
+			return
+		}
+		_ = v[(rows-1)*ldv+n-1]
+		weightedF32NEON(&y[0], &p[0], &v[0], ldv, rows, n)
+	}
+	t.weightedF16 = func(y, p []float32, v []uint16, ldv int) {
+		n, rows := len(y), len(p)
+		if n%16 != 0 || n == 0 || rows == 0 {
+			weightedF16Generic(y, p, v, ldv)
+			return
+		}
+		_ = v[(rows-1)*ldv+n-1]
+		weightedF16NEON(&y[0], &p[0], &v[0], ldv, rows, n)
 	}
 	t.sumF64 = func(x []float32) float64 {
 		n := len(x) &^ 7

@@ -841,6 +841,178 @@ expSubNEON_done:
 	FMOVS F31, ret+24(FP)
 	RET
 
+// func scoresF32NEON(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32
+TEXT ·scoresF32NEON(SB), NOSPLIT, $0-60
+	MOVD s+0(FP), R0
+	MOVD q+8(FP), R1
+	MOVD k+16(FP), R2
+	MOVD ldk+24(FP), R3
+	MOVD rows+32(FP), R4
+	MOVD n+40(FP), R5
+	FMOVS scale+48(FP), F31
+	LSL $2, R3
+	LSR $4, R5
+	MOVW $0xff800000, R9
+	FMOVS R9, F29
+	CBZ R4, scoresF32NEON_done
+scoresF32NEON_loop:
+	MOVD R1, R6
+	MOVD R2, R7
+	MOVD R5, R8
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+scoresF32NEON_dot:
+	VLD1.P 64(R7), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD	$0x4e24cc10 // fmla v16.4s, v0.4s, v4.4s
+	WORD	$0x4e25cc31 // fmla v17.4s, v1.4s, v5.4s
+	WORD	$0x4e26cc52 // fmla v18.4s, v2.4s, v6.4s
+	WORD	$0x4e27cc73 // fmla v19.4s, v3.4s, v7.4s
+	SUB $1, R8
+	CBNZ R8, scoresF32NEON_dot
+	WORD	$0x4e31d610 // fadd v16.4s, v16.4s, v17.4s
+	WORD	$0x4e33d652 // fadd v18.4s, v18.4s, v19.4s
+	WORD	$0x4e32d610 // fadd v16.4s, v16.4s, v18.4s
+	WORD	$0x6e30d610 // faddp v16.4s, v16.4s, v16.4s
+	WORD	$0x7e30da10 // faddp s16, v16.2s
+	FMULS F31, F16, F16
+	FMOVS F16, (R0)
+	ADD $4, R0
+	WORD	$0x1e306bbd // fmaxnm s29, s29, s16
+	ADD R3, R2
+	SUB $1, R4
+	CBNZ R4, scoresF32NEON_loop
+scoresF32NEON_done:
+	FMOVS F29, ret+56(FP)
+	RET
+
+// func scoresF16NEON(s *float32, q *float32, k *uint16, ldk, rows, n int, scale float32) float32
+TEXT ·scoresF16NEON(SB), NOSPLIT, $0-60
+	MOVD s+0(FP), R0
+	MOVD q+8(FP), R1
+	MOVD k+16(FP), R2
+	MOVD ldk+24(FP), R3
+	MOVD rows+32(FP), R4
+	MOVD n+40(FP), R5
+	FMOVS scale+48(FP), F31
+	LSL $1, R3
+	LSR $4, R5
+	MOVW $0xff800000, R9
+	FMOVS R9, F29
+	CBZ R4, scoresF16NEON_done
+scoresF16NEON_loop:
+	MOVD R1, R6
+	MOVD R2, R7
+	MOVD R5, R8
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+scoresF16NEON_dot:
+	VLD1.P 32(R7), [V8.H8, V9.H8]
+	WORD	$0x0e217900 // fcvtl v0.4s, v8.4h
+	WORD	$0x4e217901 // fcvtl2 v1.4s, v8.8h
+	WORD	$0x0e217922 // fcvtl v2.4s, v9.4h
+	WORD	$0x4e217923 // fcvtl2 v3.4s, v9.8h
+	VLD1.P 64(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD	$0x4e24cc10 // fmla v16.4s, v0.4s, v4.4s
+	WORD	$0x4e25cc31 // fmla v17.4s, v1.4s, v5.4s
+	WORD	$0x4e26cc52 // fmla v18.4s, v2.4s, v6.4s
+	WORD	$0x4e27cc73 // fmla v19.4s, v3.4s, v7.4s
+	SUB $1, R8
+	CBNZ R8, scoresF16NEON_dot
+	WORD	$0x4e31d610 // fadd v16.4s, v16.4s, v17.4s
+	WORD	$0x4e33d652 // fadd v18.4s, v18.4s, v19.4s
+	WORD	$0x4e32d610 // fadd v16.4s, v16.4s, v18.4s
+	WORD	$0x6e30d610 // faddp v16.4s, v16.4s, v16.4s
+	WORD	$0x7e30da10 // faddp s16, v16.2s
+	FMULS F31, F16, F16
+	FMOVS F16, (R0)
+	ADD $4, R0
+	WORD	$0x1e306bbd // fmaxnm s29, s29, s16
+	ADD R3, R2
+	SUB $1, R4
+	CBNZ R4, scoresF16NEON_loop
+scoresF16NEON_done:
+	FMOVS F29, ret+56(FP)
+	RET
+
+// func weightedF32NEON(y *float32, p *float32, v *float32, ldv, rows, n int)
+TEXT ·weightedF32NEON(SB), NOSPLIT, $0-48
+	MOVD y+0(FP), R0
+	MOVD p+8(FP), R1
+	MOVD v+16(FP), R2
+	MOVD ldv+24(FP), R3
+	MOVD rows+32(FP), R4
+	MOVD n+40(FP), R5
+	LSL $2, R3
+	CBZ R4, weightedF32NEON_done
+	LSR $4, R5
+	CBZ R5, weightedF32NEON_done
+weightedF32NEON_loop:
+	VLD1 (R0), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD R1, R6
+	MOVD R2, R7
+	MOVD R4, R8
+weightedF32NEON_row:
+	FMOVS.P 4(R6), F20
+	MOVD R7, R10
+	VLD1.P 64(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD	$0x4f941010 // fmla v16.4s, v0.4s, v20.s[0]
+	WORD	$0x4f941031 // fmla v17.4s, v1.4s, v20.s[0]
+	WORD	$0x4f941052 // fmla v18.4s, v2.4s, v20.s[0]
+	WORD	$0x4f941073 // fmla v19.4s, v3.4s, v20.s[0]
+	ADD R3, R7
+	SUB $1, R8
+	CBNZ R8, weightedF32NEON_row
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
+	ADD $64, R2
+	SUB $1, R5
+	CBNZ R5, weightedF32NEON_loop
+weightedF32NEON_done:
+	RET
+
+// func weightedF16NEON(y *float32, p *float32, v *uint16, ldv, rows, n int)
+TEXT ·weightedF16NEON(SB), NOSPLIT, $0-48
+	MOVD y+0(FP), R0
+	MOVD p+8(FP), R1
+	MOVD v+16(FP), R2
+	MOVD ldv+24(FP), R3
+	MOVD rows+32(FP), R4
+	MOVD n+40(FP), R5
+	LSL $1, R3
+	CBZ R4, weightedF16NEON_done
+	LSR $4, R5
+	CBZ R5, weightedF16NEON_done
+weightedF16NEON_loop:
+	VLD1 (R0), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD R1, R6
+	MOVD R2, R7
+	MOVD R4, R8
+weightedF16NEON_row:
+	FMOVS.P 4(R6), F20
+	MOVD R7, R10
+	VLD1.P 32(R10), [V8.H8, V9.H8]
+	WORD	$0x0e217900 // fcvtl v0.4s, v8.4h
+	WORD	$0x4e217901 // fcvtl2 v1.4s, v8.8h
+	WORD	$0x0e217922 // fcvtl v2.4s, v9.4h
+	WORD	$0x4e217923 // fcvtl2 v3.4s, v9.8h
+	WORD	$0x4f941010 // fmla v16.4s, v0.4s, v20.s[0]
+	WORD	$0x4f941031 // fmla v17.4s, v1.4s, v20.s[0]
+	WORD	$0x4f941052 // fmla v18.4s, v2.4s, v20.s[0]
+	WORD	$0x4f941073 // fmla v19.4s, v3.4s, v20.s[0]
+	ADD R3, R7
+	SUB $1, R8
+	CBNZ R8, weightedF16NEON_row
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
+	ADD $32, R2
+	SUB $1, R5
+	CBNZ R5, weightedF16NEON_loop
+weightedF16NEON_done:
+	RET
+
 // func sumF64NEON(x *float32, n int) float64
 TEXT ·sumF64NEON(SB), NOSPLIT, $0-24
 	MOVD x+0(FP), R0

@@ -564,6 +564,116 @@ func (g *gen) expSub() {
 	g.p("RET")
 }
 
+// fmlaElem: d.4s += n.4s * m.s[0].
+func (g *gen) fmlaElem(d, n, m int) {
+	g.enc(0x4f801000, d, n, m, "fmla v%d.4s, v%d.4s, v%d.s[0]", d, n, m)
+}
+
+// fmaxnmS: Sd = maxNum(Sn, Sm) (a NaN operand loses).
+func (g *gen) fmaxnmS(d, n, m int) {
+	g.enc(0x1e206800, d, n, m, "fmaxnm s%d, s%d, s%d", d, n, m)
+}
+
+// loadRow16 loads 16 elements at R r (post-incremented) into V0..V3 as
+// float32: fp16 through V8, V9 and FCVTL.
+func (g *gen) loadRow16(r int, half bool) {
+	if !half {
+		g.p("VLD1.P 64(R%d), [V0.S4, V1.S4, V2.S4, V3.S4]", r)
+		return
+	}
+	g.p("VLD1.P 32(R%d), [V8.H8, V9.H8]", r)
+	g.fcvtl4s(0, 8)
+	g.fcvtl24s(1, 8)
+	g.fcvtl4s(2, 9)
+	g.fcvtl24s(3, 9)
+}
+
+// scores emits scoresF32NEON / scoresF16NEON: for each of rows KV rows
+// (ldk elements apart) s[t] = scale·(q·k_t) over n (a multiple of 16)
+// elements, the dot as dotF32NEON/dotF16NEON sums it; returns the largest
+// s[t] (−Inf for none; a NaN score never wins, as in the generic code).
+func (g *gen) scores(half bool) {
+	name, kt, es := "scoresF32NEON", "*float32", 4
+	if half {
+		name, kt, es = "scoresF16NEON", "*uint16", 2
+	}
+	g.fn(name, "(s *float32, q *float32, k "+kt+", ldk, rows, n int, scale float32) float32", "$0-60", "")
+	g.p("MOVD s+0(FP), R0")
+	g.p("MOVD q+8(FP), R1")
+	g.p("MOVD k+16(FP), R2")
+	g.p("MOVD ldk+24(FP), R3")
+	g.p("MOVD rows+32(FP), R4")
+	g.p("MOVD n+40(FP), R5")
+	g.p("FMOVS scale+48(FP), F31")
+	g.p("LSL $%d, R3", es/2)
+	g.p("LSR $4, R5")
+	g.p("MOVW $0xff800000, R9") // −Inf
+	g.p("FMOVS R9, F29")
+	g.loopStart(name, 4, 0)
+	g.p("MOVD R1, R6")
+	g.p("MOVD R2, R7")
+	g.p("MOVD R5, R8")
+	for i := 16; i < 20; i++ {
+		g.zero(i)
+	}
+	g.label(name + "_dot")
+	g.loadRow16(7, half)
+	g.p("VLD1.P 64(R6), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for i := 0; i < 4; i++ {
+		g.fmla(16+i, i, 4+i)
+	}
+	g.p("SUB $1, R8")
+	g.p("CBNZ R8, %s_dot", name)
+	g.reduce4(16)
+	g.p("FMULS F31, F16, F16")
+	g.p("FMOVS F16, (R0)")
+	g.p("ADD $4, R0")
+	g.fmaxnmS(29, 29, 16)
+	g.p("ADD R3, R2")
+	g.loopEnd(name, 4)
+	g.p("FMOVS F29, ret+56(FP)")
+	g.p("RET")
+}
+
+// weighted emits weightedF32NEON / weightedF16NEON: y += Σ_t p[t]·v_t over
+// rows KV rows (ldv elements apart) and n (a multiple of 16) elements, 16
+// at a time with that part of y held in V16..V19 over all rows; each
+// element's multiply-adds are fused and in row order, as axpy's.
+func (g *gen) weighted(half bool) {
+	name, vt, es := "weightedF32NEON", "*float32", 4
+	if half {
+		name, vt, es = "weightedF16NEON", "*uint16", 2
+	}
+	g.fn(name, "(y *float32, p *float32, v "+vt+", ldv, rows, n int)", "$0-48", "")
+	g.p("MOVD y+0(FP), R0")
+	g.p("MOVD p+8(FP), R1")
+	g.p("MOVD v+16(FP), R2")
+	g.p("MOVD ldv+24(FP), R3")
+	g.p("MOVD rows+32(FP), R4")
+	g.p("MOVD n+40(FP), R5")
+	g.p("LSL $%d, R3", es/2)
+	g.p("CBZ R4, %s_done", name)
+	g.loopStart(name, 5, 4)
+	g.p("VLD1 (R0), [V16.S4, V17.S4, V18.S4, V19.S4]")
+	g.p("MOVD R1, R6")
+	g.p("MOVD R2, R7")
+	g.p("MOVD R4, R8")
+	g.label(name + "_row")
+	g.p("FMOVS.P 4(R6), F20")
+	g.p("MOVD R7, R10")
+	g.loadRow16(10, half)
+	for i := 0; i < 4; i++ {
+		g.fmlaElem(16+i, i, 20)
+	}
+	g.p("ADD R3, R7")
+	g.p("SUB $1, R8")
+	g.p("CBNZ R8, %s_row", name)
+	g.p("VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)")
+	g.p("ADD $%d, R2", 16*es)
+	g.loopEnd(name, 5)
+	g.p("RET")
+}
+
 // sumsF64 emits sumF64NEON (Σ x) and sumSqF64NEON (Σ (x−c)², c a float64)
 // over n (a multiple of 8), in float64 with four two-lane accumulators.
 func (g *gen) sumsF64(sq bool) {
@@ -669,6 +779,10 @@ func main() {
 	g.axpy(false)
 	g.axpy(true)
 	g.expSub()
+	g.scores(false)
+	g.scores(true)
+	g.weighted(false)
+	g.weighted(true)
 	g.sumsF64(false)
 	g.sumsF64(true)
 	g.scaleMul()
