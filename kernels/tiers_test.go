@@ -43,9 +43,12 @@ func TestTiers(t *testing.T) {
 				// the packed decode path is assembly on every amd64 tier and
 				// on arm64 from dotprod up; the plain NEON tier keeps the
 				// file layout
+				// (Q4_0, and the K-quants of a Q4_K_M file)
 				wantPacked := runtime.GOARCH == "amd64" || tier.name != "neon"
-				if PackedFast(quant.Q4_0) != wantPacked {
-					t.Errorf("%s active: PackedFast(Q4_0) = %v, want %v", tier.name, PackedFast(quant.Q4_0), wantPacked)
+				for _, wt := range []quant.Type{quant.Q4_0, quant.Q4_K, quant.Q6_K} {
+					if PackedFast(wt) != wantPacked {
+						t.Errorf("%s active: PackedFast(%v) = %v, want %v", tier.name, wt, PackedFast(wt), wantPacked)
+					}
 				}
 				// arm64 prefill: the SDOT GEMM from dotprod up, the row
 				// dots of kernels/neon on the plain NEON tier

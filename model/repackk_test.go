@@ -18,8 +18,9 @@ import (
 // download: the synthetic tiny shape (hidden 256, so rows hold whole
 // super-blocks) converted with the q4_k_m preset, whose language matrices
 // are Q4_K and Q6_K. Its decode steps run in the file layout
-// (COGEDGE_NO_REPACK=1), with the default load-time repacking (on amd64
-// assembly builds with AVX2 it must pack every Q4_K matrix) and with
+// (COGEDGE_NO_REPACK=1), with the default load-time repacking (assembly
+// builds with AVX2 on amd64 or SDOT on arm64 must pack every Q4_K and Q6_K
+// matrix) and with
 // repacking forced (every Q4_K and Q6_K matrix, through the generic packed
 // kernels where there is no assembly one); the logits must agree to
 // float32 rounding (at most 1e-4 of the largest |logit|).
@@ -58,8 +59,12 @@ func TestRepackDecodeK(t *testing.T) {
 			wantDefault += count[typ]
 		}
 	}
-	if fast := runtime.GOARCH == "amd64" && !puregoBuild && kernels.Active().AVX2; fast && !kernels.PackedFast(quant.Q4_K) {
-		t.Fatalf("kernels.PackedFast(Q4_K) is false on amd64 with AVX2")
+	act := kernels.Active()
+	fast := !puregoBuild && (runtime.GOARCH == "amd64" && act.AVX2 || runtime.GOARCH == "arm64" && act.DotProd)
+	for _, typ := range []quant.Type{quant.Q4_K, quant.Q6_K} {
+		if kernels.PackedFast(typ) != fast {
+			t.Fatalf("kernels.PackedFast(%v) = %v on %s (purego %v, features %+v), want %v", typ, kernels.PackedFast(typ), runtime.GOARCH, puregoBuild, act, fast)
+		}
 	}
 	for _, c := range []struct {
 		name string
