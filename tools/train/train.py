@@ -53,7 +53,17 @@ def dims_from_args(a):
 # ----------------------------------------------------------------------------------------
 # data
 # ----------------------------------------------------------------------------------------
-def load_data(folder, size, cache):
+def load_data(folders, size, out):
+    """Every folder's pixels and records, concatenated (the first folder's cache keeps its old name)."""
+    us, rs = [], []
+    for i, folder in enumerate(folders):
+        u8, recs = load_folder(folder, size, os.path.join(out, "pixels.npy" if i == 0 else f"pixels-{i}.npy"))
+        us.append(u8)
+        rs.extend(recs)
+    return (us[0] if len(us) == 1 else np.concatenate(us)), rs
+
+
+def load_folder(folder, size, cache):
     """data.jsonl + PNGs -> (pixels u8 [N,S,S,3] via the reference's Pillow preprocessing, records)."""
     with open(os.path.join(folder, "data.jsonl")) as f:
         recs = [json.loads(line) for line in f]
@@ -162,6 +172,7 @@ class DemoCogVLM(torch.nn.Module):
                                 ref.ADAPTER_LN_EPS))
         h = (F.silu(h @ self.w(v + "linear_proj.gate_proj.weight").t()) * (h @ self.w(v + "linear_proj.dense_h_to_4h.weight").t())) \
             @ self.w(v + "linear_proj.dense_4h_to_h.weight").t()
+        self.adapter_out = h  # read by the auxiliary patch head (training only, never exported)
         boi = self.w(v + "boi").reshape(1, 1, H).expand(B, 1, H)
         eoi = self.w(v + "eoi").reshape(1, 1, H).expand(B, 1, H)
         return torch.cat([boi, h, eoi], 1)
@@ -249,6 +260,54 @@ class DemoCogVLM(torch.nn.Module):
         return out
 
 
+# The auxiliary patch head: for each image row the adapter hands the decoder (one per ViT
+# patch), which shape, if any, is centred on each of the patch's four corners (shape centres
+# sit on the patch grid's inner corners), its colour and size, and the patch's own row and
+# column. It gives the vision tower a dense signal about every patch from the first step,
+# where the answers alone give it a weak one through the decoder; the head is dropped at
+# export, so the shipped model's architecture and function are CogVLM's.
+KINDS = ["circle", "square", "triangle", "star", "diamond"]
+COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
+RADII = [36, 48, 60]
+CANVAS = 448
+GRID = 8  # patches per side at the demo's 112 px input; shape centres are multiples of CANVAS/GRID
+AUX_OUT = 4 * (1 + len(KINDS) + len(COLOURS) + len(RADII)) + 2 * GRID
+
+
+def aux_labels(recs, idx):
+    """[B, P, 4, 3] (kind+1 or 0 for none, colour, size; -100 where no shape) per patch corner."""
+    lab = np.full((len(idx), GRID, GRID, 4, 3), -100, np.int64)
+    lab[..., 0] = 0
+    cell = CANVAS // GRID
+    for b, i in enumerate(idx):
+        for s in recs[i]["shapes"]:
+            a, c = s["CX"] // cell, s["CY"] // cell  # the grid point (column a, row c)
+            assert s["CX"] % cell == 0 and s["CY"] % cell == 0, "shape centres must sit on the patch grid"
+            val = (KINDS.index(s["Kind"]) + 1, COLOURS.index(s["Colour"]), RADII.index(s["R"]))
+            # the point is the TL corner of patch (c, a), TR of (c, a-1), BL of (c-1, a), BR of (c-1, a-1)
+            for corner, (r, col) in enumerate([(c, a), (c, a - 1), (c - 1, a), (c - 1, a - 1)]):
+                if 0 <= r < GRID and 0 <= col < GRID:
+                    lab[b, r, col, corner] = val
+    return torch.from_numpy(lab.reshape(len(idx), GRID * GRID, 4, 3))
+
+
+def aux_loss(head, h, lab):
+    """Cross-entropy of the patch head's predictions on adapter rows h [B, P, H]."""
+    B, P, _ = h.shape
+    o = head(h)
+    nk, nc, ns = 1 + len(KINDS), len(COLOURS), len(RADII)
+    per = o[..., :4 * (nk + nc + ns)].reshape(B, P, 4, nk + nc + ns)
+    loss = F.cross_entropy(per[..., :nk].reshape(-1, nk), lab[..., 0].reshape(-1))
+    loss = loss + F.cross_entropy(per[..., nk:nk + nc].reshape(-1, nc), lab[..., 1].reshape(-1), ignore_index=-100)
+    loss = loss + F.cross_entropy(per[..., nk + nc:].reshape(-1, ns), lab[..., 2].reshape(-1), ignore_index=-100)
+    pos = o[..., 4 * (nk + nc + ns):]
+    rows = torch.arange(P) // GRID
+    cols = torch.arange(P) % GRID
+    loss = loss + F.cross_entropy(pos[..., :GRID].reshape(-1, GRID), rows.repeat(B))
+    loss = loss + F.cross_entropy(pos[..., GRID:].reshape(-1, GRID), cols.repeat(B))
+    return loss
+
+
 def make_batch(u8, recs, idx, c_of):
     pixels = normalize(u8[idx])
     seqs, targets = [], []
@@ -275,7 +334,7 @@ def write_hf(model, out_dir, dtype):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="folder written by tools/shapes")
+    ap.add_argument("--data", required=True, action="append", help="folder written by tools/shapes (repeatable)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=100000)
     ap.add_argument("--batch", type=int, default=8, help="pictures per step (every question of each)")
@@ -290,6 +349,10 @@ def main():
     ap.add_argument("--vision-ramp", type=int, default=400, help="steps over which the vision rate ramps up once thawed")
     ap.add_argument("--stop-step", type=int, default=0, help="stop (checkpoint and export) after this step; the schedule is unchanged")
     ap.add_argument("--ckpt-every", type=int, default=100)
+    ap.add_argument("--aux-weight", type=float, default=0.0,
+                    help="weight of the auxiliary patch loss on the adapter's rows (0 = answers only)")
+    ap.add_argument("--new-schedule", action="store_true",
+                    help="on resume, restart the warm-up and the time budget at the resumed step")
     ap.add_argument("--export-only", action="store_true", help="write hf/ from the latest state.pt and exit")
     ap.add_argument("--dtype", default="F16", choices=["F16", "BF16", "F32"], help="dtype of the HF checkpoint")
     ap.add_argument("--image", type=int, default=112)
@@ -315,7 +378,7 @@ def main():
         write_hf(model, os.path.join(a.out, "hf"), a.dtype)
         print(f"wrote {os.path.join(a.out, 'hf')} from step {st['step']}")
         return
-    u8, recs = load_data(a.data, a.image, os.path.join(a.out, "pixels.npy"))
+    u8, recs = load_data(a.data, a.image, a.out)
     used = build_vocab(recs)
     c_of = {t: i for i, t in enumerate(used)}
     model = DemoCogVLM(cfg, used, a.seed)
@@ -324,15 +387,34 @@ def main():
     rest = [p for n, p in model.p.items() if not n.startswith("model/vision/")]
     opt = torch.optim.AdamW([{"params": rest, "mult": 1.0}, {"params": vis, "mult": a.vision_lr}],
                             lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
-    step, elapsed0 = 0, 0.0
-    if os.path.exists(state_path):
-        st = torch.load(state_path)
+    head = torch.nn.Linear(cfg["hidden_size"], AUX_OUT)  # the auxiliary patch head (not exported)
+    step, elapsed0, step0 = 0, 0.0, 0
+    st = torch.load(state_path) if os.path.exists(state_path) else None
+    if a.aux_weight > 0 or (st is not None and "aux_head" in st):
+        opt.add_param_group({"params": list(head.parameters()), "mult": 1.0})
+    if st is not None:
+        if st["model"]["used"].tolist() != used:
+            sys.exit(f"{state_path}: the saved run used other token ids than this data; resume on data with the same vocabulary")
         model.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
+        if "aux_head" in st:
+            head.load_state_dict(st["aux_head"])
+            opt.load_state_dict(st["opt"])
+        else:  # a run without the head resumed with it: its optimizer state has two groups
+            saved = st["opt"]
+            opt_groups = opt.param_groups
+            if len(opt_groups) == 3:
+                opt.param_groups = opt_groups[:2]
+                opt.load_state_dict(saved)
+                opt.param_groups.append(opt_groups[2])
+            else:
+                opt.load_state_dict(saved)
         opt.param_groups[1]["mult"] = a.vision_lr  # the command line's, not the saved one
         step = st["step"]
         elapsed0 = st.get("elapsed", 0.0)
-        print(f"resumed at step {step}", flush=True)
+        step0 = st.get("step0", 0)
+        if a.new_schedule:
+            elapsed0, step0 = 0.0, step
+        print(f"resumed at step {step} (schedule from step {step0})", flush=True)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"{len(recs)} pictures, {len(used)} token ids used, {nparams} trained parameters; "
           f"torch {torch.__version__}, {a.threads} threads", flush=True)
@@ -345,9 +427,10 @@ def main():
     def lr_at(s):
         """Linear warm-up, then cosine decay to zero over the steps, or over the time budget when
         --minutes is set (so the schedule fits whatever speed the machine gives)."""
+        s -= step0
         if s < a.warmup:
             return a.lr * (s + 1) / a.warmup
-        frac = (s - a.warmup) / max(1, a.steps - a.warmup)
+        frac = (s - a.warmup) / max(1, a.steps - step0 - a.warmup)
         if a.minutes:
             frac = max(frac, (elapsed0 + time.time() - t0) / (a.minutes * 60))
         return a.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
@@ -359,8 +442,11 @@ def main():
 
     def save():
         tmp = state_path + ".tmp"
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "args": vars(a),
-                    "elapsed": elapsed0 + time.time() - t0}, tmp)
+        st = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "args": vars(a),
+              "elapsed": elapsed0 + time.time() - t0, "step0": step0}
+        if len(opt.param_groups) == 3:
+            st["aux_head"] = head.state_dict()
+        torch.save(st, tmp)
         os.replace(tmp, state_path)
 
     thawed = None
@@ -388,20 +474,27 @@ def main():
             p.requires_grad_(not frozen)
         logits = model(pixels, X, len(recs[idx[0]]["questions"]))
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1), ignore_index=-100)
+        aux = torch.zeros(())
+        if a.aux_weight > 0 and not frozen:
+            aux = aux_loss(head, model.adapter_out, aux_labels(recs, idx))
+            loss_total = loss + a.aux_weight * aux
+        else:
+            loss_total = loss
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss_total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
         with torch.no_grad():
             m = Y != -100
             acc = (logits.argmax(-1)[m] == Y[m]).float().mean().item()
-        hist.append((loss.item(), acc))
+        hist.append((loss.item(), acc, aux.item()))
         if step % 20 == 0 or step == 1:
             el = time.time() - t0
             l20 = np.mean([h[0] for h in hist[-20:]])
             a20 = np.mean([h[1] for h in hist[-20:]])
-            print(f"step {step} loss {l20:.4f} token-acc {a20:.4f} lr {lr_at(step):.2e} "
+            x20 = np.mean([h[2] for h in hist[-20:]])
+            print(f"step {step} loss {l20:.4f} token-acc {a20:.4f} aux {x20:.3f} lr {lr_at(step):.2e} "
                   f"{el / 60:.1f} min ({len(hist) / el:.2f} steps/s)", flush=True)
         if step % a.ckpt_every == 0:
             save()
