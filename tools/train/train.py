@@ -233,6 +233,8 @@ class DemoCogVLM(torch.nn.Module):
             xt = xt + at @ self.w(p + "self_attn.language_expert_dense.weight").t()
             xp = xp + self._mlp(ref.rms_norm(xp, self.w(p + "post_attention_layernorm.weight"), eps), p, vis)
             xt = xt + self._mlp(ref.rms_norm(xt, self.w(p + "post_attention_layernorm.weight"), eps), p, None)
+            if i == 0:
+                self.text_mid = xt  # read by the auxiliary noun head (training only)
         ht = ref.rms_norm(xt, self.w("model.norm.weight"), eps)
         logits = ht @ self.w("lm_head.weight").t()
         offset = torch.zeros(logits.shape[-1])
@@ -308,6 +310,49 @@ def aux_loss(head, h, lab):
     return loss
 
 
+# The auxiliary noun head: a question names a shape kind ("Where is the square?"); after the
+# decoder's first layer, the row of that word predicts what the picture holds of that kind
+# (present or not, colour, centre row and column on the grid, size). This trains the lookup
+# every question about one shape needs (the word attends to the image rows of its kind) with
+# a direct signal; the answer rows then only copy from the word. Dropped at export.
+QMARK = 29973  # "?": the kind's last token is the one before the first question mark
+NOUN_OUT = 2 + len(COLOURS) + 7 + 7 + len(RADII)
+
+
+def noun_labels(recs, idx):
+    """(positions [N], labels [N, 5]) per question of the batch, in make_batch's order;
+    position -1 for questions that name no kind."""
+    cell = CANVAS // GRID
+    pos, lab = [], []
+    for i in idx:
+        shapes = {s["Kind"]: s for s in recs[i]["shapes"]}
+        for q in recs[i]["questions"]:
+            kinds = [k for k in KINDS if k in q["question"]]
+            if len(kinds) != 1:
+                pos.append(-1)
+                lab.append([-100] * 5)
+                continue
+            pos.append(q["prompt_ids"].index(QMARK) - 1)
+            s = shapes.get(kinds[0])
+            if s is None:
+                lab.append([0, -100, -100, -100, -100])
+            else:
+                lab.append([1, COLOURS.index(s["Colour"]), s["CY"] // cell - 1, s["CX"] // cell - 1, RADII.index(s["R"])])
+    return torch.tensor(pos), torch.tensor(lab)
+
+
+def noun_loss(head, xt, pos, lab):
+    keep = pos >= 0
+    rows = xt[torch.arange(xt.shape[0])[keep], pos[keep]]
+    rows = rows * torch.rsqrt(rows.pow(2).mean(-1, keepdim=True) + 1e-5)  # the residual's scale drifts
+    o = head(rows)
+    lab = lab[keep]
+    loss = 0.0
+    for j, (a, b) in enumerate([(0, 2), (2, 2 + len(COLOURS)), (8, 15), (15, 22), (22, NOUN_OUT)]):
+        loss = loss + F.cross_entropy(o[:, a:b], lab[:, j], ignore_index=-100)
+    return loss
+
+
 def make_batch(u8, recs, idx, c_of):
     pixels = normalize(u8[idx])
     seqs, targets = [], []
@@ -351,6 +396,8 @@ def main():
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--aux-weight", type=float, default=0.0,
                     help="weight of the auxiliary patch loss on the adapter's rows (0 = answers only)")
+    ap.add_argument("--noun-weight", type=float, default=0.0,
+                    help="weight of the auxiliary noun loss after the decoder's first layer (0 = none)")
     ap.add_argument("--new-schedule", action="store_true",
                     help="on resume, restart the warm-up and the time budget at the resumed step")
     ap.add_argument("--export-only", action="store_true", help="write hf/ from the latest state.pt and exit")
@@ -388,26 +435,26 @@ def main():
     opt = torch.optim.AdamW([{"params": rest, "mult": 1.0}, {"params": vis, "mult": a.vision_lr}],
                             lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
     head = torch.nn.Linear(cfg["hidden_size"], AUX_OUT)  # the auxiliary patch head (not exported)
+    nhead = torch.nn.Linear(cfg["hidden_size"], NOUN_OUT)  # the auxiliary noun head (not exported)
     step, elapsed0, step0 = 0, 0.0, 0
     st = torch.load(state_path) if os.path.exists(state_path) else None
-    if a.aux_weight > 0 or (st is not None and "aux_head" in st):
-        opt.add_param_group({"params": list(head.parameters()), "mult": 1.0})
+    # the heads' groups always exist (without their losses they get no gradient and stay put)
+    opt.add_param_group({"params": list(head.parameters()), "mult": 1.0})
+    opt.add_param_group({"params": list(nhead.parameters()), "mult": 1.0})
     if st is not None:
         if st["model"]["used"].tolist() != used:
             sys.exit(f"{state_path}: the saved run used other token ids than this data; resume on data with the same vocabulary")
         model.load_state_dict(st["model"])
         if "aux_head" in st:
             head.load_state_dict(st["aux_head"])
-            opt.load_state_dict(st["opt"])
-        else:  # a run without the head resumed with it: its optimizer state has two groups
-            saved = st["opt"]
-            opt_groups = opt.param_groups
-            if len(opt_groups) == 3:
-                opt.param_groups = opt_groups[:2]
-                opt.load_state_dict(saved)
-                opt.param_groups.append(opt_groups[2])
-            else:
-                opt.load_state_dict(saved)
+        if "noun_head" in st:
+            nhead.load_state_dict(st["noun_head"])
+        # a run resumed with more heads than it saved: load the saved groups, keep the new ones fresh
+        saved, groups = st["opt"], opt.param_groups
+        n = len(saved["param_groups"])
+        opt.param_groups = groups[:n]
+        opt.load_state_dict(saved)
+        opt.param_groups.extend(groups[n:])
         opt.param_groups[1]["mult"] = a.vision_lr  # the command line's, not the saved one
         step = st["step"]
         elapsed0 = st.get("elapsed", 0.0)
@@ -444,8 +491,8 @@ def main():
         tmp = state_path + ".tmp"
         st = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "args": vars(a),
               "elapsed": elapsed0 + time.time() - t0, "step0": step0}
-        if len(opt.param_groups) == 3:
-            st["aux_head"] = head.state_dict()
+        st["aux_head"] = head.state_dict()
+        st["noun_head"] = nhead.state_dict()
         torch.save(st, tmp)
         os.replace(tmp, state_path)
 
@@ -480,6 +527,10 @@ def main():
             loss_total = loss + a.aux_weight * aux
         else:
             loss_total = loss
+        noun = torch.zeros(())
+        if a.noun_weight > 0:
+            noun = noun_loss(nhead, model.text_mid, *noun_labels(recs, idx))
+            loss_total = loss_total + a.noun_weight * noun
         opt.zero_grad(set_to_none=True)
         loss_total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -488,13 +539,14 @@ def main():
         with torch.no_grad():
             m = Y != -100
             acc = (logits.argmax(-1)[m] == Y[m]).float().mean().item()
-        hist.append((loss.item(), acc, aux.item()))
+        hist.append((loss.item(), acc, aux.item(), float(noun)))
         if step % 20 == 0 or step == 1:
             el = time.time() - t0
             l20 = np.mean([h[0] for h in hist[-20:]])
             a20 = np.mean([h[1] for h in hist[-20:]])
             x20 = np.mean([h[2] for h in hist[-20:]])
-            print(f"step {step} loss {l20:.4f} token-acc {a20:.4f} aux {x20:.3f} lr {lr_at(step):.2e} "
+            n20 = np.mean([h[3] for h in hist[-20:]])
+            print(f"step {step} loss {l20:.4f} token-acc {a20:.4f} aux {x20:.3f} noun {n20:.3f} lr {lr_at(step):.2e} "
                   f"{el / 60:.1f} min ({len(hist) / el:.2f} steps/s)", flush=True)
         if step % a.ckpt_every == 0:
             save()
