@@ -19,7 +19,7 @@ import (
 // root of a clone, where the README's commands run.
 const defaultDemoModel = "testdata/shapes-demo.gguf.zst"
 
-// defaultDemoSeed is a seed the demo model never saw in training (seed 1).
+// defaultDemoSeed is a seed the demo model never saw in training (seeds 1 and 3).
 const defaultDemoSeed = 2026
 
 func init() {
@@ -33,7 +33,7 @@ func init() {
 func demoCmd(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
 	modelPath := fs.StringP("model", "m", defaultDemoModel, "GGUF model file")
-	seed := fs.Uint64P("seed", "s", defaultDemoSeed, "picture seed (the demo model was trained on seed 1)")
+	seed := fs.Uint64P("seed", "s", defaultDemoSeed, "picture seed (the demo model was trained on seeds 1 and 3)")
 	index := fs.Uint64("index", 0, "index of the (first) picture")
 	evalN := fs.Int("eval", 0, "grade the answers to every question type on this many pictures instead")
 	out := fs.StringP("out", "o", "", "where to save the picture (default: cogedge-demo-SEED-INDEX.png in the temporary folder)")
