@@ -95,7 +95,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVarP(&bf.output, "output", "o", "md", "output format: md or json")
 	fs.BoolVar(&bf.noWarmup, "no-warmup", false, "skip the warm-up run before each test")
 	fs.BoolVar(&bf.prog, "progress", false, "print each run's time to stderr")
-	fs.Int("n-gpu-layers", 0, "llama-bench's -ngl: accepted and ignored (cogedge runs on the CPU)")
+	fs.Int("n-gpu-layers", 0, "llama-bench's -ngl: accepted and ignored (the backend, --backend, runs every layer)")
 	fs.IntVar(&bf.streamMiB, "stream-mib", 1024, "buffer size in MiB for the streaming-read bandwidth measured before tg (0 = skip)")
 	fs.BoolVar(&bf.streamOnly, "stream-only", false, "measure only the streaming-read bandwidth (-t threads, --stream-mib buffer; no model): the yardstick tg is reported against")
 	fs.StringVar(&bf.backend, "backend", "cpu", "backend of pp and tg: cpu, metal (Apple GPU; the bandwidth is then the GPU's, measured by a read kernel) or metal-sim (the shaders simulated, Linux; slow); the image test runs on the CPU")

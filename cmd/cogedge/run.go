@@ -60,7 +60,7 @@ func (mf *modelFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&mf.verbose, "verbose", false, "print timings and memory use (per phase) to stderr")
 	fs.StringVar(&mf.repack, "repack", repackAuto, "where the repacked language weights live: memory (anonymous), file (a mapped file in the cache folder, reclaimable, reused by later runs) or auto (file when the model files exceed the available memory)")
 	fs.BoolVar(&mf.mlock, "mlock", false, "lock the language weights in memory (mlock) so that memory pressure cannot page them out")
-	fs.IntVar(&mf.gpuLayers, "n-gpu-layers", 0, "llama.cpp's -ngl: accepted and ignored (cogedge runs on the CPU)")
+	fs.IntVar(&mf.gpuLayers, "n-gpu-layers", 0, "llama.cpp's -ngl: accepted and ignored (the backend, --backend, runs every layer)")
 	fs.StringVar(&mf.system, "system-prompt", "", "llama.cpp's -sys: CogVLM's templates have no system prompt (see the error for what to use)")
 	fs.StringVar(&mf.backend, "backend", "auto", "compute backend: auto, cpu, metal (Apple GPU) or metal-sim (the Metal shaders simulated on the CPU; Linux, needs clang 16, slow)")
 }
@@ -88,7 +88,7 @@ func (mf *modelFlags) check(stderr io.Writer) error {
 		return errUsage{errors.New("-sys/--system-prompt: CogVLM's templates have no system prompt; put the instructions in the question, or write the whole prompt yourself with --template base")}
 	}
 	if mf.gpuLayers != 0 {
-		fmt.Fprintf(stderr, "cogedge: -ngl %d ignored: cogedge runs on the CPU (all layers, memory-mapped)\n", mf.gpuLayers)
+		fmt.Fprintf(stderr, "cogedge: -ngl %d ignored: the backend (--backend) runs all layers, weights memory-mapped\n", mf.gpuLayers)
 	}
 	if mf.image != "" {
 		if _, err := imageproc.Load(mf.image, imageproc.DefaultLimits); err != nil {
