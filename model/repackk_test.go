@@ -3,7 +3,6 @@ package model_test
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -25,9 +24,6 @@ import (
 // kernels where there is no assembly one); the logits must agree to
 // float32 rounding (at most 1e-4 of the largest |logit|).
 func TestRepackDecodeK(t *testing.T) {
-	if cpu := os.Getenv("QEMU_CPU"); runtime.GOARCH == "arm64" && cpu != "" && cpu != "max" {
-		t.Skipf("under qemu -cpu %s: run only at -cpu max (the kernels tests check every tier's packed K-quant kernels)", cpu)
-	}
 	path := filepath.Join(t.TempDir(), "synthetic-tiny-q4_k_m.gguf")
 	if err := converter.Synthetic(context.Background(), "tiny", path, quant.Q4_K, converter.Options{Preset: "q4_k_m", Threads: 2, Seed: 5}); err != nil {
 		t.Fatal(err)
