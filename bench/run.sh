@@ -152,8 +152,9 @@ compare() {
 			log "$t round $r: llama-mtmd-cli image question"
 			/usr/bin/time -v "$LLAMA_BIN/llama-mtmd-cli" -m "$m" --mmproj "$p" --image "$IMAGE" -p "$QUESTION" -n 1 -t "$THREADS" --temp 0 --chat-template vicuna >"$WORK/logs/cmp-llama-$t-$r.log" 2>&1 || true
 			grep -E 'encoded in|decoded .* in|prompt eval time|load time|Elapsed|Maximum resident' "$WORK/logs/cmp-llama-$t-$r.log" | sed 's/^/    /' | tee -a "$WORK/logs/summary.txt"
-			# time to first token: image encode + prompt eval (its image batches and the text; load excluded)
-			awk '/slice encoded in/ {t += $(NF-1)} /prompt eval time/ {for (i = 1; i <= NF; i++) if ($i == "=") {t += $(i+1); break}} END {printf "    llama.cpp time to first token (after load): %.1f ms\n", t}' "$WORK/logs/cmp-llama-$t-$r.log" | tee -a "$WORK/logs/summary.txt"
+			# time to first token: llama.cpp's prompt eval timer already spans the image encode, its image
+			# batches and the text (load excluded), so the "slice encoded in" line is not added again
+			awk '/prompt eval time/ {for (i = 1; i <= NF; i++) if ($i == "=") {t += $(i+1); break}} END {printf "    llama.cpp time to first token (after load): %.1f ms\n", t}' "$WORK/logs/cmp-llama-$t-$r.log" | tee -a "$WORK/logs/summary.txt"
 		done
 	done
 }
