@@ -368,15 +368,7 @@ func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x
 		panic(fmt.Sprintf("kernels: MatMulPacked: weight type %v is not packable", wt))
 	}
 	nb := checkPacked0("MatMulPacked", w, rows, k, size)
-	if n < 0 || len(x) < n*k || len(y) < n*rows {
-		panic(fmt.Sprintf("kernels: MatMulPacked: short slice: n=%d len(x)=%d want %d, len(y)=%d want %d",
-			n, len(x), n*k, len(y), n*rows))
-	}
-	if rows == 0 || n == 0 {
-		return
-	}
-	if k == 0 {
-		clear(y[:n*rows])
+	if packedNothingToDo(y, x, rows, k, n) {
 		return
 	}
 	ps := &p.packed
@@ -448,4 +440,22 @@ func (p *Pool) decodePacked(y []float32, w []byte, wt quant.Type, size, rows, k,
 	*j = packedJob{y: y, w: w, wt: wt, size: size, al: al, a: a, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out, out2: ps.out2, out4: ps.out4}
 	p.parallel(j, ntasks)
 	j.y, j.w, j.al, j.a = nil, nil, nil, nil
+}
+
+// packedNothingToDo checks MatMulPacked's slices (panicking when short: a
+// programming error) and handles the calls with nothing to multiply: it
+// returns true when y is already complete.
+func packedNothingToDo(y, x []float32, rows, k, n int) bool {
+	if n < 0 || len(x) < n*k || len(y) < n*rows {
+		panic(fmt.Sprintf("kernels: MatMulPacked: short slice: n=%d len(x)=%d want %d, len(y)=%d want %d",
+			n, len(x), n*k, len(y), n*rows))
+	}
+	if rows == 0 || n == 0 {
+		return true
+	}
+	if k == 0 {
+		clear(y[:n*rows])
+		return true
+	}
+	return false
 }

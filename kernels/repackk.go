@@ -335,15 +335,7 @@ func (j *unpackKJob) run(_, t int) {
 // matMulPackedK is MatMulPacked for a packed K-quant matrix.
 func (p *Pool) matMulPackedK(f *kFormat, y []float32, w []byte, wt quant.Type, rows, k int, x []float32, n int) {
 	nb := f.check("MatMulPacked", w, rows, k)
-	if n < 0 || len(x) < n*k || len(y) < n*rows {
-		panic(fmt.Sprintf("kernels: MatMulPacked: short slice: n=%d len(x)=%d want %d, len(y)=%d want %d",
-			n, len(x), n*k, len(y), n*rows))
-	}
-	if rows == 0 || n == 0 {
-		return
-	}
-	if k == 0 {
-		clear(y[:n*rows])
+	if packedNothingToDo(y, x, rows, k, n) {
 		return
 	}
 	ps := &p.packed
