@@ -66,6 +66,7 @@ type table struct {
 	axpyF16     func(y []float32, a float32, x []uint16)
 	expSub      func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
 	gelu        func(dst, x []float32)
+	swiGLU      func(dst, gate, up []float32)
 	// the loops of RMSNorm and LayerNorm (ops.go)
 	sumF64     func(x []float32) float64
 	sumSqF64   func(x []float32, c float64) float64
@@ -118,6 +119,7 @@ func genericImpl() table {
 	t.axpyF16 = axpyF16Generic
 	t.expSub = expSubGeneric
 	t.gelu = geluGeneric
+	t.swiGLU = swiGLUGeneric
 	t.sumF64 = sumF64Generic
 	t.sumSqF64 = sumSqF64Generic
 	t.scaleMul = scaleMulGeneric

@@ -100,6 +100,10 @@ func archImpl(t *table, f Features) {
 			geluGeneric(dst[n:], x[n:])
 		}
 	}
+	t.swiGLU = swiGLUAsm(swiGLUAVX2, 8)
+	if f.AVX512VNNI {
+		t.swiGLU = swiGLUAsm(swiGLUAVX512, 16)
+	}
 	secondAVX2(t)
 	attnAVX2(t, f.AVX512VNNI)
 	floatGEMM(t, f)
@@ -238,6 +242,12 @@ func geluAVX2(dst, x *float32, n int)
 
 //go:noescape
 func geluAVX512(dst, x *float32, n int)
+
+//go:noescape
+func swiGLUAVX2(dst, gate, up *float32, n int)
+
+//go:noescape
+func swiGLUAVX512(dst, gate, up *float32, n int)
 
 // expSubAVX2Slice runs the AVX2 exp over the multiple-of-8 head of s and
 // the scalar expf over the tail.

@@ -111,6 +111,38 @@ DATA expc<>+408(SB)/4, $0x0000007f
 DATA expc<>+412(SB)/4, $0x0000007f
 GLOBL expc<>(SB), RODATA|NOPTR, $416
 
+// EXP8 replaces Y4 with e^Y4 (eight lanes; expf's steps: clamp, n =
+// round(x·log2e), r = x − n·ln2 in two parts, Cephes' polynomial, 2ⁿ as
+// two factors). It needs Y11 (127 per lane), Y12 (log2e), Y13 (expHi) and
+// Y14 (expLo) and leaves the result in Y2, clobbering Y1, Y3 and Y4. A NaN
+// in Y4 survives the clamp: VMAXPS/VMINPS return their second source, Y4,
+// when either is NaN.
+#define EXP8 \
+	VMAXPS Y4, Y14, Y4; \
+	VMINPS Y4, Y13, Y4; \
+	VMULPS Y12, Y4, Y1; \
+	VROUNDPS $0, Y1, Y1; \
+	VFNMADD231PS expc<>+96(SB), Y1, Y4; \
+	VFNMADD231PS expc<>+128(SB), Y1, Y4; \
+	VMOVUPS expc<>+160(SB), Y2; \
+	VFMADD213PS expc<>+192(SB), Y4, Y2; \
+	VFMADD213PS expc<>+224(SB), Y4, Y2; \
+	VFMADD213PS expc<>+256(SB), Y4, Y2; \
+	VFMADD213PS expc<>+288(SB), Y4, Y2; \
+	VFMADD213PS expc<>+320(SB), Y4, Y2; \
+	VMULPS Y4, Y4, Y3; \
+	VFMADD213PS Y4, Y3, Y2; \
+	VADDPS expc<>+352(SB), Y2, Y2; \
+	VCVTPS2DQ Y1, Y1; \
+	VPSRAD $1, Y1, Y3; \
+	VPSUBD Y3, Y1, Y1; \
+	VPADDD Y11, Y3, Y3; \
+	VPSLLD $23, Y3, Y3; \
+	VPADDD Y11, Y1, Y1; \
+	VPSLLD $23, Y1, Y1; \
+	VMULPS Y3, Y2, Y2; \
+	VMULPS Y1, Y2, Y2;
+
 // func expSubAVX2(s *float32, n int, m float32) float32  (n multiple of 8)
 TEXT ·expSubAVX2(SB), NOSPLIT, $0-28
 	MOVQ s+0(FP), SI
@@ -128,30 +160,7 @@ TEXT ·expSubAVX2(SB), NOSPLIT, $0-28
 exploop:
 	VMOVUPS (SI), Y4
 	VSUBPS Y15, Y4, Y4
-	VMAXPS Y4, Y14, Y4 // NaN in Y4 is kept: the second source wins
-	VMINPS Y4, Y13, Y4
-	VMULPS Y12, Y4, Y1
-	VROUNDPS $0, Y1, Y1
-	VFNMADD231PS expc<>+96(SB), Y1, Y4
-	VFNMADD231PS expc<>+128(SB), Y1, Y4
-	VMOVUPS expc<>+160(SB), Y2
-	VFMADD213PS expc<>+192(SB), Y4, Y2
-	VFMADD213PS expc<>+224(SB), Y4, Y2
-	VFMADD213PS expc<>+256(SB), Y4, Y2
-	VFMADD213PS expc<>+288(SB), Y4, Y2
-	VFMADD213PS expc<>+320(SB), Y4, Y2
-	VMULPS Y4, Y4, Y3
-	VFMADD213PS Y4, Y3, Y2
-	VADDPS expc<>+352(SB), Y2, Y2
-	VCVTPS2DQ Y1, Y1
-	VPSRAD $1, Y1, Y3
-	VPSUBD Y3, Y1, Y1
-	VPADDD Y11, Y3, Y3
-	VPSLLD $23, Y3, Y3
-	VPADDD Y11, Y1, Y1
-	VPSLLD $23, Y1, Y1
-	VMULPS Y3, Y2, Y2
-	VMULPS Y1, Y2, Y2
+	EXP8
 	VMOVUPS Y2, (SI)
 	VADDPS Y2, Y10, Y10
 	ADDQ $32, SI
@@ -465,5 +474,97 @@ gelu5loop:
 	JNZ gelu5loop
 
 gelu5done:
+	VZEROUPPER
+	RET
+
+// func swiGLUAVX2(dst, gate, up *float32, n int)  (n a multiple of 8)
+// dst = gate/(1 + e^(−gate))·up: the steps of silu (ops.go) eight lanes at a
+// time, e^(−gate) as in expSubAVX2. dst may alias gate or up.
+TEXT ·swiGLUAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	VMOVUPS expc<>+0(SB), Y14
+	VMOVUPS expc<>+32(SB), Y13
+	VMOVUPS expc<>+64(SB), Y12
+	VMOVUPS expc<>+384(SB), Y11
+	VMOVUPS expc<>+352(SB), Y10
+	VXORPS Y9, Y9, Y9
+	TESTQ CX, CX
+	JLE swiGLU2done
+
+swiGLU2loop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y0, Y9, Y4 // −gate
+	EXP8 // e^(−gate) in Y2
+	VADDPS Y10, Y2, Y2 // 1 + e^(−gate)
+	VDIVPS Y2, Y0, Y2  // silu(gate)
+	VMULPS (DX), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ swiGLU2loop
+
+swiGLU2done:
+	VZEROUPPER
+	RET
+
+// func swiGLUAVX512(dst, gate, up *float32, n int)  (n a multiple of 16)
+// swiGLUAVX2 on sixteen lanes (AVX-512F).
+TEXT ·swiGLUAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS expc<>+0(SB), Z14
+	VBROADCASTSS expc<>+32(SB), Z13
+	VBROADCASTSS expc<>+64(SB), Z12
+	VPBROADCASTD expc<>+384(SB), Z11
+	VBROADCASTSS expc<>+352(SB), Z10
+	VPXORD Z9, Z9, Z9
+	TESTQ CX, CX
+	JLE swiGLU5done
+
+swiGLU5loop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z0, Z9, Z4
+	VMAXPS Z4, Z14, Z4
+	VMINPS Z4, Z13, Z4
+	VMULPS Z12, Z4, Z1
+	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST expc<>+96(SB), Z1, Z4
+	VFNMADD231PS.BCST expc<>+128(SB), Z1, Z4
+	VBROADCASTSS expc<>+160(SB), Z2
+	VFMADD213PS.BCST expc<>+192(SB), Z4, Z2
+	VFMADD213PS.BCST expc<>+224(SB), Z4, Z2
+	VFMADD213PS.BCST expc<>+256(SB), Z4, Z2
+	VFMADD213PS.BCST expc<>+288(SB), Z4, Z2
+	VFMADD213PS.BCST expc<>+320(SB), Z4, Z2
+	VMULPS Z4, Z4, Z3
+	VFMADD213PS Z4, Z3, Z2
+	VADDPS Z10, Z2, Z2
+	VCVTPS2DQ Z1, Z1
+	VPSRAD $1, Z1, Z3
+	VPSUBD Z3, Z1, Z1
+	VPADDD Z11, Z3, Z3
+	VPSLLD $23, Z3, Z3
+	VPADDD Z11, Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z3, Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VADDPS Z10, Z2, Z2
+	VDIVPS Z2, Z0, Z2
+	VMULPS (DX), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ swiGLU5loop
+
+swiGLU5done:
 	VZEROUPPER
 	RET

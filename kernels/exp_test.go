@@ -106,17 +106,10 @@ func TestExpSub(t *testing.T) {
 func BenchmarkExpSub(b *testing.B) {
 	s := randFloats(rand.New(rand.NewPCG(7, 7)), 256, false)
 	buf := make([]float32, len(s))
-	for _, im := range Implementations() {
-		b.Run(im.Name, func(b *testing.B) {
-			prev := SetFeatures(im.Features)
-			defer SetFeatures(prev)
-			b.SetBytes(4 * int64(len(s)))
-			for i := 0; i < b.N; i++ {
-				copy(buf, s)
-				impl.expSub(buf, 2)
-			}
-		})
-	}
+	benchImplementations(b, 4*int64(len(s)), func() {
+		copy(buf, s)
+		impl.expSub(buf, 2)
+	})
 }
 
 // TestGELUAccuracy: GELU (each implementation) is within 4 ulp of the correctly rounded
@@ -160,12 +153,10 @@ func checkGELU(t *testing.T, in []float32) {
 	}
 }
 
-// BenchmarkGELU measures GELU over a ViT MLP row (15360 values).
+// BenchmarkGELU measures GELU over a ViT MLP row (15360 values) for each
+// implementation; bytes are the input row's.
 func BenchmarkGELU(b *testing.B) {
 	x := randFloats(rand.New(rand.NewPCG(1, 1)), 15360, false)
 	d := make([]float32, len(x))
-	b.SetBytes(4 * int64(len(x)))
-	for i := 0; i < b.N; i++ {
-		GELU(d, x)
-	}
+	benchImplementations(b, 4*int64(len(x)), func() { GELU(d, x) })
 }

@@ -172,6 +172,21 @@ func withFeatures(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
+// benchImplementations runs body as a sub-benchmark for each
+// implementation (Implementations), with bytes per call for b.SetBytes.
+func benchImplementations(b *testing.B, bytes int64, body func()) {
+	for _, im := range Implementations() {
+		b.Run(im.Name, func(b *testing.B) {
+			prev := SetFeatures(im.Features)
+			defer SetFeatures(prev)
+			b.SetBytes(bytes)
+			for i := 0; i < b.N; i++ {
+				body()
+			}
+		})
+	}
+}
+
 // unaligned copies b into a fresh buffer at byte offset off, so kernels see
 // a sub-slice that starts at an odd address.
 func unaligned(b []byte, off int) []byte {

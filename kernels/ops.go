@@ -139,8 +139,11 @@ func SiLU(dst, x []float32) {
 
 func silu(v float32) float32 { return v / (1 + expf(-v)) }
 
-// SwiGLU writes silu(gate)·up to dst.
-func SwiGLU(dst, gate, up []float32) {
+// SwiGLU writes silu(gate)·up to dst. dst may be gate or up (the same
+// slice, not a shifted overlap).
+func SwiGLU(dst, gate, up []float32) { impl.swiGLU(dst, gate, up) }
+
+func swiGLUGeneric(dst, gate, up []float32) {
 	dst, up = dst[:len(gate)], up[:len(gate)]
 	for i, g := range gate {
 		dst[i] = silu(g) * up[i]

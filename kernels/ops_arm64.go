@@ -35,6 +35,9 @@ func axpyF16NEON(y *float32, x *uint16, n int, a float32) // n%16 == 0
 func expSubNEON(s *float32, n int, m float32) float32 // n%8 == 0
 
 //go:noescape
+func swiGLUNEON(dst, gate, up *float32, n int) // n%8 == 0
+
+//go:noescape
 func scoresF32NEON(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32 // n%16 == 0
 
 //go:noescape
@@ -130,6 +133,7 @@ func neonOps(t *table) {
 		}
 		return sum + expSubGeneric(s[n:], m)
 	}
+	t.swiGLU = swiGLUAsm(swiGLUNEON, 8)
 	// Attention block loops: head dimensions that are a multiple of 16
 	// (64, 112, 128) run whole in assembly, others through the dots above.
 	t.scoresF32 = func(s, q, k []float32, ldk int, scale float32) float32 {

@@ -769,9 +769,9 @@ TEXT ·expSubNEON(SB), NOSPLIT, $0-28
 expSubNEON_loop:
 	VLD1.P 32(R0), [V0.S4, V1.S4]
 	WORD	$0x4eb0d400 // fsub v0.4s, v0.4s, v16.4s
+	WORD	$0x4eb0d421 // fsub v1.4s, v1.4s, v16.4s
 	WORD	$0x4e31f400 // fmax v0.4s, v0.4s, v17.4s
 	WORD	$0x4eb2f400 // fmin v0.4s, v0.4s, v18.4s
-	WORD	$0x4eb0d421 // fsub v1.4s, v1.4s, v16.4s
 	WORD	$0x4e31f421 // fmax v1.4s, v1.4s, v17.4s
 	WORD	$0x4eb2f421 // fmin v1.4s, v1.4s, v18.4s
 	VORR V20.B16, V20.B16, V2.B16
@@ -839,6 +839,119 @@ expSubNEON_done:
 	WORD	$0x6e3fd7ff // faddp v31.4s, v31.4s, v31.4s
 	WORD	$0x7e30dbff // faddp s31, v31.2s
 	FMOVS F31, ret+24(FP)
+	RET
+
+// func swiGLUNEON(dst, gate, up *float32, n int)
+TEXT ·swiGLUNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD gate+8(FP), R1
+	MOVD up+16(FP), R3
+	MOVD n+24(FP), R2
+	MOVW $0xc2d00000, R9 // expLo
+	VDUP R9, V17.S4
+	MOVW $0x42b20000, R9 // expHi
+	VDUP R9, V18.S4
+	MOVW $0x3fb8aa3b, R9 // log2e
+	VDUP R9, V19.S4
+	MOVW $0x4b400000, R9 // 1.5·2²³
+	VDUP R9, V20.S4
+	MOVW $0x3f318000, R9 // C1
+	VDUP R9, V21.S4
+	MOVW $0xb95e8083, R9 // C2
+	VDUP R9, V22.S4
+	MOVW $0x39506967, R9 // P0
+	VDUP R9, V23.S4
+	MOVW $0x3ab743ce, R9 // P1
+	VDUP R9, V24.S4
+	MOVW $0x3c088908, R9 // P2
+	VDUP R9, V25.S4
+	MOVW $0x3d2aa9c1, R9 // P3
+	VDUP R9, V26.S4
+	MOVW $0x3e2aaaaa, R9 // P4
+	VDUP R9, V27.S4
+	MOVW $0x3f000000, R9 // P5
+	VDUP R9, V28.S4
+	MOVW $0x3f800000, R9 // 1
+	VDUP R9, V29.S4
+	MOVW $0x0000007f, R9 // exponent bias
+	VDUP R9, V30.S4
+	LSR $3, R2
+	CBZ R2, swiGLUNEON_done
+swiGLUNEON_loop:
+	VLD1.P 32(R1), [V12.S4, V13.S4]
+	VLD1.P 32(R3), [V14.S4, V15.S4]
+	WORD	$0x6ea0f980 // fneg v0.4s, v12.4s
+	WORD	$0x6ea0f9a1 // fneg v1.4s, v13.4s
+	WORD	$0x4e31f400 // fmax v0.4s, v0.4s, v17.4s
+	WORD	$0x4eb2f400 // fmin v0.4s, v0.4s, v18.4s
+	WORD	$0x4e31f421 // fmax v1.4s, v1.4s, v17.4s
+	WORD	$0x4eb2f421 // fmin v1.4s, v1.4s, v18.4s
+	VORR V20.B16, V20.B16, V2.B16
+	WORD	$0x4e33cc02 // fmla v2.4s, v0.4s, v19.4s
+	WORD	$0x4eb4d442 // fsub v2.4s, v2.4s, v20.4s
+	VORR V20.B16, V20.B16, V3.B16
+	WORD	$0x4e33cc23 // fmla v3.4s, v1.4s, v19.4s
+	WORD	$0x4eb4d463 // fsub v3.4s, v3.4s, v20.4s
+	WORD	$0x4eb5cc40 // fmls v0.4s, v2.4s, v21.4s
+	WORD	$0x4eb6cc40 // fmls v0.4s, v2.4s, v22.4s
+	WORD	$0x4eb5cc61 // fmls v1.4s, v3.4s, v21.4s
+	WORD	$0x4eb6cc61 // fmls v1.4s, v3.4s, v22.4s
+	VORR V24.B16, V24.B16, V4.B16
+	WORD	$0x4e20cee4 // fmla v4.4s, v23.4s, v0.4s
+	VORR V25.B16, V25.B16, V6.B16
+	WORD	$0x4e20cc86 // fmla v6.4s, v4.4s, v0.4s
+	VORR V26.B16, V26.B16, V4.B16
+	WORD	$0x4e20ccc4 // fmla v4.4s, v6.4s, v0.4s
+	VORR V27.B16, V27.B16, V6.B16
+	WORD	$0x4e20cc86 // fmla v6.4s, v4.4s, v0.4s
+	VORR V28.B16, V28.B16, V4.B16
+	WORD	$0x4e20ccc4 // fmla v4.4s, v6.4s, v0.4s
+	WORD	$0x6e20dc84 // fmul v4.4s, v4.4s, v0.4s
+	VORR V0.B16, V0.B16, V6.B16
+	WORD	$0x4e20cc86 // fmla v6.4s, v4.4s, v0.4s
+	WORD	$0x4e3dd4c4 // fadd v4.4s, v6.4s, v29.4s
+	VORR V24.B16, V24.B16, V5.B16
+	WORD	$0x4e21cee5 // fmla v5.4s, v23.4s, v1.4s
+	VORR V25.B16, V25.B16, V7.B16
+	WORD	$0x4e21cca7 // fmla v7.4s, v5.4s, v1.4s
+	VORR V26.B16, V26.B16, V5.B16
+	WORD	$0x4e21cce5 // fmla v5.4s, v7.4s, v1.4s
+	VORR V27.B16, V27.B16, V7.B16
+	WORD	$0x4e21cca7 // fmla v7.4s, v5.4s, v1.4s
+	VORR V28.B16, V28.B16, V5.B16
+	WORD	$0x4e21cce5 // fmla v5.4s, v7.4s, v1.4s
+	WORD	$0x6e21dca5 // fmul v5.4s, v5.4s, v1.4s
+	VORR V1.B16, V1.B16, V7.B16
+	WORD	$0x4e21cca7 // fmla v7.4s, v5.4s, v1.4s
+	WORD	$0x4e3dd4e5 // fadd v5.4s, v7.4s, v29.4s
+	WORD	$0x4ea1b842 // fcvtzs v2.4s, v2.4s
+	WORD	$0x4f3f0448 // sshr v8.4s, v2.4s, #1
+	VSUB V8.S4, V2.S4, V9.S4
+	VADD V30.S4, V8.S4, V8.S4
+	VADD V30.S4, V9.S4, V9.S4
+	VSHL $23, V8.S4, V8.S4
+	VSHL $23, V9.S4, V9.S4
+	WORD	$0x6e28dc84 // fmul v4.4s, v4.4s, v8.4s
+	WORD	$0x6e29dc84 // fmul v4.4s, v4.4s, v9.4s
+	WORD	$0x4ea1b863 // fcvtzs v3.4s, v3.4s
+	WORD	$0x4f3f046a // sshr v10.4s, v3.4s, #1
+	VSUB V10.S4, V3.S4, V11.S4
+	VADD V30.S4, V10.S4, V10.S4
+	VADD V30.S4, V11.S4, V11.S4
+	VSHL $23, V10.S4, V10.S4
+	VSHL $23, V11.S4, V11.S4
+	WORD	$0x6e2adca5 // fmul v5.4s, v5.4s, v10.4s
+	WORD	$0x6e2bdca5 // fmul v5.4s, v5.4s, v11.4s
+	WORD	$0x4e3dd484 // fadd v4.4s, v4.4s, v29.4s
+	WORD	$0x6e24fd84 // fdiv v4.4s, v12.4s, v4.4s
+	WORD	$0x6e2edc84 // fmul v4.4s, v4.4s, v14.4s
+	WORD	$0x4e3dd4a5 // fadd v5.4s, v5.4s, v29.4s
+	WORD	$0x6e25fda5 // fdiv v5.4s, v13.4s, v5.4s
+	WORD	$0x6e2fdca5 // fmul v5.4s, v5.4s, v15.4s
+	VST1.P [V4.S4, V5.S4], 32(R0)
+	SUB $1, R2
+	CBNZ R2, swiGLUNEON_loop
+swiGLUNEON_done:
 	RET
 
 // func scoresF32NEON(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32

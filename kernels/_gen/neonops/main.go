@@ -1,7 +1,7 @@
 // Command neonops writes kernels/ops_arm64.s: the NEON versions of the
 // kernels package's activation quantizers (Q8_1, Q8_K), fp32→fp16 row
 // conversion, float dots and axpys (the attention score and value loops),
-// the exp of softmax and the norms. Run it with go generate in kernels.
+// the exp of softmax, SwiGLU and the norms. Run it with go generate in kernels.
 //
 // Instructions the Go assembler lacks are emitted as WORD directives with
 // the GNU mnemonic in a comment; TestWordEncodings (kernels/words_test.go)
@@ -465,16 +465,8 @@ func (g *gen) axpy(half bool) {
 	g.p("RET")
 }
 
-// expSub emits expSubNEON: s[i] = e^(s[i]−m) over n (a multiple of 8),
-// returning Σ; the steps of expf (exp.go) four lanes at a time, with fused
-// multiply-adds where the Go compiler fuses them on arm64.
-func (g *gen) expSub() {
-	const name = "expSubNEON"
-	g.fn(name, "(s *float32, n int, m float32) float32", "$0-28", "")
-	g.p("MOVD s+0(FP), R0")
-	g.p("MOVD n+8(FP), R2")
-	g.p("FMOVS m+16(FP), F16")
-	g.p("VDUP V16.S[0], V16.S4")
+// expConsts loads the constants of expf (exp.go) into V17–V30.
+func (g *gen) expConsts() {
 	consts := []struct {
 		v    int
 		bits uint32
@@ -498,32 +490,35 @@ func (g *gen) expSub() {
 	for _, c := range consts {
 		g.constant(c.v, c.bits, c.what)
 	}
-	g.zero(31) // sum
-	g.p("MOVD R0, R3")
-	g.loopStart(name, 2, 3)
-	g.p("VLD1.P 32(R0), [V0.S4, V1.S4]")
-	// x = clamp(s − m); NaN stays NaN through FMAX/FMIN
-	for _, x := range []int{0, 1} {
-		g.fsub(x, x, 16)
+}
+
+// exp writes e^x of V0 (and V1 when k is 2) to V4 (V5): the steps of expf
+// (exp.go) four lanes at a time, with fused multiply-adds where the Go
+// compiler fuses them on arm64, so the result is expf's bit for bit. It
+// needs expConsts and clobbers V0–V11.
+func (g *gen) exp(k int) {
+	xs := []int{0, 1}[:k]
+	// clamp; NaN stays NaN through FMAX/FMIN
+	for _, x := range xs {
 		g.fmax(x, x, 17)
 		g.fmin(x, x, 18)
 	}
 	// n = (x·log2e + 1.5·2²³) − 1.5·2²³ in V2, V3
-	for i, x := range []int{0, 1} {
+	for i, x := range xs {
 		n := 2 + i
 		g.p("VORR V20.B16, V20.B16, V%d.B16", n)
 		g.fmla(n, x, 19)
 		g.fsub(n, n, 20)
 	}
 	// r = x − n·C1 − n·C2 (in place of x)
-	for i, x := range []int{0, 1} {
+	for i, x := range xs {
 		g.fmls(x, 2+i, 21)
 		g.fmls(x, 2+i, 22)
 	}
 	// p = P0; p = p·r + Pk, k = 1..5: each step copies Pk into the
 	// register the previous step did not write (V4/V6, V5/V7) and
 	// accumulates into it; the fifth lands in V4 (V5).
-	for i, x := range []int{0, 1} {
+	for i, x := range xs {
 		cur := 23
 		for k := 24; k <= 28; k++ {
 			dst := 4 + i
@@ -542,7 +537,7 @@ func (g *gen) expSub() {
 		g.fadd(p, t, 29)
 	}
 	// 2ⁿ as 2^(n>>1)·2^(n−n>>1)
-	for i := 0; i < 2; i++ {
+	for i := range xs {
 		n, a, b := 2+i, 8+2*i, 9+2*i
 		g.fcvtzs(n, n)
 		g.sshr4s1(a, n)
@@ -554,6 +549,25 @@ func (g *gen) expSub() {
 		g.fmul(4+i, 4+i, a)
 		g.fmul(4+i, 4+i, b)
 	}
+}
+
+// expSub emits expSubNEON: s[i] = e^(s[i]−m) over n (a multiple of 8),
+// returning Σ.
+func (g *gen) expSub() {
+	const name = "expSubNEON"
+	g.fn(name, "(s *float32, n int, m float32) float32", "$0-28", "")
+	g.p("MOVD s+0(FP), R0")
+	g.p("MOVD n+8(FP), R2")
+	g.p("FMOVS m+16(FP), F16")
+	g.p("VDUP V16.S[0], V16.S4")
+	g.expConsts()
+	g.zero(31) // sum
+	g.p("MOVD R0, R3")
+	g.loopStart(name, 2, 3)
+	g.p("VLD1.P 32(R0), [V0.S4, V1.S4]")
+	g.fsub(0, 0, 16)
+	g.fsub(1, 1, 16)
+	g.exp(2)
 	g.p("VST1.P [V4.S4, V5.S4], 32(R3)")
 	g.fadd(31, 31, 4)
 	g.fadd(31, 31, 5)
@@ -561,6 +575,36 @@ func (g *gen) expSub() {
 	g.faddp(31, 31, 31)
 	g.faddpS(31, 31)
 	g.p("FMOVS F31, ret+24(FP)")
+	g.p("RET")
+}
+
+func (g *gen) fneg(d, n int)    { g.enc(0x6ea0f800, d, n, 0, "fneg v%d.4s, v%d.4s", d, n) }
+func (g *gen) fdiv(d, n, m int) { g.v3(0x6e20fc00, "fdiv", "4s", d, n, m) }
+
+// swiGLU emits swiGLUNEON: dst = gate/(1 + e^(−gate))·up over n (a
+// multiple of 8), silu's steps (ops.go) with the exp of expSub; dst may be
+// gate or up.
+func (g *gen) swiGLU() {
+	const name = "swiGLUNEON"
+	g.fn(name, "(dst, gate, up *float32, n int)", "$0-32", "")
+	g.p("MOVD dst+0(FP), R0")
+	g.p("MOVD gate+8(FP), R1")
+	g.p("MOVD up+16(FP), R3")
+	g.p("MOVD n+24(FP), R2")
+	g.expConsts()
+	g.loopStart(name, 2, 3)
+	g.p("VLD1.P 32(R1), [V12.S4, V13.S4]")
+	g.p("VLD1.P 32(R3), [V14.S4, V15.S4]")
+	g.fneg(0, 12)
+	g.fneg(1, 13)
+	g.exp(2)
+	for i := 0; i < 2; i++ {
+		g.fadd(4+i, 4+i, 29)   // 1 + e^(−gate)
+		g.fdiv(4+i, 12+i, 4+i) // silu(gate)
+		g.fmul(4+i, 4+i, 14+i) // ·up
+	}
+	g.p("VST1.P [V4.S4, V5.S4], 32(R0)")
+	g.loopEnd(name, 2)
 	g.p("RET")
 }
 
@@ -779,6 +823,7 @@ func main() {
 	g.axpy(false)
 	g.axpy(true)
 	g.expSub()
+	g.swiGLU()
 	g.scores(false)
 	g.scores(true)
 	g.weighted(false)
