@@ -518,7 +518,7 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 		} else {
 			matmul(pool, g, gw, s.xn[r.start*H:], nr)
 			matmul(pool, u, uw, s.xn[r.start*H:], nr)
-			kernels.SwiGLU(g, g, u)
+			swiGLURows(pool, g, u, nr, ff)
 		}
 		matmul(pool, s.o[r.start*H:], dw, g, nr)
 	}
