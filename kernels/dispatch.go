@@ -82,6 +82,12 @@ type table struct {
 	scoresF16   func(s, q []float32, k []uint16, ldk int, scale float32) float32
 	weightedF32 func(y, p, v []float32, ldv int)
 	weightedF16 func(y, p []float32, v []uint16, ldv int)
+
+	// the data movements of Repack and Unpack for one group of eight rows
+	// (moveGroups: p packed, f the file layout) and of packStrip for eight
+	// rows; nil: the generic Go code (pack.go)
+	packx8, unpackx8 [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int)
+	stripx8          [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int, sc *byte, signed bool)
 }
 
 // impl is the table in use; SetFeatures rebuilds it.

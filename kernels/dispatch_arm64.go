@@ -18,6 +18,7 @@ func archImpl(t *table, f Features) {
 	if !f.ASIMD {
 		return
 	}
+	movesNEON.install(t)
 	packedSDOT(t, f)
 	gemmSDOT(t, f)
 	t.qdot[quant.Q4_0] = neon.DotQ4_0Q8_0

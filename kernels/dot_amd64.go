@@ -46,6 +46,7 @@ func archImpl(t *table, f Features) {
 	if !f.AVX2 {
 		return
 	}
+	movesAVX2.install(t)
 	t.qdot[quant.Q4_0] = blockDot(dotQ4_0Q8_0AVX2, 18, q8_0Bytes)
 	t.qdot[quant.IQ4_NL] = blockDot(dotIQ4_NLQ8_0AVX2, 18, q8_0Bytes)
 	t.qdot[quant.Q8_0] = blockDot(dotQ8_0Q8_0AVX2, q8_0Bytes, q8_0Bytes)

@@ -91,8 +91,20 @@ func gemmOffset(wt quant.Type) int32 {
 // packStrip unpacks weight rows [0, nrows) of w (wrow bytes each, nrows ≤
 // gemmRows) into dst in the strip layout; rows nrows..15 become zero.
 // With signed set, Q8_0 and IQ4_NL bytes stay signed (offset 0) for the
-// sign-trick kernels of the plain AVX2 tier.
+// sign-trick kernels of the plain AVX2 tier. Whole groups of eight rows go
+// through the architecture's kernel (impl.stripx8) where it has one.
 func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
+	packStripWith(impl.stripx8[wt], wt, dst, w, wrow, nrows, nb, signed)
+}
+
+// packStripGeneric is packStrip in Go alone: the twin of the eight-row
+// kernels.
+func packStripGeneric(wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
+	packStripWith(nil, wt, dst, w, wrow, nrows, nb, signed)
+}
+
+// packStripWith is packStrip with the eight-row kernel kern (nil: none).
+func packStripWith(kern func(p, f *byte, wrow, nb int, sc *byte, signed bool), wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
 	switch wt {
 	case quant.Q4_K, quant.Q5_K, quant.Q6_K:
 		packStripK(wt, dst, w, wrow, nrows, nb)
@@ -102,13 +114,30 @@ func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
 	if nrows < gemmRows {
 		clear(dst)
 	}
+	r0 := 0
+	if kern != nil && nb > 0 {
+		for ; r0+packRows <= nrows; r0 += packRows {
+			// The kernel reads blocks [0, nb) of the eight rows (inside
+			// rows) and writes their bytes of dst's nb strip blocks: at
+			// most 4·8 + (nb−1)·576 + 7·64 + 32 and 512 + 2·8 + (nb−1)·576
+			// + 16 bytes in, both ≤ nb·576 = len(dst).
+			rows := w[r0*wrow : (r0+packRows-1)*wrow+nb*wt.TypeSize()]
+			kern(&dst[4*r0], &rows[0], wrow, nb, &dst[8*64+2*r0], signed)
+		}
+	}
+	packStripRows(wt, dst, w, wrow, r0, nrows, nb, signed)
+}
+
+// packStripRows writes rows [r0, nrows) of packStrip's strip (dst, already
+// sliced to nb blocks).
+func packStripRows(wt quant.Type, dst, w []byte, wrow, r0, nrows, nb int, signed bool) {
 	bs := wt.TypeSize()
 	var flip byte = 0x80 // int8 → uint8 (+128)
 	if signed {
 		flip = 0
 	}
 	flip4 := uint32(flip) * 0x01010101
-	for r := 0; r < nrows; r++ {
+	for r := r0; r < nrows; r++ {
 		row := w[r*wrow : r*wrow+nb*bs]
 		// The slices above bound every access below: block b of the row is
 		// row[b*bs:(b+1)*bs], its strip slot dst[b*576+4r+64g] (g < 8) and

@@ -51,18 +51,40 @@ func checkPacked0(what string, b []byte, rows, k, size int) int {
 // the packed layout MatMulPacked reads (dst, the same size; see the layout
 // comment above). dst and src must not overlap. It panics when k is not a
 // multiple of 32 or a slice is too short (programming errors).
-func RepackQ4_0(dst, src []byte, rows, k int) { repack0(dst, src, rows, k, q4_0Bytes) }
+func RepackQ4_0(dst, src []byte, rows, k int) { repack0(quant.Q4_0, dst, src, rows, k) }
 
-// repack0 packs a matrix of 32-element blocks of size bytes (an fp16 scale,
+// size0 is the file block size of a 32-element type with a packed layout.
+func size0(wt quant.Type) int {
+	if f := q8FormatOf(wt); f != nil {
+		return f.size
+	}
+	return q4_0Bytes
+}
+
+// repack0 packs a matrix of 32-element blocks of type wt (an fp16 scale,
 // then quant bytes taken 4 at a time into chunks: RepackQ4_0, and the Q8_0
 // and IQ4_NL layouts of repack8.go).
-func repack0(dst, src []byte, rows, k, size int) {
+func repack0(wt quant.Type, dst, src []byte, rows, k int) {
+	size := size0(wt)
 	nb := checkPacked0("Repack", src, rows, k, size)
 	checkPacked0("Repack", dst, rows, k, size)
-	wrow, blk := nb*size, packRows*size
+	wrow := nb * size
 	groups := rows / packRows
+	if kern := impl.packx8[wt]; kern != nil {
+		moveGroups(kern, dst, src, wrow, nb, 0, groups)
+	} else {
+		packGroups0(dst, src, nb, 0, groups, size)
+	}
+	t := groups * packRows * wrow
+	copy(dst[t:rows*wrow], src[t:rows*wrow])
+}
+
+// packGroups0 is the generic twin of the group kernels impl.packx8: it
+// packs groups [g0, g1) of a matrix with nb blocks of size bytes per row.
+func packGroups0(dst, src []byte, nb, g0, g1, size int) {
+	wrow, blk := nb*size, packRows*size
 	le := binary.LittleEndian
-	for g := 0; g < groups; g++ {
+	for g := g0; g < g1; g++ {
 		for b := 0; b < nb; b++ {
 			o := dst[(g*nb+b)*blk : (g*nb+b+1)*blk]
 			for r := 0; r < packRows; r++ {
@@ -75,25 +97,52 @@ func repack0(dst, src []byte, rows, k, size int) {
 			}
 		}
 	}
-	t := groups * packRows * wrow
-	copy(dst[t:rows*wrow], src[t:rows*wrow])
+}
+
+// moveGroups runs a group kernel (impl.packx8 or impl.unpackx8) over
+// groups [g0, g1) of a matrix whose rows hold nb blocks in wrow bytes: p
+// the packed matrix, f the file layout. A group is the same 8·wrow bytes
+// in both, and the kernel moves exactly those (it reads and writes block b
+// of row r at r·wrow + b·wrow/nb of its group and nothing else), so the
+// slice expressions below bound every access.
+func moveGroups(kern func(p, f *byte, wrow, nb int), p, f []byte, wrow, nb, g0, g1 int) {
+	if nb <= 0 {
+		return
+	}
+	gb := packRows * wrow
+	for g := g0; g < g1; g++ {
+		pg, fg := p[g*gb:(g+1)*gb], f[g*gb:(g+1)*gb]
+		kern(&pg[0], &fg[0], wrow, nb)
+	}
 }
 
 // UnpackQ4_0 is the inverse of RepackQ4_0.
-func UnpackQ4_0(dst, src []byte, rows, k int) { unpack0(dst, src, rows, k, q4_0Bytes) }
+func UnpackQ4_0(dst, src []byte, rows, k int) { unpack0(quant.Q4_0, dst, src, rows, k) }
 
 // unpack0 is the inverse of repack0.
-func unpack0(dst, src []byte, rows, k, size int) {
+func unpack0(wt quant.Type, dst, src []byte, rows, k int) {
+	size := size0(wt)
 	nb := checkPacked0("Unpack", src, rows, k, size)
 	checkPacked0("Unpack", dst, rows, k, size)
-	unpackGroups(dst, src, nb, 0, rows/packRows, size)
+	unpackGroups(wt, dst, src, nb, 0, rows/packRows)
 	t := rows / packRows * packRows * nb * size
 	copy(dst[t:rows*nb*size], src[t:rows*nb*size])
 }
 
-// unpackGroups unpacks groups [g0, g1) of a packed matrix with nb blocks
-// of size bytes per row.
-func unpackGroups(dst, src []byte, nb, g0, g1, size int) {
+// unpackGroups unpacks groups [g0, g1) of a packed matrix of type wt with
+// nb blocks per row.
+func unpackGroups(wt quant.Type, dst, src []byte, nb, g0, g1 int) {
+	size := size0(wt)
+	if kern := impl.unpackx8[wt]; kern != nil {
+		moveGroups(kern, src, dst, nb*size, nb, g0, g1)
+		return
+	}
+	unpackGroups0(dst, src, nb, g0, g1, size)
+}
+
+// unpackGroups0 is the generic twin of impl.unpackx8: it unpacks groups
+// [g0, g1) of a packed matrix with nb blocks of size bytes per row.
+func unpackGroups0(dst, src []byte, nb, g0, g1, size int) {
 	wrow, blk := nb*size, packRows*size
 	le := binary.LittleEndian
 	for g := g0; g < g1; g++ {
@@ -153,7 +202,7 @@ func Repack(wt quant.Type, dst, src []byte, rows, k int) {
 		return
 	}
 	if f := q8FormatOf(wt); f != nil {
-		repack0(dst, src, rows, k, f.size)
+		repack0(wt, dst, src, rows, k)
 		return
 	}
 	if wt != quant.Q4_0 {
@@ -170,7 +219,7 @@ func Unpack(wt quant.Type, dst, src []byte, rows, k int) {
 		return
 	}
 	if f := q8FormatOf(wt); f != nil {
-		unpack0(dst, src, rows, k, f.size)
+		unpack0(wt, dst, src, rows, k)
 		return
 	}
 	if wt != quant.Q4_0 {
@@ -329,11 +378,11 @@ type unpackJob struct {
 	dst, src []byte
 	nb, per  int
 	groups   int
-	size     int
+	wt       quant.Type
 }
 
 func (j *unpackJob) run(_, t int) {
-	unpackGroups(j.dst, j.src, j.nb, t*j.per, min((t+1)*j.per, j.groups), j.size)
+	unpackGroups(j.wt, j.dst, j.src, j.nb, t*j.per, min((t+1)*j.per, j.groups))
 }
 
 // packState is the pool's state for MatMulPacked.
@@ -383,7 +432,7 @@ func (p *Pool) MatMulPacked(y []float32, w []byte, wt quant.Type, rows, k int, x
 		p.mu.Lock()
 		groups := rows / packRows
 		u := &ps.un
-		*u = unpackJob{dst: buf, src: w, nb: nb, groups: groups, per: max(1, (groups+4*p.threads-1)/(4*p.threads)), size: size}
+		*u = unpackJob{dst: buf, src: w, nb: nb, groups: groups, per: max(1, (groups+4*p.threads-1)/(4*p.threads)), wt: wt}
 		p.parallel(u, (groups+u.per-1)/u.per)
 		t := groups * packRows * nb * size
 		copy(buf[t:msize], w[t:msize])

@@ -262,19 +262,6 @@ func BenchmarkDecodeQ4_0Batch(b *testing.B) {
 	}
 }
 
-// BenchmarkRepackQ4_0 measures the load-time repacking of a 4096×11008
-// Q4_0 matrix (SetBytes: its size).
-func BenchmarkRepackQ4_0(b *testing.B) {
-	const rows, k = 11008, 4096
-	r := rand.New(rand.NewPCG(5, 7))
-	w := randWeights(r, quant.Q4_0, rows*k/32, scaleNormal)
-	pw := make([]byte, len(w))
-	b.SetBytes(int64(len(w)))
-	for b.Loop() {
-		RepackQ4_0(pw, w, rows, k)
-	}
-}
-
 // TestPackedKernelX4 holds the four-row packed kernel to four one-row
 // generic kernel calls (dotTolerance of each row's dot: only float
 // rounding differs) for every implementation and odd and even block

@@ -46,6 +46,7 @@ const (
 
 // kFormat is the packing of one K-quant type.
 type kFormat struct {
+	wt     quant.Type
 	size   int // bytes of a file-layout block
 	layout string
 	// pack moves block s of row r into packed block o; unpack is the inverse.
@@ -54,8 +55,8 @@ type kFormat struct {
 }
 
 var (
-	q4KFormat = kFormat{size: q4KBytes, layout: "q4_Kx8.v1", pack: packQ4K, unpack: unpackQ4K}
-	q6KFormat = kFormat{size: q6KBytes, layout: "q6_Kx8.v1", pack: packQ6K, unpack: unpackQ6K}
+	q4KFormat = kFormat{wt: quant.Q4_K, size: q4KBytes, layout: "q4_Kx8.v1", pack: packQ4K, unpack: unpackQ4K}
+	q6KFormat = kFormat{wt: quant.Q6_K, size: q6KBytes, layout: "q6_Kx8.v1", pack: packQ6K, unpack: unpackQ6K}
 )
 
 // kFormatOf returns the packed format of wt, or nil.
@@ -137,9 +138,22 @@ func (f *kFormat) check(what string, b []byte, rows, k int) int {
 func (f *kFormat) repack(dst, src []byte, rows, k int) {
 	nb := f.check("Repack", src, rows, k)
 	f.check("Repack", dst, rows, k)
-	wrow, pb := nb*f.size, packRows*f.size
+	wrow := nb * f.size
 	groups := rows / packRows
-	for g := 0; g < groups; g++ {
+	if kern := impl.packx8[f.wt]; kern != nil {
+		moveGroups(kern, dst, src, wrow, nb, 0, groups)
+	} else {
+		f.packGroups0(dst, src, nb, 0, groups)
+	}
+	t := groups * packRows * wrow
+	copy(dst[t:rows*wrow], src[t:rows*wrow])
+}
+
+// packGroups0 is the generic twin of impl.packx8[f.wt]: it packs groups
+// [g0, g1) of a matrix with nb blocks per row.
+func (f *kFormat) packGroups0(dst, src []byte, nb, g0, g1 int) {
+	wrow, pb := nb*f.size, packRows*f.size
+	for g := g0; g < g1; g++ {
 		for b := 0; b < nb; b++ {
 			o := dst[(g*nb+b)*pb : (g*nb+b+1)*pb]
 			for r := 0; r < packRows; r++ {
@@ -147,13 +161,20 @@ func (f *kFormat) repack(dst, src []byte, rows, k int) {
 			}
 		}
 	}
-	t := groups * packRows * wrow
-	copy(dst[t:rows*wrow], src[t:rows*wrow])
 }
 
 // unpackGroups unpacks groups [g0, g1) of a packed matrix with nb blocks
 // per row.
 func (f *kFormat) unpackGroups(dst, src []byte, nb, g0, g1 int) {
+	if kern := impl.unpackx8[f.wt]; kern != nil {
+		moveGroups(kern, src, dst, nb*f.size, nb, g0, g1)
+		return
+	}
+	f.unpackGroups0(dst, src, nb, g0, g1)
+}
+
+// unpackGroups0 is the generic twin of impl.unpackx8[f.wt].
+func (f *kFormat) unpackGroups0(dst, src []byte, nb, g0, g1 int) {
 	wrow, pb := nb*f.size, packRows*f.size
 	for g := g0; g < g1; g++ {
 		for b := 0; b < nb; b++ {
