@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Pool is a fixed set of persistent worker goroutines plus the scratch
@@ -15,14 +16,20 @@ type Pool struct {
 	threads int
 
 	mu     sync.Mutex // one op at a time
-	start  []chan struct{}
-	done   chan struct{}
+	wake   []chan struct{}
 	closed bool
 
-	// current parallel job, published to workers through start channels.
-	job    runner
-	ntasks int
-	next   atomic.Int64
+	// current parallel job, published to workers by bumping gen: a worker
+	// that sees a new generation runs tasks of job until next passes
+	// ntasks, then decrements active.
+	job     runner
+	ntasks  int
+	next    atomic.Int64
+	gen     atomic.Uint64
+	active  atomic.Int32
+	closing atomic.Bool
+	spin    bool          // workers and caller busy-wait (see spinFor)
+	parked  []atomic.Bool // worker w-1 is (about to be) blocked on wake[w-1]
 
 	// scratch, grown on demand and kept.
 	act    []byte
@@ -43,21 +50,39 @@ type Pool struct {
 // runner is a parallel job: run executes task t on worker w (0 = caller).
 type runner interface{ run(w, t int) }
 
+// spinFor is how long an idle worker busy-waits for the next job before
+// it blocks. The ops of a decode step follow each other within
+// microseconds; waking a blocked goroutine costs a futex wake and, on a
+// virtual machine, often tens of microseconds before its thread runs
+// again, during which one thread streams the weights alone. Spinning
+// bridges those gaps; between tokens of a chat or a server's idle time
+// the workers block after spinFor.
+const spinFor = 200 * time.Microsecond
+
 // NewPool starts a pool of threads workers (the caller counts as one);
-// threads <= 0 means runtime.NumCPU().
+// threads <= 0 means runtime.NumCPU(). Workers busy-wait between jobs (for
+// at most spinFor) only when every thread can have its own processor
+// (threads <= GOMAXPROCS); otherwise a spinning worker would take the
+// processor the caller needs.
 func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	p := &Pool{threads: threads, done: make(chan struct{}, threads)}
+	return newPool(threads, threads <= runtime.GOMAXPROCS(0))
+}
+
+// newPool is NewPool with the choice to spin made by the caller (tests).
+func newPool(threads int, spin bool) *Pool {
+	p := &Pool{threads: threads, spin: spin}
 	p.wscratch = make([][]float32, threads)
 	p.wscratch16 = make([][]uint16, threads)
 	p.out4 = make([][4]float32, threads)
 	p.strips = make([][]byte, threads)
 	p.gout = make([][gemmRows * gemmCols]float32, threads)
+	p.parked = make([]atomic.Bool, threads-1)
 	for w := 1; w < threads; w++ {
 		ch := make(chan struct{}, 1)
-		p.start = append(p.start, ch)
+		p.wake = append(p.wake, ch)
 		go p.worker(w, ch)
 	}
 	return p
@@ -74,15 +99,60 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	for _, ch := range p.start {
+	p.closing.Store(true)
+	p.gen.Add(1)
+	for _, ch := range p.wake {
 		close(ch)
 	}
 }
 
-func (p *Pool) worker(w int, start chan struct{}) {
-	for range start {
+// worker runs the jobs published through p.gen until the pool closes.
+func (p *Pool) worker(w int, wake chan struct{}) {
+	var seen uint64
+	for {
+		g := p.waitJob(w, seen, wake)
+		if p.closing.Load() {
+			return
+		}
+		seen = g
 		p.work(w)
-		p.done <- struct{}{}
+		p.active.Add(-1)
+	}
+}
+
+// waitJob returns the first generation after seen: busy-waiting for up to
+// spinFor (when the pool spins), then blocked on wake. The caller sends
+// on wake only to a worker that marked itself parked, and the worker
+// re-checks gen after marking, so no job is missed; a stale wake-up (sent
+// while the worker found the job by re-checking) is absorbed by looping.
+func (p *Pool) waitJob(w int, seen uint64, wake chan struct{}) uint64 {
+	for {
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+		if p.spin {
+			deadline := time.Now().Add(spinFor)
+			for i := 1; ; i++ {
+				spinPause()
+				if g := p.gen.Load(); g != seen {
+					return g
+				}
+				if i%256 == 0 && time.Now().After(deadline) {
+					break
+				}
+			}
+		}
+		parked := &p.parked[w-1]
+		parked.Store(true)
+		if g := p.gen.Load(); g != seen {
+			parked.Store(false)
+			return g
+		}
+		_, ok := <-wake
+		parked.Store(false)
+		if !ok {
+			return p.gen.Load()
+		}
 	}
 }
 
@@ -103,11 +173,8 @@ func (p *Pool) parallel(job runner, ntasks int) {
 	if ntasks <= 0 {
 		return
 	}
-	nw := len(p.start)
-	if ntasks-1 < nw {
-		nw = ntasks - 1
-	}
-	if p.closed {
+	nw := len(p.wake)
+	if p.closed || ntasks == 1 {
 		nw = 0
 	}
 	if nw == 0 {
@@ -118,12 +185,23 @@ func (p *Pool) parallel(job runner, ntasks int) {
 	}
 	p.job, p.ntasks = job, ntasks
 	p.next.Store(0)
-	for w := 0; w < nw; w++ {
-		p.start[w] <- struct{}{}
+	p.active.Store(int32(nw))
+	p.gen.Add(1)
+	for i := range p.wake {
+		if p.parked[i].Load() {
+			select {
+			case p.wake[i] <- struct{}{}:
+			default: // a wake-up is already pending
+			}
+		}
 	}
 	p.work(0)
-	for w := 0; w < nw; w++ {
-		<-p.done
+	for i := 0; p.active.Load() != 0; i++ {
+		if p.spin || i < 64 {
+			spinPause()
+		} else {
+			runtime.Gosched()
+		}
 	}
 	p.job = nil
 }

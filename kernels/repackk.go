@@ -314,20 +314,17 @@ type packedKJob struct {
 	groups int
 	per    int
 	ntasks int
-	out    [][8]float32
 }
 
 func (j *packedKJob) run(w, t int) {
 	g0 := t * j.per
 	g1 := min(g0+j.per, j.groups)
-	out := &j.out[w]
 	kern := impl.gemvKx8[j.wt]
 	arow, gsz := j.nb*q8_KBytes, j.nb*packRows*j.size
 	for g := g0; g < g1; g++ {
 		wg := j.w[g*gsz : (g+1)*gsz]
 		for r := 0; r < j.n; r++ {
-			kern(out, wg, j.a[r*arow:(r+1)*arow], j.nb)
-			copy(j.y[r*j.rows+g*packRows:r*j.rows+(g+1)*packRows], out[:])
+			kern((*[packRows]float32)(j.y[r*j.rows+g*packRows:]), wg, j.a[r*arow:(r+1)*arow], j.nb)
 		}
 	}
 	if t == j.ntasks-1 {
@@ -390,15 +387,11 @@ func (p *Pool) matMulPackedK(f *kFormat, y []float32, w []byte, wt quant.Type, r
 	for r := 0; r < n; r++ {
 		QuantizeActivations(quant.Q8_K, a[r*arow:(r+1)*arow], x[r*k:(r+1)*k])
 	}
-	if len(ps.out) < p.threads {
-		ps.out = make([][8]float32, p.threads)
-		ps.out4 = make([][4][8]float32, p.threads)
-	}
 	// about 8 tasks per thread, at least 2 groups each
 	per := max(2, (groups+8*p.threads-1)/(8*p.threads))
 	ntasks := max(1, (groups+per-1)/per)
 	j := &ps.jobK
-	*j = packedKJob{y: y, w: w, a: a, wt: wt, size: f.size, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks, out: ps.out}
+	*j = packedKJob{y: y, w: w, a: a, wt: wt, size: f.size, n: n, rows: rows, nb: nb, groups: groups, per: per, ntasks: ntasks}
 	p.parallel(j, ntasks)
 	j.y, j.w, j.a = nil, nil, nil
 }
