@@ -12,11 +12,12 @@ import (
 
 // packedShapes: rows below, at and above one group of eight with every tail
 // size, odd and even block counts (the kernels take blocks in pairs), n = 1
-// (packed decode), n < 16 (packed decode, every row against each group) and n ≥ 16 (unpacked
-// per call, reaching the GEMM).
+// (packed decode), n ≤ packedRowsMax (packed decode, every row against each group) and n >
+// packedRowsMax (unpacked per call, reaching the GEMM).
 var packedShapes = []struct{ rows, kBlocks, n int }{
 	{1, 1, 1}, {7, 2, 1}, {8, 1, 1}, {8, 3, 1}, {9, 2, 1}, {15, 5, 1}, {16, 4, 1},
 	{37, 3, 1}, {64, 7, 1}, {300, 2, 1}, {13, 2, 2}, {40, 3, 5}, {21, 3, 15}, {24, 2, 16}, {33, 4, 21},
+	{19, 2, 32}, {24, 2, 33}, {17, 3, 40},
 }
 
 // TestRepackRoundTrip checks that UnpackQ4_0 inverts RepackQ4_0 bytewise

@@ -116,7 +116,7 @@ func TestMatMulPackedK(t *testing.T) {
 							}
 						}
 					}
-					if PackedFast(wt) && sh.n < 16 && threads == 1 {
+					if PackedFast(wt) && sh.n <= packedRowsMax && threads == 1 {
 						res := y[:sh.n*sh.rows]
 						key := [2]int{int(wt), si}
 						if prev, ok := fast[key]; ok {
