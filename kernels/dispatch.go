@@ -88,6 +88,8 @@ type table struct {
 	// rows; nil: the generic Go code (pack.go)
 	packx8, unpackx8 [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int)
 	stripx8          [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int, sc *byte, signed bool)
+	// the quants of eight rows of a K-quant strip (packStripK)
+	stripKx8 [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int)
 }
 
 // impl is the table in use; SetFeatures rebuilds it.

@@ -94,20 +94,21 @@ func gemmOffset(wt quant.Type) int32 {
 // sign-trick kernels of the plain AVX2 tier. Whole groups of eight rows go
 // through the architecture's kernel (impl.stripx8) where it has one.
 func packStrip(wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
-	packStripWith(impl.stripx8[wt], wt, dst, w, wrow, nrows, nb, signed)
+	packStripWith(true, wt, dst, w, wrow, nrows, nb, signed)
 }
 
 // packStripGeneric is packStrip in Go alone: the twin of the eight-row
 // kernels.
 func packStripGeneric(wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
-	packStripWith(nil, wt, dst, w, wrow, nrows, nb, signed)
+	packStripWith(false, wt, dst, w, wrow, nrows, nb, signed)
 }
 
-// packStripWith is packStrip with the eight-row kernel kern (nil: none).
-func packStripWith(kern func(p, f *byte, wrow, nb int, sc *byte, signed bool), wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
+// packStripWith is packStrip, with the eight-row kernels of impl when
+// kernels is set.
+func packStripWith(kernels bool, wt quant.Type, dst, w []byte, wrow, nrows, nb int, signed bool) {
 	switch wt {
 	case quant.Q4_K, quant.Q5_K, quant.Q6_K:
-		packStripK(wt, dst, w, wrow, nrows, nb)
+		packStripK(kernels, wt, dst, w, wrow, nrows, nb)
 		return
 	}
 	dst = dst[:nb*gemmStripBlock]
@@ -115,7 +116,7 @@ func packStripWith(kern func(p, f *byte, wrow, nb int, sc *byte, signed bool), w
 		clear(dst)
 	}
 	r0 := 0
-	if kern != nil && nb > 0 {
+	if kern := impl.stripx8[wt]; kernels && kern != nil && nb > 0 {
 		for ; r0+packRows <= nrows; r0 += packRows {
 			// The kernel reads blocks [0, nb) of the eight rows (inside
 			// rows) and writes their bytes of dst's nb strip blocks: at
@@ -204,32 +205,59 @@ func packActRow(dst, src []byte, r, nb int, offset int32) {
 	}
 }
 
-// packStripK is packStrip for the K-quants (nb super-blocks per row).
-func packStripK(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
+// packStripK is packStrip for the K-quants (nb super-blocks per row), the
+// quants of whole groups of eight rows through impl.stripKx8 when kernels
+// is set and the architecture has it.
+func packStripK(kernels bool, wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 	dst = dst[:nb*gemmKStripBlock]
 	if nrows < gemmRows {
 		clear(dst)
 	}
 	bs := wt.TypeSize()
+	r0 := 0
+	if kern := impl.stripKx8[wt]; kernels && kern != nil && nb > 0 {
+		for ; r0+packRows <= nrows; r0 += packRows {
+			// The kernel reads blocks [0, nb) of the eight rows (inside
+			// rows) and writes their quant bytes of dst's nb strip blocks:
+			// at most 4·8 + (nb−1)·5120 + 63·64 + 32 ≤ nb·5120 bytes in.
+			rows := w[r0*wrow : (r0+packRows-1)*wrow+nb*bs]
+			kern(&dst[4*r0], &rows[0], wrow, nb)
+		}
+	}
+	for b := 0; b < nb; b++ {
+		// the float vectors of block b: 16 of gemmRows float32 each
+		sv := dst[b*gemmKStripBlock+64*64 : (b+1)*gemmKStripBlock]
+		svp := unsafe.Pointer(&sv[0])
+		put := func(j, r int, v float32) { *(*float32)(unsafe.Add(svp, (j*gemmRows+r)*4)) = v } // j < 16, r < 16: inside sv
+		for r := 0; r < nrows; r++ {
+			blk := w[r*wrow+b*bs : r*wrow+b*bs+bs]
+			if wt == quant.Q6_K {
+				d := f16(blk[208:])
+				for j := 0; j < 16; j++ {
+					put(j, r, d*float32(int8(blk[192+j])))
+				}
+				continue
+			}
+			d, dmin := f16(blk), f16(blk[2:])
+			sc, mn := scaleMinK4(blk[4:16])
+			for j := 0; j < 8; j++ {
+				put(j, r, d*float32(sc[j]))
+				put(8+j, r, -dmin*float32(mn[j]))
+			}
+		}
+	}
 	const m4, m2 = 0x0F0F0F0F, 0x03030303
-	for r := 0; r < nrows; r++ {
+	for r := r0; r < nrows; r++ {
 		row := w[r*wrow : r*wrow+nb*bs]
 		for b := 0; b < nb; b++ {
 			blk := row[b*bs : b*bs+bs]
 			o := dst[b*gemmKStripBlock : (b+1)*gemmKStripBlock]
-			sv := o[64*64:]
 			// o has gemmKStripBlock bytes and blk bs bytes: every offset
 			// below stays inside (chunk index < 64, row r < 16).
 			op, bp := unsafe.Pointer(&o[4*r]), unsafe.Pointer(&blk[0])
 			ld := func(off int) uint32 { return *(*uint32)(unsafe.Add(bp, off)) }
 			switch wt {
 			case quant.Q4_K, quant.Q5_K:
-				d, dmin := f16(blk), f16(blk[2:])
-				sc, mn := scaleMinK4(blk[4:16])
-				for j := 0; j < 8; j++ {
-					putF32(sv, (j*gemmRows+r)*4, d*float32(sc[j]))
-					putF32(sv, ((8+j)*gemmRows+r)*4, -dmin*float32(mn[j]))
-				}
 				qs := 16
 				if wt == quant.Q5_K {
 					qs = 48
@@ -248,10 +276,6 @@ func packStripK(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 					}
 				}
 			case quant.Q6_K:
-				d := f16(blk[208:])
-				for j := 0; j < 16; j++ {
-					putF32(sv, (j*gemmRows+r)*4, d*float32(int8(blk[192+j])))
-				}
 				for h := 0; h < 2; h++ { // 128 elements: ql at 64h, qh at 128+32h
 					base := 32 * h // chunk of element 128h
 					for g := 0; g < 8; g++ {
@@ -268,8 +292,6 @@ func packStripK(wt quant.Type, dst, w []byte, wrow, nrows, nb int) {
 		}
 	}
 }
-
-func putF32(b []byte, off int, v float32) { put32(b, off, math.Float32bits(v)) }
 
 // packActRowK rewrites one Q8_K-quantized activation row into its slot of
 // the group layout for weight type wt.

@@ -10,12 +10,13 @@ import "github.com/cogedge/cogedge/quant"
 // group, rows wrow bytes apart, nb blocks), and the eight-row strip
 // kernels of packStrip (p the strip at the rows' first lane, sc at their
 // first scale) for nibble blocks looked up in a table (Q4_0, IQ4_NL) and
-// for Q8_0 bytes XORed with flip.
+// for Q8_0 bytes XORed with flip, and the quants of K-quant strips.
 type moveKernels struct {
 	packQ4, unpackQ4, packQ8, unpackQ8     func(p, f *byte, wrow, nb int)
 	packQ4K, unpackQ4K, packQ6K, unpackQ6K func(p, f *byte, wrow, nb int)
 	stripNib                               func(p, f *byte, wrow, nb int, sc, lut *byte)
 	stripQ8                                func(p, f *byte, wrow, nb int, sc *byte, flip int)
+	stripQ4K, stripQ5K, stripQ6K           func(p, f *byte, wrow, nb int) // quants only
 }
 
 // install puts the kernels into t.
@@ -30,6 +31,7 @@ func (m *moveKernels) install(t *table) {
 	} {
 		t.packx8[k.wt], t.unpackx8[k.wt] = k.pack, k.unpack
 	}
+	t.stripKx8[quant.Q4_K], t.stripKx8[quant.Q5_K], t.stripKx8[quant.Q6_K] = m.stripQ4K, m.stripQ5K, m.stripQ6K
 	nib := m.stripNib
 	t.stripx8[quant.Q4_0] = func(p, f *byte, wrow, nb int, sc *byte, _ bool) {
 		nib(p, f, wrow, nb, sc, &stripLUTs[0][0])

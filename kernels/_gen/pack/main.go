@@ -101,24 +101,31 @@ func (g *gen) amdPrologue() {
 
 // amdLoadRows loads 16 bytes at off of the eight rows into Y0–Y3 (rows r
 // and r+4 in the two lanes of Yr).
-func (g *gen) amdLoadRows(off int) {
+func (g *gen) amdLoadRows(off int) { g.amdLoadRowsTo(off, 0) }
+
+// amdLoadRowsTo is amdLoadRows into Y(base)–Y(base+3).
+func (g *gen) amdLoadRowsTo(off, base int) {
 	for r := 0; r < 4; r++ {
-		g.p("VMOVDQU %s, X%d", row(r, off), r)
-		g.p("VINSERTI128 $1, %s, Y%d, Y%d", row(r+4, off), r, r)
+		g.p("VMOVDQU %s, X%d", row(r, off), base+r)
+		g.p("VINSERTI128 $1, %s, Y%d, Y%d", row(r+4, off), base+r, base+r)
 	}
 }
 
 // amdTranspose transposes the 32-bit words of Y0–Y3 per lane (Y4–Y7
 // scratch): afterwards Yc holds word c of each of the lane's four inputs.
-func (g *gen) amdTranspose() {
-	g.p("VPUNPCKLDQ Y1, Y0, Y4")
-	g.p("VPUNPCKHDQ Y1, Y0, Y5")
-	g.p("VPUNPCKLDQ Y3, Y2, Y6")
-	g.p("VPUNPCKHDQ Y3, Y2, Y7")
-	g.p("VPUNPCKLQDQ Y6, Y4, Y0")
-	g.p("VPUNPCKHQDQ Y6, Y4, Y1")
-	g.p("VPUNPCKLQDQ Y7, Y5, Y2")
-	g.p("VPUNPCKHQDQ Y7, Y5, Y3")
+func (g *gen) amdTranspose() { g.amdTransposeAt(0) }
+
+// amdTransposeAt is amdTranspose of Y(base)–Y(base+3), Y4–Y7 scratch.
+func (g *gen) amdTransposeAt(base int) {
+	y := func(i int) int { return base + i }
+	g.p("VPUNPCKLDQ Y%d, Y%d, Y4", y(1), y(0))
+	g.p("VPUNPCKHDQ Y%d, Y%d, Y5", y(1), y(0))
+	g.p("VPUNPCKLDQ Y%d, Y%d, Y6", y(3), y(2))
+	g.p("VPUNPCKHDQ Y%d, Y%d, Y7", y(3), y(2))
+	g.p("VPUNPCKLQDQ Y6, Y4, Y%d", y(0))
+	g.p("VPUNPCKHQDQ Y6, Y4, Y%d", y(1))
+	g.p("VPUNPCKLQDQ Y7, Y5, Y%d", y(2))
+	g.p("VPUNPCKHQDQ Y7, Y5, Y%d", y(3))
 }
 
 // amdStoreRows stores the lanes of Y0–Y3 as 16 bytes at off of the rows.
@@ -366,12 +373,16 @@ var (
 
 // armRowsToChunks loads 16 bytes at off of the eight rows and transposes
 // them into V16–V23.
-func (g *gen) armRowsToChunks(off int) {
+func (g *gen) armRowsToChunks(off int) { g.armRowsToChunksAt(off, 16) }
+
+// armRowsToChunksAt is armRowsToChunks into V(base)–V(base+7) (chunk c of
+// rows 0–3 in V(base+2c), of rows 4–7 in V(base+2c+1)).
+func (g *gen) armRowsToChunksAt(off, base int) {
 	for r := 0; r < 8; r++ {
 		g.p("FMOVQ %d(R%d), F%d", off, 4+r, r)
 	}
-	g.armTranspose(lowRows, lowCh, 0)
-	g.armTranspose(highRows, highCh, 1)
+	g.armTranspose(lowRows, [4]int{base, base + 2, base + 4, base + 6}, 0)
+	g.armTranspose(highRows, [4]int{base + 1, base + 3, base + 5, base + 7}, 1)
 }
 
 // armChunksToRows transposes V16–V23 back and stores 16 bytes at off of
@@ -533,6 +544,224 @@ func (g *gen) armStrip(nib bool) {
 	g.p("RET")
 }
 
+// kStrip is a K-quant strip kernel: the quants of eight rows of nb
+// super-blocks into their lanes of the strip (kernels/gemm.go,
+// packStripK: per 5120-byte strip block, chunk c at 64c holds elements
+// 4c..4c+3 of each row; the float scale vectors stay with the Go code).
+type kStrip struct {
+	name string
+	size int
+	qs   int // Q4_K/Q5_K: offset of the nibbles; Q6_K: 0
+	q5   bool
+	q6   bool
+}
+
+var kStrips = []kStrip{{"Q4K", 144, 16, false, false}, {"Q5K", 176, 48, true, false}, {"Q6K", 210, 0, false, true}}
+
+// q4KChunks are the strip chunks of the 16 bytes at qs+32c+16h of a
+// Q4_K/Q5_K row: word i holds elements 64c+4(4h+i)… (low nibbles) and the
+// same +32 (high nibbles), chunks 16c+4h+i and 16c+8+4h+i.
+func q4KChunks(c, h, i int) (lo, hi int) { return 16*c + 4*h + i, 16*c + 8 + 4*h + i }
+
+// q5Shift is the left shift (negative: right) that takes bit b of a byte
+// to bit 4.
+func q5Shift(b int) int { return 4 - b }
+
+// amdShiftBytes shifts Ysrc into Ydst by shift bits (negative: right) as
+// 16-bit words: the caller masks the bits that crossed a byte.
+func (g *gen) amdShiftBytes(shift, src, dst int) {
+	switch {
+	case shift > 0:
+		g.p("VPSLLW $%d, Y%d, Y%d", shift, src, dst)
+	case shift < 0:
+		g.p("VPSRLW $%d, Y%d, Y%d", -shift, src, dst)
+	default:
+		g.p("VMOVDQA Y%d, Y%d", src, dst)
+	}
+}
+
+// amdKStrip writes stripx8<K>AVX2(p, f *byte, wrow, nb int). Y15 holds
+// 0x0F bytes, Y14 0x10 (Q5_K's fifth bit) or 0x30 (Q6_K's two high bits),
+// Y8–Y11 the transposed high bits.
+func (g *gen) amdKStrip(k kStrip) {
+	name := "stripx8" + k.name + "AVX2"
+	g.raw("\n// func " + name + "(p, f *byte, wrow, nb int)\n")
+	g.raw("TEXT ·" + name + "(SB), NOSPLIT, $0-32\n")
+	g.amdPrologue()
+	g.p("MOVL $0x0f0f0f0f, AX")
+	g.p("MOVQ AX, X15")
+	g.p("VPBROADCASTD X15, Y15")
+	hiMask := 0x10
+	if k.q6 {
+		hiMask = 0x30
+	}
+	g.p("MOVL $0x%02x%02x%02x%02x, AX", hiMask, hiMask, hiMask, hiMask)
+	g.p("MOVQ AX, X14")
+	g.p("VPBROADCASTD X14, Y14")
+	g.p("TESTQ CX, CX")
+	g.p("JLE %s_done", name)
+	g.label(name + "_loop")
+	// or merges the high bits t (already at their place, masked) into v
+	or := func(t, v int) { g.p("VPAND Y14, Y%d, Y%d", t, t); g.p("VPOR Y%d, Y%d, Y%d", t, v, v) }
+	store := func(v, chunk int) { g.p("VMOVDQU Y%d, %d(DI)", v, 64*chunk) }
+	// nib puts the low nibbles of Yi into Y4 and the high ones into Y5
+	nib := func(i int) {
+		g.p("VPSRLW $4, Y%d, Y5", i)
+		g.p("VPAND Y15, Y%d, Y4", i)
+		g.p("VPAND Y15, Y5, Y5")
+	}
+	if k.q6 {
+		for h := 0; h < 2; h++ {
+			for j := 0; j < 2; j++ {
+				g.amdLoadRowsTo(128+32*h+16*j, 8)
+				g.amdTransposeAt(8)
+				for _, half := range []int{0, 1} { // ql bytes 0..31 (a), 32..63 (b)
+					g.amdLoadRows(64*h + 32*half + 16*j)
+					g.amdTranspose()
+					for i := 0; i < 4; i++ {
+						gg := 4*j + i
+						nib(i)
+						// a: e bits 0,1 (low) and 4,5 (high); b: bits 2,3 and 6,7
+						g.amdShiftBytes(4-2*half, 8+i, 6)
+						or(6, 4)
+						g.amdShiftBytes(-2*half, 8+i, 6)
+						or(6, 5)
+						store(4, 32*h+8*half+gg)
+						store(5, 32*h+16+8*half+gg)
+					}
+				}
+			}
+		}
+	} else {
+		for h := 0; h < 2; h++ {
+			if k.q5 {
+				g.amdLoadRowsTo(16+16*h, 8)
+				g.amdTransposeAt(8)
+			}
+			for c := 0; c < 4; c++ {
+				g.amdLoadRows(k.qs + 32*c + 16*h)
+				g.amdTranspose()
+				for i := 0; i < 4; i++ {
+					nib(i)
+					if k.q5 {
+						g.amdShiftBytes(q5Shift(2*c), 8+i, 6)
+						or(6, 4)
+						g.amdShiftBytes(q5Shift(2*c+1), 8+i, 6)
+						or(6, 5)
+					}
+					lo, hi := q4KChunks(c, h, i)
+					store(4, lo)
+					store(5, hi)
+				}
+			}
+		}
+	}
+	g.amdNext(k.size, gemmKStripBlock)
+	g.p("JNZ %s_loop", name)
+	g.label(name + "_done")
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
+const gemmKStripBlock = 5120
+
+// armShiftBytes shifts the bytes of Vsrc into Vdst by shift bits
+// (negative: right).
+func (g *gen) armShiftBytes(shift, src, dst int) {
+	switch {
+	case shift > 0:
+		g.p("VSHL $%d, V%d.B16, V%d.B16", shift, src, dst)
+	case shift < 0:
+		g.p("VUSHR $%d, V%d.B16, V%d.B16", -shift, src, dst)
+	default:
+		g.p("VORR V%d.B16, V%d.B16, V%d.B16", src, src, dst)
+	}
+}
+
+// armKStrip is amdKStrip for NEON (stripx8<K>NEON): chunks in V16–V23,
+// high bits in V24–V31, V14 0x0F bytes, V15 the high-bit mask, V0–V3
+// temporaries; the two masks are set again after each transpose (which
+// uses V8–V15).
+func (g *gen) armKStrip(k kStrip) {
+	name := "stripx8" + k.name + "NEON"
+	g.raw("\n// func " + name + "(p, f *byte, wrow, nb int)\n")
+	g.raw("TEXT ·" + name + "(SB), NOSPLIT, $0-32\n")
+	g.armPrologue()
+	hiMask := 0x10
+	if k.q6 {
+		hiMask = 0x30
+	}
+	masks := func() {
+		g.p("VMOVI $15, V14.B16")
+		g.p("VMOVI $%d, V15.B16", hiMask)
+	}
+	g.p("CBZ R3, %s_done", name)
+	g.label(name + "_loop")
+	or := func(t, v int) {
+		g.p("VAND V15.B16, V%d.B16, V%d.B16", t, t)
+		g.p("VORR V%d.B16, V%d.B16, V%d.B16", t, v, v)
+	}
+	// nib: low nibbles of Vv into V0, high into V1
+	nib := func(v int) {
+		g.p("VAND V14.B16, V%d.B16, V0.B16", v)
+		g.p("VUSHR $4, V%d.B16, V1.B16", v)
+	}
+	store := func(v, chunk, half int) { g.p("FMOVQ F%d, %d(R0)", v, 64*chunk+16*half) }
+	if k.q6 {
+		for h := 0; h < 2; h++ {
+			for j := 0; j < 2; j++ {
+				g.armRowsToChunksAt(128+32*h+16*j, 24)
+				for _, half := range []int{0, 1} {
+					g.armRowsToChunksAt(64*h+32*half+16*j, 16)
+					masks()
+					for i := 0; i < 4; i++ {
+						gg := 4*j + i
+						for rh := 0; rh < 2; rh++ { // rows 0–3, 4–7
+							nib(16 + 2*i + rh)
+							e := 24 + 2*i + rh
+							g.armShiftBytes(4-2*half, e, 2)
+							or(2, 0)
+							g.armShiftBytes(-2*half, e, 2)
+							or(2, 1)
+							store(0, 32*h+8*half+gg, rh)
+							store(1, 32*h+16+8*half+gg, rh)
+						}
+					}
+				}
+			}
+		}
+	} else {
+		for h := 0; h < 2; h++ {
+			if k.q5 {
+				g.armRowsToChunksAt(16+16*h, 24)
+			}
+			for c := 0; c < 4; c++ {
+				g.armRowsToChunksAt(k.qs+32*c+16*h, 16)
+				masks()
+				for i := 0; i < 4; i++ {
+					lo, hi := q4KChunks(c, h, i)
+					for rh := 0; rh < 2; rh++ {
+						nib(16 + 2*i + rh)
+						if k.q5 {
+							e := 24 + 2*i + rh
+							g.armShiftBytes(q5Shift(2*c), e, 2)
+							or(2, 0)
+							g.armShiftBytes(q5Shift(2*c+1), e, 2)
+							or(2, 1)
+						}
+						store(0, lo, rh)
+						store(1, hi, rh)
+					}
+				}
+			}
+		}
+	}
+	g.armNext(k.size, gemmKStripBlock)
+	g.p("BNE %s_loop", name)
+	g.label(name + "_done")
+	g.p("RET")
+}
+
 const header = "// Code generated by kernels/_gen/pack; DO NOT EDIT.\n\n//go:build !purego\n\n#include \"textflag.h\"\n"
 
 func main() {
@@ -551,6 +780,10 @@ func main() {
 	for _, nib := range []bool{true, false} {
 		a.amdStrip(nib)
 		n.armStrip(nib)
+	}
+	for _, k := range kStrips {
+		a.amdKStrip(k)
+		n.armKStrip(k)
 	}
 	for name, g := range map[string]*gen{"pack_amd64.s": &a, "pack_arm64.s": &n} {
 		if err := os.WriteFile(filepath.Join(*out, name), g.b.Bytes(), 0o644); err != nil {
