@@ -167,10 +167,16 @@ func packStripRows(wt quant.Type, dst, w []byte, wrow, r0, nrows, nb int, signed
 				}
 			case quant.Q5_0:
 				qh := *(*uint32)(unsafe.Add(blk, 2))
-				for e := 0; e < 16; e++ {
-					q := *(*byte)(unsafe.Add(blk, 6+e))
-					*(*byte)(unsafe.Add(ob, (e/4)*64+e%4)) = q&0xF | byte((qh>>e)&1)<<4
-					*(*byte)(unsafe.Add(ob, (4+e/4)*64+e%4)) = q>>4 | byte((qh>>(e+16))&1)<<4
+				lo := *(*uint64)(unsafe.Add(blk, 6))
+				hi := *(*uint64)(unsafe.Add(blk, 14))
+				const m = 0x0F0F0F0F
+				for g := 0; g < 4; g++ {
+					q := uint32(lo >> (32 * g))
+					if g >= 2 {
+						q = uint32(hi >> (32 * (g - 2)))
+					}
+					st32(ob, g*64, q&m|spread4(qh>>(4*g))<<4)
+					st32(ob, (4+g)*64, (q>>4)&m|spread4(qh>>(16+4*g))<<4)
 				}
 			case quant.IQ4_NL:
 				for e := 0; e < 16; e++ {
@@ -182,6 +188,10 @@ func packStripRows(wt quant.Type, dst, w []byte, wrow, r0, nrows, nb int, signed
 		}
 	}
 }
+
+// spread4 moves bits 0..3 of x to bit 0 of bytes 0..3 (the four shifted
+// copies of the multiplication do not overlap, so nothing carries).
+func spread4(x uint32) uint32 { return (x & 0xF) * 0x00204081 & 0x01010101 }
 
 // st32 stores v at p+off (unaligned, little-endian like every target).
 func st32(p unsafe.Pointer, off int, v uint32) { *(*uint32)(unsafe.Add(p, off)) = v }
