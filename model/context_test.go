@@ -78,29 +78,40 @@ func TestChunkedAndIncremental(t *testing.T) {
 		}
 		c.Close()
 	}
-	// prefill up to the first text token, then the text one token at a
-	// time: each step's logits equal the full pass's row.
-	c, err := m.NewContext(model.ContextOptions{Size: 64, KV: model.KVF32, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	// prefill up to the first text token (asking for its logits, or for
+	// nothing as an image prefill does, so the last layer keeps only K and
+	// V of those rows), then the text one token at a time: each step's
+	// logits equal the full pass's row.
 	split := L - len(g.TextIDs)
 	head := model.Batch{Tokens: b.Tokens[:split], Types: b.Types[:split], Embeds: img}
-	row := make([]float32, V)
-	if err := c.Forward(head, model.Output{Logits: row}); err != nil {
-		t.Fatal(err)
-	}
-	for i := split; i < L; i++ {
-		if err := c.Forward(model.Batch{Tokens: b.Tokens[i : i+1]}, model.Output{Logits: row}); err != nil {
+	for _, tc := range []struct {
+		batch  int
+		logits bool
+	}{{0, true}, {0, false}, {3, false}} {
+		c, err := m.NewContext(model.ContextOptions{Size: 64, KV: model.KVF32, Threads: 2, Batch: tc.batch})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if d := maxAbsDiff(row, want[i*V:(i+1)*V]); d > 1e-5 {
-			t.Errorf("step at slot %d: logits differ from the full pass by %.3g", i, d)
+		row := make([]float32, V)
+		out := model.Output{}
+		if tc.logits {
+			out.Logits = row
 		}
-	}
-	if c.Len() != L {
-		t.Errorf("cache holds %d slots, want %d", c.Len(), L)
+		if err := c.Forward(head, out); err != nil {
+			t.Fatal(err)
+		}
+		for i := split; i < L; i++ {
+			if err := c.Forward(model.Batch{Tokens: b.Tokens[i : i+1]}, model.Output{Logits: row}); err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(row, want[i*V:(i+1)*V]); d > 1e-5 {
+				t.Errorf("batch %d, head logits %v: step at slot %d: logits differ from the full pass by %.3g", tc.batch, tc.logits, i, d)
+			}
+		}
+		if c.Len() != L {
+			t.Errorf("cache holds %d slots, want %d", c.Len(), L)
+		}
+		c.Close()
 	}
 }
 
