@@ -18,8 +18,8 @@ type AttnParams struct {
 }
 
 const (
-	attnQBlock  = 64 // query rows per task: each task reads its head's K and V once
-	attnKVBlock = 32 // KV rows per inner tile
+	attnQBlock  = 64 // query rows per task on the per-row path: each task reads its head's K and V once
+	attnKVBlock = 32 // KV rows per inner tile of the per-row path
 )
 
 // attnJob is one attention call; a task is one head × one block of queries.
@@ -30,6 +30,7 @@ type attnJob struct {
 	kh, vh []uint16
 	nkv    int
 	ap     AttnParams
+	qb     int // query rows per task
 	nqb    int
 	p      *Pool
 }
@@ -37,7 +38,10 @@ type attnJob struct {
 // AttentionF32 computes softmax(Scale·q·kᵀ)·v per head with a float32 KV
 // cache. q and out are nq rows of NHead*HeadDim; k and v are nkv rows of
 // NHeadKV*HeadDim. It works tile by tile with an online softmax and never
-// holds an nq×nkv matrix. Work is split over heads and blocks of queries.
+// holds an nq×nkv matrix. Work is split over heads and blocks of queries;
+// blocks of 16 or more query rows take the register-tiled path of
+// attntile.go where the implementation has one, single rows (decode) and
+// small blocks a dot product per query and key row.
 func (p *Pool) AttentionF32(out, q []float32, nq int, k, v []float32, nkv int, ap AttnParams) {
 	checkAttn(len(out), len(q), nq, len(k), len(v), nkv, ap)
 	p.attention(attnJob{out: out, q: q, nq: nq, kf: k, vf: v, nkv: nkv, ap: ap})
@@ -67,7 +71,11 @@ func (p *Pool) attention(j attnJob) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	j.p = p
-	j.nqb = (j.nq + attnQBlock - 1) / attnQBlock
+	j.qb = attnQBlock
+	if j.useTile(j.nq) {
+		j.qb = attnTileQBlock
+	}
+	j.nqb = (j.nq + j.qb - 1) / j.qb
 	p.attn = j
 	p.parallel(&p.attn, j.ap.NHead*j.nqb)
 	p.attn = attnJob{}
@@ -77,9 +85,13 @@ func (j *attnJob) run(w, t int) {
 	ap := j.ap
 	hd := ap.HeadDim
 	h := t / j.nqb
-	i0 := (t % j.nqb) * attnQBlock
-	i1 := min(i0+attnQBlock, j.nq)
+	i0 := (t % j.nqb) * j.qb
+	i1 := min(i0+j.qb, j.nq)
 	nqr := i1 - i0
+	if j.useTile(nqr) {
+		j.runTile(w, h, i0, i1)
+		return
+	}
 	kvh := h / (ap.NHead / ap.NHeadKV)
 	qw, kw := ap.NHead*hd, ap.NHeadKV*hd
 

@@ -83,6 +83,7 @@ func attnAVX2(t *table, avx512 bool) {
 		_ = v[(rows-1)*ldv+n-1]
 		ak.weightedF32(&y[0], &p[0], &v[0], ldv, rows, n)
 	}
+	t.attnTile = attnTileAVX2(avx512)
 	t.weightedF16 = func(y, p []float32, v []uint16, ldv int) {
 		n, rows := len(y), len(p)
 		ak := pick(n)
@@ -92,5 +93,72 @@ func attnAVX2(t *table, avx512 bool) {
 		}
 		_ = v[(rows-1)*ldv+n-1]
 		ak.weightedF16(&y[0], &p[0], &v[0], ldv, rows, n)
+	}
+}
+
+//go:noescape
+func attnScoresAVX512(st *float32, qs, nl int, qt *float32, k *float32, ldk, nk, hd int)
+
+//go:noescape
+func attnValuesAVX512(acc *float32, hd int, p *float32, qs, nl int, v *float32, ldv, nk int, c *float32)
+
+//go:noescape
+func attnScoresAVX2(st *float32, qs, nl int, qt *float32, k *float32, ldk, nk, hd int)
+
+//go:noescape
+func attnValuesAVX2(acc *float32, hd int, p *float32, qs, nl int, v *float32, ldv, nk int, c *float32)
+
+//go:noescape
+func attnSoftmaxAVX2(st *float32, qs, nk int, m, l, c *float32, lim0 int)
+
+//go:noescape
+func attnSoftmaxAVX512(st *float32, qs, nk int, m, l, c *float32, lim0 int)
+
+//go:noescape
+func fromF16AVX2(dst *float32, src *uint16, n int)
+
+// attnTileAVX2 returns the tile kernels of attntile_amd64.s and the
+// softmax of exp_amd64.s (their AVX-512 versions when avx512 is set). The wrappers check the slice
+// bounds the assembly relies on; shapes the assembly does not take (qs not
+// a multiple of 32, hd of 16) go to the generic code.
+func attnTileAVX2(avx512 bool) *attnTile {
+	scores, softmax, values := attnScoresAVX2, attnSoftmaxAVX2, attnValuesAVX2
+	if avx512 {
+		scores, softmax, values = attnScoresAVX512, attnSoftmaxAVX512, attnValuesAVX512
+	}
+	return &attnTile{
+		scores: func(st []float32, qs, nl int, qt, k []float32, ldk, nk, hd int) {
+			if qs%attnTileLanes != 0 || nl%attnTileLanes != 0 || nl > qs || hd%16 != 0 || hd == 0 || nl == 0 || nk <= 0 {
+				attnScoresGeneric(st, qs, nl, qt, k, ldk, nk, hd)
+				return
+			}
+			_, _, _ = st[(nk-1)*qs+nl-1], qt[(hd-1)*qs+nl-1], k[(nk-1)*ldk+hd-1]
+			scores(&st[0], qs, nl, &qt[0], &k[0], ldk, nk, hd)
+		},
+		softmax: func(st []float32, qs, nk int, m, l, c []float32, lim0 int) {
+			if qs%attnTileLanes != 0 || qs == 0 || nk <= 0 {
+				attnSoftmaxGeneric(st, qs, nk, m, l, c, lim0)
+				return
+			}
+			_, _, _, _ = st[nk*qs-1], m[qs-1], l[qs-1], c[qs-1]
+			// lane limits stay in int32 and keep their meaning
+			softmax(&st[0], qs, nk, &m[0], &l[0], &c[0], min(max(lim0, -qs), nk))
+		},
+		values: func(acc []float32, hd int, p []float32, qs, nl int, v []float32, ldv, nk int, c []float32) {
+			if qs%attnTileLanes != 0 || nl%attnTileLanes != 0 || nl > qs || hd%16 != 0 || hd == 0 || nl == 0 || nk <= 0 {
+				attnValuesGeneric(acc, hd, p, qs, nl, v, ldv, nk, c)
+				return
+			}
+			_, _, _, _ = acc[nl*hd-1], p[(nk-1)*qs+nl-1], v[(nk-1)*ldv+hd-1], c[nl-1]
+			values(&acc[0], hd, &p[0], qs, nl, &v[0], ldv, nk, &c[0])
+		},
+		fromF16: func(dst []float32, src []uint16) {
+			n := len(src) &^ 15
+			dst = dst[:len(src)]
+			if n > 0 {
+				fromF16AVX2(&dst[0], &src[0], n)
+			}
+			fromF16Generic(dst[n:], src[n:])
+		},
 	}
 }

@@ -90,6 +90,9 @@ type table struct {
 	stripx8          [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int, sc *byte, signed bool)
 	// the quants of eight rows of a K-quant strip (packStripK)
 	stripKx8 [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int)
+	// multi-row attention tile kernels (attntile.go); nil: every task
+	// takes the per-row path above
+	attnTile *attnTile
 }
 
 // impl is the table in use; SetFeatures rebuilds it.

@@ -568,3 +568,232 @@ swiGLU5loop:
 swiGLU5done:
 	VZEROUPPER
 	RET
+
+DATA attniota<>+0(SB)/4, $0
+DATA attniota<>+4(SB)/4, $1
+DATA attniota<>+8(SB)/4, $2
+DATA attniota<>+12(SB)/4, $3
+DATA attniota<>+16(SB)/4, $4
+DATA attniota<>+20(SB)/4, $5
+DATA attniota<>+24(SB)/4, $6
+DATA attniota<>+28(SB)/4, $7
+GLOBL attniota<>(SB), RODATA|NOPTR, $32
+
+// func attnSoftmaxAVX2(st *float32, qs, nk int, m, l, c *float32, lim0 int)
+// The online-softmax step of attntile.go over a block's scores st (nk rows
+// of qs lanes), eight lanes at a time: lane r sees key t when t < lim0+r.
+// A first pass takes the maximum over the visible keys, a second replaces
+// the scores with e^(s−m') (masked keys: 0) and sums them.
+TEXT ·attnSoftmaxAVX2(SB), NOSPLIT, $0-56
+	MOVQ st+0(FP), DI
+	MOVQ qs+8(FP), R8
+	SHLQ $2, R8
+	MOVQ nk+16(FP), R9
+	MOVQ m+24(FP), R10
+	MOVQ l+32(FP), R11
+	MOVQ c+40(FP), BX
+	MOVQ lim0+48(FP), R13
+	VMOVUPS expc<>+0(SB), Y14
+	VMOVUPS expc<>+32(SB), Y13
+	VMOVUPS expc<>+64(SB), Y12
+	VMOVUPS expc<>+384(SB), Y11
+	MOVL $0xFF800000, R12 // -Inf
+	VMOVD R12, X15
+	VPBROADCASTD X15, Y15
+	VPCMPEQD Y8, Y8, Y8
+	VPSRLD $31, Y8, Y8 // 1 in every lane
+	XORQ R15, R15 // byte offset of the chunk
+
+smChunk:
+	CMPQ R15, R8
+	JGE smDone
+	VMOVD R13, X9
+	VPBROADCASTD X9, Y9
+	VPADDD attniota<>(SB), Y9, Y9 // lane limits
+	// pass 1: m' = max(m, visible scores)
+	VMOVUPS (R10)(R15*1), Y5
+	VPXOR Y7, Y7, Y7
+	LEAQ (DI)(R15*1), AX
+	MOVQ R9, CX
+	TESTQ CX, CX
+	JZ smCorr
+
+smMax:
+	VMOVUPS (AX), Y0
+	VPCMPGTD Y7, Y9, Y10
+	VBLENDVPS Y10, Y0, Y15, Y0
+	VMAXPS Y0, Y5, Y5
+	VPADDD Y8, Y7, Y7
+	ADDQ R8, AX
+	DECQ CX
+	JNZ smMax
+
+smCorr:
+	// c = e^(m−m'), m = m'
+	VMOVUPS (R10)(R15*1), Y4
+	VSUBPS Y5, Y4, Y4
+	EXP8
+	VMOVUPS Y2, (BX)(R15*1)
+	VMOVUPS Y5, (R10)(R15*1)
+	// pass 2: p = e^(s−m') where visible, else 0
+	VXORPS Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	LEAQ (DI)(R15*1), AX
+	MOVQ R9, CX
+	TESTQ CX, CX
+	JZ smSum
+
+smExp:
+	VMOVUPS (AX), Y4
+	VSUBPS Y5, Y4, Y4
+	EXP8
+	VPCMPGTD Y7, Y9, Y10
+	VANDPS Y10, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VADDPS Y2, Y6, Y6
+	VPADDD Y8, Y7, Y7
+	ADDQ R8, AX
+	DECQ CX
+	JNZ smExp
+
+smSum:
+	// l = c·l + Σp
+	VMOVUPS (R11)(R15*1), Y0
+	VMULPS (BX)(R15*1), Y0, Y0
+	VADDPS Y6, Y0, Y0
+	VMOVUPS Y0, (R11)(R15*1)
+	ADDQ $8, R13
+	ADDQ $32, R15
+	JMP smChunk
+
+smDone:
+	VZEROUPPER
+	RET
+
+// EXPZ4: Z2·2^Z1 = e^Z4 (clobbers Z3, Z4); the caller applies VSCALEFPS
+// Z1, Z2 (with its mask). The reduction and polynomial of expf in exp.go
+// on 16 lanes; the power of two is applied by VSCALEFPS, which rounds
+// once and gives 0 below the subnormals. Needs Z19..Z30 from
+// attnSoftmaxAVX512's prologue.
+#define EXPZ4 \
+	VMAXPS       Z20, Z4, Z4 \
+	VMINPS       Z21, Z4, Z4 \
+	VMULPS       Z22, Z4, Z1 \
+	VRNDSCALEPS  $0, Z1, Z1 \
+	VFNMADD231PS Z23, Z1, Z4 \
+	VFNMADD231PS Z24, Z1, Z4 \
+	VMOVAPS      Z25, Z2 \
+	VFMADD213PS  Z26, Z4, Z2 \
+	VFMADD213PS  Z27, Z4, Z2 \
+	VFMADD213PS  Z28, Z4, Z2 \
+	VFMADD213PS  Z29, Z4, Z2 \
+	VFMADD213PS  Z30, Z4, Z2 \
+	VMULPS       Z4, Z4, Z3 \
+	VFMADD213PS  Z4, Z3, Z2 \
+	VADDPS       Z19, Z2, Z2
+
+// func attnSoftmaxAVX512(st *float32, qs, nk int, m, l, c *float32, lim0 int)
+// attnSoftmaxAVX2 on 16 lanes, with mask registers for the causal limits.
+TEXT ·attnSoftmaxAVX512(SB), NOSPLIT, $0-56
+	MOVQ         st+0(FP), DI
+	MOVQ         qs+8(FP), R8
+	SHLQ         $2, R8
+	MOVQ         nk+16(FP), R9
+	MOVQ         m+24(FP), R10
+	MOVQ         l+32(FP), R11
+	MOVQ         c+40(FP), BX
+	MOVQ         lim0+48(FP), R13
+	VBROADCASTSS expc<>+352(SB), Z19 // 1
+	VBROADCASTSS expc<>+0(SB), Z20
+	VBROADCASTSS expc<>+32(SB), Z21
+	VBROADCASTSS expc<>+64(SB), Z22
+	VBROADCASTSS expc<>+96(SB), Z23
+	VBROADCASTSS expc<>+128(SB), Z24
+	VBROADCASTSS expc<>+160(SB), Z25
+	VBROADCASTSS expc<>+192(SB), Z26
+	VBROADCASTSS expc<>+224(SB), Z27
+	VBROADCASTSS expc<>+256(SB), Z28
+	VBROADCASTSS expc<>+288(SB), Z29
+	VBROADCASTSS expc<>+320(SB), Z30
+	MOVL         $1, R12
+	VPBROADCASTD R12, Z8
+	VMOVDQU32    attniota16<>(SB), Z10
+	XORQ         R15, R15
+
+smzChunk:
+	CMPQ         R15, R8
+	JGE          smzDone
+	VPBROADCASTD R13, Z9
+	VPADDD       Z10, Z9, Z9 // lane limits
+	VMOVUPS      (R10)(R15*1), Z5
+	VPXORD       Z7, Z7, Z7
+	LEAQ         (DI)(R15*1), AX
+	MOVQ         R9, CX
+	TESTQ        CX, CX
+	JZ           smzCorr
+
+smzMax:
+	VPCMPGTD Z7, Z9, K1
+	VMAXPS   (AX), Z5, K1, Z5
+	VPADDD   Z8, Z7, Z7
+	ADDQ     R8, AX
+	DECQ     CX
+	JNZ      smzMax
+
+smzCorr:
+	VMOVUPS   (R10)(R15*1), Z4
+	VSUBPS    Z5, Z4, Z4
+	EXPZ4
+	VSCALEFPS Z1, Z2, Z2
+	VMOVUPS   Z2, (BX)(R15*1)
+	VMOVUPS   Z5, (R10)(R15*1)
+	VXORPS    Z6, Z6, Z6
+	VPXORD    Z7, Z7, Z7
+	LEAQ      (DI)(R15*1), AX
+	MOVQ      R9, CX
+	TESTQ     CX, CX
+	JZ        smzSum
+
+smzExp:
+	VMOVUPS     (AX), Z4
+	VSUBPS      Z5, Z4, Z4
+	EXPZ4
+	VPCMPGTD    Z7, Z9, K1
+	VSCALEFPS.Z Z1, Z2, K1, Z2
+	VMOVUPS     Z2, (AX)
+	VADDPS      Z2, Z6, Z6
+	VPADDD      Z8, Z7, Z7
+	ADDQ        R8, AX
+	DECQ        CX
+	JNZ         smzExp
+
+smzSum:
+	VMOVUPS (R11)(R15*1), Z0
+	VMULPS  (BX)(R15*1), Z0, Z0
+	VADDPS  Z6, Z0, Z0
+	VMOVUPS Z0, (R11)(R15*1)
+	ADDQ    $16, R13
+	ADDQ    $64, R15
+	JMP     smzChunk
+
+smzDone:
+	VZEROUPPER
+	RET
+
+DATA attniota16<>+0(SB)/4, $0
+DATA attniota16<>+4(SB)/4, $1
+DATA attniota16<>+8(SB)/4, $2
+DATA attniota16<>+12(SB)/4, $3
+DATA attniota16<>+16(SB)/4, $4
+DATA attniota16<>+20(SB)/4, $5
+DATA attniota16<>+24(SB)/4, $6
+DATA attniota16<>+28(SB)/4, $7
+DATA attniota16<>+32(SB)/4, $8
+DATA attniota16<>+36(SB)/4, $9
+DATA attniota16<>+40(SB)/4, $10
+DATA attniota16<>+44(SB)/4, $11
+DATA attniota16<>+48(SB)/4, $12
+DATA attniota16<>+52(SB)/4, $13
+DATA attniota16<>+56(SB)/4, $14
+DATA attniota16<>+60(SB)/4, $15
+GLOBL attniota16<>(SB), RODATA|NOPTR, $64

@@ -1,0 +1,219 @@
+package kernels
+
+import (
+	"math"
+
+	"github.com/cogedge/cogedge/quant"
+)
+
+// The tiled path of multi-row attention (prefill, ViT). A task's query
+// rows are transposed once into qt (HeadDim × qs, pre-scaled, query rows
+// in SIMD lanes, padded with zeros to qs, a multiple of attnTileLanes).
+// For each block of KV rows, copied (and converted from fp16) into
+// contiguous float32 rows:
+//
+//	scores:  st[t·qs+r] = Σ_d k[t][d]·qt[d·qs+r]     (no horizontal sums)
+//	softmax: per lane r, the online-softmax step over the block's column
+//	         st[··qs+r], with the causal mask t < lim0+r
+//	values:  acc[r][·] = c[r]·acc[r][·] + Σ_t st[t·qs+r]·v[t][·]
+//
+// Each kernel keeps a register tile of several keys (or query rows) by
+// several vectors, so one load feeds several FMAs.
+
+const (
+	attnTileLanes = 32 // qs granularity: the widest kernel's query vector pair
+	attnTileMin   = 16 // fewer query rows per task take the per-row path
+	// query rows per task and KV rows per block on the tiled path
+	attnTileQBlock  = 128
+	attnTileKVBlock = 64
+)
+
+// attnTile is one implementation of the three tile kernels.
+type attnTile struct {
+	// scores: st[t·qs+r] = Σ_{d<hd} k[t·ldk+d]·qt[d·qs+r], t < nk, r < nl
+	// (nl ≤ qs, both multiples of attnTileLanes for the assembly).
+	scores func(st []float32, qs, nl int, qt, k []float32, ldk, nk, hd int)
+	// softmax: for each lane r < qs, over keys t < nk visible when
+	// t < lim0+r: new maximum m'[r] = max(m[r], max_t st), c[r] =
+	// e^(m[r]−m'[r]), st[t·qs+r] = e^(st−m'[r]) (0 where masked), l[r] =
+	// c[r]·l[r] + Σ_t st[t·qs+r], m[r] = m'[r].
+	softmax func(st []float32, qs, nk int, m, l, c []float32, lim0 int)
+	// values: acc[r·hd+d] = c[r]·acc[r·hd+d] + Σ_{t<nk} p[t·qs+r]·v[t·ldv+d]
+	// for r < nl, d < hd.
+	values func(acc []float32, hd int, p []float32, qs, nl int, v []float32, ldv, nk int, c []float32)
+	// fromF16: dst[i] = float32(src[i])
+	fromF16 func(dst []float32, src []uint16)
+}
+
+var attnTileGeneric = attnTile{attnScoresGeneric, attnSoftmaxGeneric, attnValuesGeneric, fromF16Generic}
+
+// useTile reports whether a task of nqr query rows takes the tiled path.
+func (j *attnJob) useTile(nqr int) bool {
+	return impl.attnTile != nil && nqr >= attnTileMin && j.ap.HeadDim%16 == 0
+}
+
+// runTile is attnJob.run for one head h and query rows i0..i1 on the tiled
+// path.
+func (j *attnJob) runTile(w, h, i0, i1 int) {
+	ap := j.ap
+	hd := ap.HeadDim
+	nqr := i1 - i0
+	qs := (nqr + attnTileLanes - 1) / attnTileLanes * attnTileLanes
+	kvh := h / (ap.NHead / ap.NHeadKV)
+	qw, kw := ap.NHead*hd, ap.NHeadKV*hd
+	tk := impl.attnTile
+
+	kvn := attnTileKVBlock * hd
+	buf := j.p.scratch(w, hd*qs+attnTileKVBlock*qs+qs*hd+3*qs+2*kvn)
+	qt, buf := buf[:hd*qs], buf[hd*qs:]
+	st, buf := buf[:attnTileKVBlock*qs], buf[attnTileKVBlock*qs:]
+	acc, buf := buf[:qs*hd], buf[qs*hd:]
+	m, l, c, buf := buf[:qs], buf[qs:2*qs], buf[2*qs:3*qs], buf[3*qs:]
+	kc, vc := buf[:kvn], buf[kvn:2*kvn]
+
+	// 16 rows at a time, d outer: the rows' cache misses overlap, and
+	// each d writes one 64-byte run of qt.
+	clear(qt)
+	for r0 := 0; r0 < nqr; r0 += 16 {
+		rows := j.q[(i0+r0)*qw+h*hd:]
+		n := min(16, nqr-r0)
+		for d := 0; d < hd; d++ {
+			dst := qt[d*qs+r0 : d*qs+r0+n]
+			for r := range dst {
+				dst[r] = rows[r*qw+d] * ap.Scale
+			}
+		}
+	}
+	clear(acc)
+	for r := range m {
+		// finite: the first block's correction e^(m−m') is 0, never NaN
+		m[r] = -math.MaxFloat32
+		l[r] = 0
+	}
+	end := j.nkv
+	if ap.Causal {
+		end = min(end, ap.QPos0+i1)
+	}
+	for t0 := 0; t0 < end; t0 += attnTileKVBlock {
+		nk := min(attnTileKVBlock, end-t0)
+		ks, vs, ld := kc, vc, hd
+		if j.kh != nil {
+			for t := 0; t < nk; t++ {
+				src := (t0+t)*kw + kvh*hd
+				tk.fromF16(kc[t*hd:t*hd+hd], j.kh[src:src+hd])
+				tk.fromF16(vc[t*hd:t*hd+hd], j.vh[src:src+hd])
+			}
+		} else {
+			// float32 rows are read in place
+			b := t0*kw + kvh*hd
+			ks, vs, ld = j.kf[b:b+(nk-1)*kw+hd], j.vf[b:b+(nk-1)*kw+hd], kw
+		}
+		// lane r sees key t0+t when t0+t ≤ QPos0+i0+r
+		lim0 := nk
+		if ap.Causal {
+			lim0 = min(nk, ap.QPos0+i0+1-t0)
+		}
+		if lim0 >= nk {
+			tk.scores(st, qs, qs, qt, ks, ld, nk, hd)
+			tk.softmax(st, qs, nk, m, l, c, lim0)
+			tk.values(acc, hd, st, qs, qs, vs, ld, nk, c)
+			continue
+		}
+		// A block on the causal diagonal: each group of lanes skips the
+		// keys none of its rows sees (their p are 0 after the softmax).
+		for r0 := 0; r0 < qs; r0 += attnTileLanes {
+			if n := min(nk, lim0+r0+attnTileLanes-1); n > 0 {
+				tk.scores(st[r0:], qs, attnTileLanes, qt[r0:], ks, ld, n, hd)
+			}
+		}
+		tk.softmax(st, qs, nk, m, l, c, lim0)
+		for r0 := 0; r0 < qs; r0 += attnTileLanes {
+			tk.values(acc[r0*hd:], hd, st[r0:], qs, attnTileLanes, vs, ld, max(0, min(nk, lim0+r0+attnTileLanes-1)), c[r0:])
+		}
+	}
+	// 16 rows at a time, d outer, like qt
+	for r0 := 0; r0 < nqr; r0 += 16 {
+		n := min(16, nqr-r0)
+		inv := c[r0 : r0+n] // free after the last block
+		for r := range inv {
+			inv[r] = 0
+			if l[r0+r] != 0 { // no visible key: the output row is 0
+				inv[r] = 1 / l[r0+r]
+			}
+		}
+		rows := j.out[(i0+r0)*qw+h*hd:]
+		// Read a word of every cache line first: these loads miss in
+		// parallel, where the stores below would wait for one line at a
+		// time.
+		var touch float32
+		for r := range inv {
+			for d := 0; d < hd; d += 16 {
+				touch += rows[r*qw+d]
+			}
+		}
+		attnSink = touch
+		for d := 0; d < hd; d++ {
+			for r, f := range inv {
+				rows[r*qw+d] = acc[(r0+r)*hd+d] * f
+			}
+		}
+	}
+}
+
+// attnSink keeps the cache-line touches of runTile from being optimized
+// away.
+var attnSink float32
+
+func attnScoresGeneric(st []float32, qs, nl int, qt, k []float32, ldk, nk, hd int) {
+	for t := 0; t < nk; t++ {
+		s := st[t*qs : t*qs+nl]
+		clear(s)
+		for d, kd := range k[t*ldk : t*ldk+hd] {
+			for r, x := range qt[d*qs : d*qs+nl] {
+				s[r] += kd * x
+			}
+		}
+	}
+}
+
+func attnSoftmaxGeneric(st []float32, qs, nk int, m, l, c []float32, lim0 int) {
+	for r := 0; r < qs; r++ {
+		n := min(nk, max(lim0+r, 0)) // visible keys of lane r
+		mb := m[r]
+		for t := 0; t < n; t++ {
+			mb = max(mb, st[t*qs+r])
+		}
+		cr := float32(1)
+		if mb != m[r] {
+			cr = expf(m[r] - mb)
+		}
+		var sum float32
+		for t := 0; t < nk; t++ {
+			p := float32(0)
+			if t < n {
+				p = expf(st[t*qs+r] - mb)
+			}
+			st[t*qs+r] = p
+			sum += p
+		}
+		c[r], m[r], l[r] = cr, mb, cr*l[r]+sum
+	}
+}
+
+func attnValuesGeneric(acc []float32, hd int, p []float32, qs, nl int, v []float32, ldv, nk int, c []float32) {
+	for r := 0; r < nl; r++ {
+		a := acc[r*hd : r*hd+hd]
+		for d := range a {
+			a[d] *= c[r]
+		}
+		for t := 0; t < nk; t++ {
+			axpyF32Generic(a, p[t*qs+r], v[t*ldv:t*ldv+hd])
+		}
+	}
+}
+
+func fromF16Generic(dst []float32, src []uint16) {
+	for i, h := range src {
+		dst[i] = quant.FP16ToFP32(h)
+	}
+}

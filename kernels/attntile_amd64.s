@@ -1,0 +1,456 @@
+//go:build !purego
+
+// Tile kernels of multi-row attention (attntile.go). Query rows sit in
+// SIMD lanes (qt is HeadDim × qs, st is keys × qs), so the scores of
+// several keys against 16 or 32 query rows accumulate in registers with
+// no horizontal sums, and the weighted values keep several query rows of
+// the output in registers while each value vector is loaded once.
+// AVX-512: 8 keys × 32 rows (16 zmm accumulators) for the scores, 16 rows
+// × 16 dims for the values. AVX2: 4 keys × 16 rows and 4 rows × 16 dims
+// (8 ymm accumulators). qs is a multiple of 32, hd of 16.
+
+#include "textflag.h"
+
+// ZKEY: broadcast one key element to Zb and accumulate it against the two
+// query vectors Z16, Z17.
+#define ZKEY(mem, Zb, Za, Zc) \
+	VBROADCASTSS mem, Zb \
+	VFMADD231PS  Zb, Z16, Za \
+	VFMADD231PS  Zb, Z17, Zc
+
+// ZSTORE2: store two accumulators as 32 lanes of one st row, next row.
+#define ZSTORE2(Za, Zc) \
+	VMOVUPS Za, (AX) \
+	VMOVUPS Zc, 64(AX) \
+	ADDQ    R8, AX
+
+// func attnScoresAVX512(st *float32, qs, nl int, qt *float32, k *float32, ldk, nk, hd int)
+TEXT ·attnScoresAVX512(SB), NOSPLIT, $0-64
+	MOVQ st+0(FP), DI
+	MOVQ qs+8(FP), R8
+	SHLQ $2, R8 // qt and st row stride in bytes
+	MOVQ qt+24(FP), SI
+	MOVQ ldk+40(FP), R10
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R12 // 3 key rows
+	MOVQ hd+56(FP), R11
+	XORQ R15, R15 // byte offset of the current pair of query vectors
+
+zscPair:
+	MOVQ R15, AX
+	SHRQ $2, AX
+	CMPQ AX, nl+16(FP) // lanes done
+	JGE  zscDone
+	MOVQ k+32(FP), R9
+	MOVQ nk+48(FP), DX
+	LEAQ (DI)(R15*1), R14 // st row of the first key of the group
+
+zscGroup:
+	CMPQ   DX, $8
+	JLT    zscSingle
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	LEAQ   (SI)(R15*1), AX
+	MOVQ   R9, BX
+	LEAQ   (R9)(R10*4), CX
+	ADDQ   R10, CX // key row 5
+	MOVQ   R11, R13
+
+zscLoop8:
+	VMOVUPS (AX), Z16
+	VMOVUPS 64(AX), Z17
+	ZKEY((BX), Z18, Z0, Z1)
+	ZKEY((BX)(R10*1), Z19, Z2, Z3)
+	ZKEY((BX)(R10*2), Z20, Z4, Z5)
+	ZKEY((BX)(R12*1), Z21, Z6, Z7)
+	ZKEY((BX)(R10*4), Z22, Z8, Z9)
+	ZKEY((CX), Z23, Z10, Z11)
+	ZKEY((CX)(R10*1), Z24, Z12, Z13)
+	ZKEY((CX)(R10*2), Z25, Z14, Z15)
+	ADDQ    $4, BX
+	ADDQ    $4, CX
+	ADDQ    R8, AX
+	DECQ    R13
+	JNZ     zscLoop8
+	MOVQ    R14, AX
+	ZSTORE2(Z0, Z1)
+	ZSTORE2(Z2, Z3)
+	ZSTORE2(Z4, Z5)
+	ZSTORE2(Z6, Z7)
+	ZSTORE2(Z8, Z9)
+	ZSTORE2(Z10, Z11)
+	ZSTORE2(Z12, Z13)
+	ZSTORE2(Z14, Z15)
+	MOVQ    AX, R14
+	LEAQ    (R9)(R10*8), R9
+	SUBQ    $8, DX
+	JMP     zscGroup
+
+zscSingle:
+	TESTQ  DX, DX
+	JZ     zscNextPair
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	LEAQ   (SI)(R15*1), AX
+	MOVQ   R9, BX
+	MOVQ   R11, R13
+
+zscLoop1:
+	VMOVUPS (AX), Z16
+	VMOVUPS 64(AX), Z17
+	ZKEY((BX), Z18, Z0, Z1)
+	ADDQ    $4, BX
+	ADDQ    R8, AX
+	DECQ    R13
+	JNZ     zscLoop1
+	MOVQ    R14, AX
+	ZSTORE2(Z0, Z1)
+	MOVQ    AX, R14
+	ADDQ    R10, R9
+	DECQ    DX
+	JMP     zscSingle
+
+zscNextPair:
+	ADDQ $128, R15
+	JMP  zscPair
+
+zscDone:
+	VZEROUPPER
+	RET
+
+// ZROW: load acc row i (at BX) scaled by c[i] (at off(CX)), next row.
+#define ZLOADROW(off, Z) \
+	VMOVUPS     (BX), Z \
+	VMULPS.BCST off(CX), Z, Z \
+	ADDQ        R14, BX
+
+#define ZSTOREROW(Z) \
+	VMOVUPS Z, (BX) \
+	ADDQ    R14, BX
+
+// func attnValuesAVX512(acc *float32, hd int, p *float32, qs, nl int, v *float32, ldv, nk int, c *float32)
+TEXT ·attnValuesAVX512(SB), NOSPLIT, $0-72
+	MOVQ acc+0(FP), DI
+	MOVQ hd+8(FP), R14
+	SHLQ $2, R14 // acc row stride in bytes
+	MOVQ p+16(FP), SI
+	MOVQ qs+24(FP), R8
+	SHLQ $2, R8 // p row stride
+	MOVQ ldv+48(FP), R10
+	SHLQ $2, R10
+	MOVQ c+64(FP), CX
+	XORQ R15, R15 // byte offset of the group's first row in p and c
+
+zvRows:
+	MOVQ R15, AX
+	SHRQ $2, AX
+	CMPQ AX, nl+32(FP) // lanes done
+	JGE  zvDone
+	XORQ R12, R12 // byte offset of the dims in a row
+
+zvDims:
+	CMPQ R12, R14
+	JGE  zvNextRows
+	LEAQ (DI)(R12*1), BX
+	ZLOADROW(0, Z0)
+	ZLOADROW(4, Z1)
+	ZLOADROW(8, Z2)
+	ZLOADROW(12, Z3)
+	ZLOADROW(16, Z4)
+	ZLOADROW(20, Z5)
+	ZLOADROW(24, Z6)
+	ZLOADROW(28, Z7)
+	ZLOADROW(32, Z8)
+	ZLOADROW(36, Z9)
+	ZLOADROW(40, Z10)
+	ZLOADROW(44, Z11)
+	ZLOADROW(48, Z12)
+	ZLOADROW(52, Z13)
+	ZLOADROW(56, Z14)
+	ZLOADROW(60, Z15)
+	MOVQ v+40(FP), AX
+	ADDQ R12, AX
+	LEAQ (SI)(R15*1), R9
+	MOVQ nk+56(FP), DX
+	TESTQ DX, DX
+	JZ   zvStore
+
+zvLoop:
+	VMOVUPS          (AX), Z16
+	VFMADD231PS.BCST 0(R9), Z16, Z0
+	VFMADD231PS.BCST 4(R9), Z16, Z1
+	VFMADD231PS.BCST 8(R9), Z16, Z2
+	VFMADD231PS.BCST 12(R9), Z16, Z3
+	VFMADD231PS.BCST 16(R9), Z16, Z4
+	VFMADD231PS.BCST 20(R9), Z16, Z5
+	VFMADD231PS.BCST 24(R9), Z16, Z6
+	VFMADD231PS.BCST 28(R9), Z16, Z7
+	VFMADD231PS.BCST 32(R9), Z16, Z8
+	VFMADD231PS.BCST 36(R9), Z16, Z9
+	VFMADD231PS.BCST 40(R9), Z16, Z10
+	VFMADD231PS.BCST 44(R9), Z16, Z11
+	VFMADD231PS.BCST 48(R9), Z16, Z12
+	VFMADD231PS.BCST 52(R9), Z16, Z13
+	VFMADD231PS.BCST 56(R9), Z16, Z14
+	VFMADD231PS.BCST 60(R9), Z16, Z15
+	ADDQ             R10, AX
+	ADDQ             R8, R9
+	DECQ             DX
+	JNZ              zvLoop
+
+zvStore:
+	LEAQ (DI)(R12*1), BX
+	ZSTOREROW(Z0)
+	ZSTOREROW(Z1)
+	ZSTOREROW(Z2)
+	ZSTOREROW(Z3)
+	ZSTOREROW(Z4)
+	ZSTOREROW(Z5)
+	ZSTOREROW(Z6)
+	ZSTOREROW(Z7)
+	ZSTOREROW(Z8)
+	ZSTOREROW(Z9)
+	ZSTOREROW(Z10)
+	ZSTOREROW(Z11)
+	ZSTOREROW(Z12)
+	ZSTOREROW(Z13)
+	ZSTOREROW(Z14)
+	ZSTOREROW(Z15)
+	ADDQ $64, R12
+	JMP  zvDims
+
+zvNextRows:
+	// next 16 rows: acc moves 16 rows, c and p 16 lanes
+	MOVQ R14, AX
+	SHLQ $4, AX
+	ADDQ AX, DI
+	ADDQ $64, CX
+	ADDQ $64, R15
+	JMP  zvRows
+
+zvDone:
+	VZEROUPPER
+	RET
+
+// YKEY: broadcast one key element to Yb and accumulate it against the two
+// query vectors Y8, Y9.
+#define YKEY(mem, Yb, Ya, Yc) \
+	VBROADCASTSS mem, Yb \
+	VFMADD231PS  Yb, Y8, Ya \
+	VFMADD231PS  Yb, Y9, Yc
+
+#define YSTORE2(Ya, Yc) \
+	VMOVUPS Ya, (AX) \
+	VMOVUPS Yc, 32(AX) \
+	ADDQ    R8, AX
+
+// func attnScoresAVX2(st *float32, qs, nl int, qt *float32, k *float32, ldk, nk, hd int)
+TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-64
+	MOVQ st+0(FP), DI
+	MOVQ qs+8(FP), R8
+	SHLQ $2, R8
+	MOVQ qt+24(FP), SI
+	MOVQ ldk+40(FP), R10
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R12
+	MOVQ hd+56(FP), R11
+	XORQ R15, R15
+
+yscPair:
+	MOVQ R15, AX
+	SHRQ $2, AX
+	CMPQ AX, nl+16(FP) // lanes done
+	JGE  yscDone
+	MOVQ k+32(FP), R9
+	MOVQ nk+48(FP), DX
+	LEAQ (DI)(R15*1), R14
+
+yscGroup:
+	CMPQ   DX, $4
+	JLT    yscSingle
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	LEAQ   (SI)(R15*1), AX
+	MOVQ   R9, BX
+	MOVQ   R11, R13
+
+yscLoop4:
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	YKEY((BX), Y10, Y0, Y1)
+	YKEY((BX)(R10*1), Y11, Y2, Y3)
+	YKEY((BX)(R10*2), Y12, Y4, Y5)
+	YKEY((BX)(R12*1), Y13, Y6, Y7)
+	ADDQ    $4, BX
+	ADDQ    R8, AX
+	DECQ    R13
+	JNZ     yscLoop4
+	MOVQ    R14, AX
+	YSTORE2(Y0, Y1)
+	YSTORE2(Y2, Y3)
+	YSTORE2(Y4, Y5)
+	YSTORE2(Y6, Y7)
+	MOVQ    AX, R14
+	LEAQ    (R9)(R10*4), R9
+	SUBQ    $4, DX
+	JMP     yscGroup
+
+yscSingle:
+	TESTQ  DX, DX
+	JZ     yscNextPair
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	LEAQ   (SI)(R15*1), AX
+	MOVQ   R9, BX
+	MOVQ   R11, R13
+
+yscLoop1:
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	YKEY((BX), Y10, Y0, Y1)
+	ADDQ    $4, BX
+	ADDQ    R8, AX
+	DECQ    R13
+	JNZ     yscLoop1
+	MOVQ    R14, AX
+	YSTORE2(Y0, Y1)
+	MOVQ    AX, R14
+	ADDQ    R10, R9
+	DECQ    DX
+	JMP     yscSingle
+
+yscNextPair:
+	ADDQ $64, R15
+	JMP  yscPair
+
+yscDone:
+	VZEROUPPER
+	RET
+
+// YLOADROW: load 16 dims of acc row i (at BX) into Ya, Yc scaled by c[i]
+// (at off(CX)), next row.
+#define YLOADROW(off, Ya, Yc) \
+	VBROADCASTSS off(CX), Y14 \
+	VMULPS       (BX), Y14, Ya \
+	VMULPS       32(BX), Y14, Yc \
+	ADDQ         R14, BX
+
+#define YSTOREROW(Ya, Yc) \
+	VMOVUPS Ya, (BX) \
+	VMOVUPS Yc, 32(BX) \
+	ADDQ    R14, BX
+
+#define YROW(off, Yb, Ya, Yc) \
+	VBROADCASTSS off(R9), Yb \
+	VFMADD231PS  Yb, Y12, Ya \
+	VFMADD231PS  Yb, Y13, Yc
+
+// func attnValuesAVX2(acc *float32, hd int, p *float32, qs, nl int, v *float32, ldv, nk int, c *float32)
+TEXT ·attnValuesAVX2(SB), NOSPLIT, $0-72
+	MOVQ acc+0(FP), DI
+	MOVQ hd+8(FP), R14
+	SHLQ $2, R14
+	MOVQ p+16(FP), SI
+	MOVQ qs+24(FP), R8
+	SHLQ $2, R8
+	MOVQ ldv+48(FP), R10
+	SHLQ $2, R10
+	MOVQ c+64(FP), CX
+	XORQ R15, R15
+
+yvRows:
+	MOVQ R15, AX
+	SHRQ $2, AX
+	CMPQ AX, nl+32(FP) // lanes done
+	JGE  yvDone
+	XORQ R12, R12
+
+yvDims:
+	CMPQ R12, R14
+	JGE  yvNextRows
+	LEAQ (DI)(R12*1), BX
+	YLOADROW(0, Y0, Y1)
+	YLOADROW(4, Y2, Y3)
+	YLOADROW(8, Y4, Y5)
+	YLOADROW(12, Y6, Y7)
+	MOVQ v+40(FP), AX
+	ADDQ R12, AX
+	LEAQ (SI)(R15*1), R9
+	MOVQ nk+56(FP), DX
+	TESTQ DX, DX
+	JZ   yvStore
+
+yvLoop:
+	VMOVUPS (AX), Y12
+	VMOVUPS 32(AX), Y13
+	YROW(0, Y14, Y0, Y1)
+	YROW(4, Y15, Y2, Y3)
+	YROW(8, Y14, Y4, Y5)
+	YROW(12, Y15, Y6, Y7)
+	ADDQ    R10, AX
+	ADDQ    R8, R9
+	DECQ    DX
+	JNZ     yvLoop
+
+yvStore:
+	LEAQ (DI)(R12*1), BX
+	YSTOREROW(Y0, Y1)
+	YSTOREROW(Y2, Y3)
+	YSTOREROW(Y4, Y5)
+	YSTOREROW(Y6, Y7)
+	ADDQ $64, R12
+	JMP  yvDims
+
+yvNextRows:
+	MOVQ R14, AX
+	SHLQ $2, AX
+	ADDQ AX, DI
+	ADDQ $16, CX
+	ADDQ $16, R15
+	JMP  yvRows
+
+yvDone:
+	VZEROUPPER
+	RET
+
+// func fromF16AVX2(dst *float32, src *uint16, n int)  (n a multiple of 16)
+TEXT ·fromF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JZ   f16Done
+
+f16Loop:
+	VCVTPH2PS (SI), Y0
+	VCVTPH2PS 16(SI), Y1
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y1, 32(DI)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	SUBQ      $16, CX
+	JNZ       f16Loop
+
+f16Done:
+	VZEROUPPER
+	RET
