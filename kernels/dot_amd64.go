@@ -102,6 +102,14 @@ func archImpl(t *table, f Features) {
 		}
 	}
 	t.swiGLU = swiGLUAsm(swiGLUAVX2, 8)
+	t.fp32ToFP16 = func(dst []uint16, src []float32) {
+		dst = dst[:len(src)]
+		n := len(src) &^ 7
+		if n > 0 {
+			fp32ToFP16AVX2(&dst[0], &src[0], n)
+		}
+		fp32ToFP16Generic(dst[n:], src[n:])
+	}
 	if f.AVX512VNNI {
 		t.swiGLU = swiGLUAsm(swiGLUAVX512, 16)
 	}
@@ -237,6 +245,12 @@ func gemmVNNI(k func(y *float32, ldy int, w, a *byte, nb int), sblk, ablk int) g
 
 //go:noescape
 func expSubAVX2(s *float32, n int, m float32) float32
+
+// fp32ToFP16AVX2 converts n floats (n%8 == 0) as quant.FP32ToFP16 does
+// (the KV cache append of every decoded and prefilled row).
+//
+//go:noescape
+func fp32ToFP16AVX2(dst *uint16, src *float32, n int)
 
 //go:noescape
 func geluAVX2(dst, x *float32, n int)
