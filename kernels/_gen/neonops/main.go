@@ -1,7 +1,7 @@
 // Command neonops writes kernels/ops_arm64.s: the NEON versions of the
 // kernels package's activation quantizers (Q8_1, Q8_K), fp32→fp16 row
 // conversion, float dots and axpys (the attention score and value loops),
-// the exp of softmax, SwiGLU and the norms. Run it with go generate in kernels.
+// the exp of softmax, SwiGLU, GELU and the norms. Run it with go generate in kernels.
 //
 // Instructions the Go assembler lacks are emitted as WORD directives with
 // the GNU mnemonic in a comment; TestWordEncodings (kernels/words_test.go)
@@ -608,6 +608,171 @@ func (g *gen) swiGLU() {
 	g.p("RET")
 }
 
+// Two-lane float64 ops for gelu.
+func (g *gen) fmul2d(d, n, m int)  { g.v3(0x6e60dc00, "fmul", "2d", d, n, m) }
+func (g *gen) fdiv2d(d, n, m int)  { g.v3(0x6e60fc00, "fdiv", "2d", d, n, m) }
+func (g *gen) fmls2d(d, n, m int)  { g.v3(0x4ee0cc00, "fmls", "2d", d, n, m) }
+func (g *gen) fmax2d(d, n, m int)  { g.v3(0x4e60f400, "fmax", "2d", d, n, m) }
+func (g *gen) fcmgt2d(d, n, m int) { g.v3(0x6ee0e400, "fcmgt", "2d", d, n, m) }
+func (g *gen) bsl(d, n, m int)     { g.v3(0x6e601c00, "bsl", "16b", d, n, m) }
+func (g *gen) fabs2d(d, n int)     { g.enc(0x4ee0f800, d, n, 0, "fabs v%d.2d, v%d.2d", d, n) }
+func (g *gen) fcmltz2d(d, n int)   { g.enc(0x4ee0e800, d, n, 0, "fcmlt v%d.2d, v%d.2d, #0.0", d, n) }
+func (g *gen) fcvtn2s(d, n int)    { g.enc(0x0e616800, d, n, 0, "fcvtn v%d.2s, v%d.2d", d, n) }
+func (g *gen) fcvtn24s(d, n int)   { g.enc(0x4e616800, d, n, 0, "fcvtn2 v%d.4s, v%d.2d", d, n) }
+
+// The float64 constants of gelu (kernels/gelu.go), two copies each in the
+// table geluc<> (16 bytes apart, loaded with FMOVQ); the polynomials'
+// coefficients are stored so that every Horner step is c + p·t (a fused
+// FMLA): Go on arm64 fuses p·t − c as FNMSUB, which rounds once, as
+// (−c) + p·t does.
+var geluConsts = []struct {
+	name string
+	v    float64
+}{
+	{"rsqrt2", 1 / math.Sqrt2},
+	{"9.3", 9.3},
+	{"a", 0.3275911},
+	{"p5", -0.000772749714861187}, {"p4", 0.005202309950538428}, {"p3", -0.026863520737573886},
+	{"p2", 0.11283777041977941}, {"p1", -0.37612638609123616}, {"p0", 1.1283791670860064},
+	{"g10", 0.061068496460925464}, {"g9", -0.3459716445102091}, {"g8", 0.7087232682096017},
+	{"g7", -0.6905801747410428}, {"g6", 0.6336175827871888}, {"g5", -0.13896580084288865},
+	{"g4", 0.24572682186130287}, {"g3", 0.1538048762772659}, {"g2", 0.18802700672638606},
+	{"g1", 0.1845374838703025}, {"g0", 1.1388149993083582e-05},
+}
+
+// geluOff is the byte offset of constant name in geluc<>.
+func geluOff(name string) int {
+	for i, c := range geluConsts {
+		if c.name == name {
+			return 16 * i
+		}
+	}
+	panic("gelu constant " + name)
+}
+
+// geluTable emits geluc<>.
+func (g *gen) geluTable() {
+	g.text("\n// gelu's float64 constants (kernels/gelu.go), two copies each\n")
+	for i, c := range geluConsts {
+		for k := 0; k < 2; k++ {
+			fmt.Fprintf(&g.b, "DATA geluc<>+%d(SB)/8, $0x%016x // %s\n", 16*i+8*k, math.Float64bits(c.v), c.name)
+		}
+	}
+	fmt.Fprintf(&g.b, "GLOBL geluc<>(SB), RODATA|NOPTR, $%d\n", 16*len(geluConsts))
+}
+
+// ldc loads gelu constant name into both lanes of V v (R5 holds geluc<>).
+func (g *gen) ldc(v int, name string) { g.p("FMOVQ %d(R5), F%d // %s", geluOff(name), v, name) }
+
+// horner leaves c_0 + t·(c_1 + t·(… + t·c_n)) in V a or V b (which one
+// it returns), the coefficients named from the highest: each step loads
+// the next into the register the last step did not write and fuses.
+func (g *gen) horner(t, a, b int, names ...string) int {
+	cur := a
+	g.ldc(cur, names[0])
+	for _, n := range names[1:] {
+		next := a + b - cur
+		g.ldc(next, n)
+		g.fmla2d(next, cur, t)
+		cur = next
+	}
+	return cur
+}
+
+// gelu emits geluNEON: dst = gelu(x) over n (a multiple of 4), the steps
+// of gelu (kernels/gelu.go) on two float64 lanes with the multiply-adds Go
+// fuses there, so the result is gelu's bit for bit. Both branches are
+// computed and chosen per lane: z = |x|/√2 < ½: ½ ± ½·z·P(z²); otherwise the
+// tail from e^(−z²) (expf of the float32 rounding r of z² = x²/2, times
+// 1 − (z² − r)) and G(1/(1 + a·z)); z > 9.3: x for x > 0, 0 for x < 0. A
+// NaN fails every comparison and stays NaN through the tail.
+//
+// Registers: V17–V30 the exp constants, V16 ½ and V31 1 (float64), V12/V13
+// the two halves of x, V14/V15 their e^(−z²); V0–V11 scratch.
+func (g *gen) gelu() {
+	const name = "geluNEON"
+	g.fn(name, "(dst, x *float32, n int)", "$0-24", "")
+	g.p("MOVD dst+0(FP), R0")
+	g.p("MOVD x+8(FP), R1")
+	g.p("MOVD n+16(FP), R2")
+	g.p("MOVD $geluc<>(SB), R5")
+	g.expConsts()
+	g.p("FMOVD $0.5, F16")
+	g.p("VDUP V16.D[0], V16.D2")
+	g.p("FMOVD $1.0, F31")
+	g.p("VDUP V31.D[0], V31.D2")
+	g.loopStart(name, 2, 2)
+	g.p("VLD1.P 16(R1), [V0.S4]")
+	g.fcvtl2d(12, 0)
+	g.fcvtl22d(13, 0)
+	// z² = x·x·½ (exact), r = float32(z²) in V0, e = z² − r in V14/V15
+	for h := 0; h < 2; h++ {
+		g.fmul2d(14+h, 12+h, 12+h)
+		g.fmul2d(14+h, 14+h, 16)
+	}
+	g.fcvtn2s(0, 14)
+	g.fcvtn24s(0, 15)
+	g.fcvtl2d(1, 0)
+	g.fcvtl22d(3, 0)
+	g.fsub2d(14, 14, 1)
+	g.fsub2d(15, 15, 3)
+	// e^(−r) in float32, then e^(−z²) = e^(−r)·(1 − e) in V14/V15
+	g.fneg(0, 0)
+	g.exp(1)
+	g.fcvtl2d(1, 4)
+	g.fcvtl22d(3, 4)
+	for h := 0; h < 2; h++ {
+		g.fsub2d(14+h, 31, 14+h)
+	}
+	g.fmul2d(14, 1, 14)
+	g.fmul2d(15, 3, 15)
+	for h := 0; h < 2; h++ {
+		x, ez := 12+h, 14+h
+		g.fabs2d(0, x)
+		g.ldc(10, "rsqrt2")
+		g.fmul2d(0, 0, 10) // z
+		// tail: t = 1/(1 + a·z), Φ = ½·ez·G (x < 0) or 1 − ½·ez·G
+		g.ldc(10, "a")
+		g.p("VORR V31.B16, V31.B16, V1.B16")
+		g.fmla2d(1, 0, 10)
+		g.fdiv2d(1, 31, 1) // t
+		gr := g.horner(1, 2, 3, "g10", "g9", "g8", "g7", "g6", "g5", "g4", "g3", "g2", "g1", "g0")
+		g.fmul2d(ez, ez, 16) // ½·ez
+		g.fmul2d(4, ez, gr)
+		g.p("VORR V31.B16, V31.B16, V5.B16")
+		g.fmls2d(5, ez, gr)
+		g.fcmltz2d(6, x) // x < 0
+		g.p("VORR V6.B16, V6.B16, V7.B16")
+		g.bsl(7, 4, 5) // Φ tail
+		// small: u = z², Φ = ½ + (±½z)·P(u)
+		g.fmul2d(8, 0, 0)
+		pr := g.horner(8, 2, 3, "p5", "p4", "p3", "p2", "p1", "p0")
+		g.fmul2d(9, 0, 16) // ½z
+		g.p("VORR V16.B16, V16.B16, V4.B16")
+		g.fmls2d(4, 9, pr)
+		g.p("VORR V16.B16, V16.B16, V5.B16")
+		g.fmla2d(5, 9, pr)
+		g.bsl(6, 4, 5)      // Φ small
+		g.fcmgt2d(8, 16, 0) // z < ½
+		g.bsl(8, 6, 7)
+		g.fmul2d(8, x, 8) // x·Φ
+		// z > 9.3: max(x, 0) (x > 0: x; x < 0: +0)
+		g.ldc(10, "9.3")
+		g.fcmgt2d(9, 0, 10)
+		g.p("VEOR V11.B16, V11.B16, V11.B16")
+		g.fmax2d(11, x, 11)
+		g.bsl(9, 11, 8)
+		if h == 0 { // into V12: x's low half is done with
+			g.fcvtn2s(12, 9)
+		} else {
+			g.fcvtn24s(12, 9)
+		}
+	}
+	g.p("VST1.P [V12.S4], 16(R0)")
+	g.loopEnd(name, 2)
+	g.p("RET")
+}
+
 // fmlaElem: d.4s += n.4s * m.s[0].
 func (g *gen) fmlaElem(d, n, m int) {
 	g.enc(0x4f801000, d, n, m, "fmla v%d.4s, v%d.4s, v%d.s[0]", d, n, m)
@@ -824,6 +989,7 @@ func main() {
 	g.axpy(true)
 	g.expSub()
 	g.swiGLU()
+	g.gelu()
 	g.scores(false)
 	g.scores(true)
 	g.weighted(false)
@@ -832,6 +998,7 @@ func main() {
 	g.sumsF64(true)
 	g.scaleMul()
 	g.lnApply()
+	g.geluTable()
 	write(filepath.Join(*out, "ops_arm64.s"), g.b.Bytes())
 }
 
