@@ -291,6 +291,39 @@ func TestAttnTileKernels(t *testing.T) {
 					}
 				}
 			}
+			// query transposition and output rows, over row counts around
+			// the kernels' groups of 8 and 16
+			for _, rows := range []int{1, 7, 8, 17, 32} {
+				const qs, ldq = 32, 200
+				q := randFloats(r, (rows-1)*ldq+hd, false)
+				qt := randFloats(r, hd*qs, false)
+				qt0 := append([]float32(nil), qt...)
+				tk.loadQ(qt, qs, q, ldq, rows, hd, -0.3)
+				for d := 0; d < hd; d++ {
+					for q0 := 0; q0 < qs; q0++ {
+						want := qt0[d*qs+q0]
+						if q0 < rows {
+							want = q[q0*ldq+d] * -0.3
+						}
+						if qt[d*qs+q0] != want {
+							t.Fatalf("loadQ hd=%d rows=%d: qt[%d][%d] = %g, want %g", hd, rows, d, q0, qt[d*qs+q0], want)
+						}
+					}
+				}
+				acc, inv := randFloats(r, rows*hd, false), randFloats(r, rows, false)
+				out := randFloats(r, (rows-1)*ldq+hd+7, false)
+				out0 := append([]float32(nil), out...)
+				tk.storeOut(out, ldq, acc, hd, inv, rows)
+				for i := range out {
+					want := out0[i]
+					if rr, d := i/ldq, i%ldq; rr < rows && d < hd {
+						want = acc[rr*hd+d] * inv[rr]
+					}
+					if out[i] != want {
+						t.Fatalf("storeOut hd=%d rows=%d: out[%d] = %g, want %g", hd, rows, i, out[i], want)
+					}
+				}
+			}
 			// fp16 conversion, every bit pattern's class among them
 			src := make([]uint16, hd*3)
 			for i := range src {

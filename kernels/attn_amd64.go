@@ -115,6 +115,12 @@ func attnSoftmaxAVX2(st *float32, qs, nk int, m, l, c *float32, lim0 int)
 func attnSoftmaxAVX512(st *float32, qs, nk int, m, l, c *float32, lim0 int)
 
 //go:noescape
+func attnLoadQAVX2(qt *float32, qs int, q *float32, ldq, rows, hd int, scale float32)
+
+//go:noescape
+func attnStoreOutAVX2(out *float32, ldo int, acc *float32, hd int, inv *float32, rows int)
+
+//go:noescape
 func fromF16AVX2(dst *float32, src *uint16, n int)
 
 // attnTileAVX2 returns the tile kernels of attntile_amd64.s and the
@@ -159,6 +165,26 @@ func attnTileAVX2(avx512 bool) *attnTile {
 				fromF16AVX2(&dst[0], &src[0], n)
 			}
 			fromF16Generic(dst[n:], src[n:])
+		},
+		loadQ: func(qt []float32, qs int, q []float32, ldq, rows, hd int, scale float32) {
+			n := rows &^ 7
+			if n == 0 || hd%8 != 0 || hd == 0 {
+				attnLoadQGeneric(qt, qs, q, ldq, rows, hd, scale)
+				return
+			}
+			_, _ = qt[(hd-1)*qs+n-1], q[(n-1)*ldq+hd-1]
+			attnLoadQAVX2(&qt[0], qs, &q[0], ldq, n, hd, scale)
+			if n < rows {
+				attnLoadQGeneric(qt[n:], qs, q[n*ldq:], ldq, rows-n, hd, scale)
+			}
+		},
+		storeOut: func(out []float32, ldo int, acc []float32, hd int, inv []float32, rows int) {
+			if rows == 0 || hd%16 != 0 || hd == 0 {
+				attnStoreOutGeneric(out, ldo, acc, hd, inv, rows)
+				return
+			}
+			_, _, _ = out[(rows-1)*ldo+hd-1], acc[rows*hd-1], inv[rows-1]
+			attnStoreOutAVX2(&out[0], ldo, &acc[0], hd, &inv[0], rows)
 		},
 	}
 }

@@ -24,8 +24,8 @@ const (
 	attnTileLanes = 32 // qs granularity: the widest kernel's query vector pair
 	attnTileMin   = 16 // fewer query rows per task take the per-row path
 	// query rows per task and KV rows per block on the tiled path
-	attnTileQBlock  = 128
-	attnTileKVBlock = 64
+	attnTileQBlock  = 256
+	attnTileKVBlock = 128
 )
 
 // attnTile is one implementation of the three tile kernels.
@@ -43,9 +43,13 @@ type attnTile struct {
 	values func(acc []float32, hd int, p []float32, qs, nl int, v []float32, ldv, nk int, c []float32)
 	// fromF16: dst[i] = float32(src[i])
 	fromF16 func(dst []float32, src []uint16)
+	// loadQ: qt[d·qs+r] = scale·q[r·ldq+d] for r < rows, d < hd
+	loadQ func(qt []float32, qs int, q []float32, ldq, rows, hd int, scale float32)
+	// storeOut: out[r·ldo+d] = acc[r·hd+d]·inv[r] for r < rows, d < hd
+	storeOut func(out []float32, ldo int, acc []float32, hd int, inv []float32, rows int)
 }
 
-var attnTileGeneric = attnTile{attnScoresGeneric, attnSoftmaxGeneric, attnValuesGeneric, fromF16Generic}
+var attnTileGeneric = attnTile{attnScoresGeneric, attnSoftmaxGeneric, attnValuesGeneric, fromF16Generic, attnLoadQGeneric, attnStoreOutGeneric}
 
 // useTile reports whether a task of nqr query rows takes the tiled path.
 func (j *attnJob) useTile(nqr int) bool {
@@ -71,19 +75,8 @@ func (j *attnJob) runTile(w, h, i0, i1 int) {
 	m, l, c, buf := buf[:qs], buf[qs:2*qs], buf[2*qs:3*qs], buf[3*qs:]
 	kc, vc := buf[:kvn], buf[kvn:2*kvn]
 
-	// 16 rows at a time, d outer: the rows' cache misses overlap, and
-	// each d writes one 64-byte run of qt.
 	clear(qt)
-	for r0 := 0; r0 < nqr; r0 += 16 {
-		rows := j.q[(i0+r0)*qw+h*hd:]
-		n := min(16, nqr-r0)
-		for d := 0; d < hd; d++ {
-			dst := qt[d*qs+r0 : d*qs+r0+n]
-			for r := range dst {
-				dst[r] = rows[r*qw+d] * ap.Scale
-			}
-		}
-	}
+	tk.loadQ(qt, qs, j.q[i0*qw+h*hd:], qw, nqr, hd, ap.Scale)
 	clear(acc)
 	for r := range m {
 		// finite: the first block's correction e^(m−m') is 0, never NaN
@@ -131,38 +124,15 @@ func (j *attnJob) runTile(w, h, i0, i1 int) {
 			tk.values(acc[r0*hd:], hd, st[r0:], qs, attnTileLanes, vs, ld, max(0, min(nk, lim0+r0+attnTileLanes-1)), c[r0:])
 		}
 	}
-	// 16 rows at a time, d outer, like qt
-	for r0 := 0; r0 < nqr; r0 += 16 {
-		n := min(16, nqr-r0)
-		inv := c[r0 : r0+n] // free after the last block
-		for r := range inv {
-			inv[r] = 0
-			if l[r0+r] != 0 { // no visible key: the output row is 0
-				inv[r] = 1 / l[r0+r]
-			}
-		}
-		rows := j.out[(i0+r0)*qw+h*hd:]
-		// Read a word of every cache line first: these loads miss in
-		// parallel, where the stores below would wait for one line at a
-		// time.
-		var touch float32
-		for r := range inv {
-			for d := 0; d < hd; d += 16 {
-				touch += rows[r*qw+d]
-			}
-		}
-		attnSink = touch
-		for d := 0; d < hd; d++ {
-			for r, f := range inv {
-				rows[r*qw+d] = acc[(r0+r)*hd+d] * f
-			}
+	inv := c[:nqr] // free after the last block
+	for r := range inv {
+		inv[r] = 0
+		if l[r] != 0 { // no visible key: the output row is 0
+			inv[r] = 1 / l[r]
 		}
 	}
+	tk.storeOut(j.out[i0*qw+h*hd:], qw, acc, hd, inv, nqr)
 }
-
-// attnSink keeps the cache-line touches of runTile from being optimized
-// away.
-var attnSink float32
 
 func attnScoresGeneric(st []float32, qs, nl int, qt, k []float32, ldk, nk, hd int) {
 	for t := 0; t < nk; t++ {
@@ -215,5 +185,28 @@ func attnValuesGeneric(acc []float32, hd int, p []float32, qs, nl int, v []float
 func fromF16Generic(dst []float32, src []uint16) {
 	for i, h := range src {
 		dst[i] = quant.FP16ToFP32(h)
+	}
+}
+
+// attnLoadQGeneric works on 16 rows at a time, d outer: the rows' cache
+// misses overlap, and each d writes one 64-byte run of qt.
+func attnLoadQGeneric(qt []float32, qs int, q []float32, ldq, rows, hd int, scale float32) {
+	for r0 := 0; r0 < rows; r0 += 16 {
+		n := min(16, rows-r0)
+		for d := 0; d < hd; d++ {
+			dst := qt[d*qs+r0 : d*qs+r0+n]
+			for r := range dst {
+				dst[r] = q[(r0+r)*ldq+d] * scale
+			}
+		}
+	}
+}
+
+func attnStoreOutGeneric(out []float32, ldo int, acc []float32, hd int, inv []float32, rows int) {
+	for r := 0; r < rows; r++ {
+		o := out[r*ldo : r*ldo+hd]
+		for d, v := range acc[r*hd : r*hd+hd] {
+			o[d] = v * inv[r]
+		}
 	}
 }

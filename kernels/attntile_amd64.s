@@ -454,3 +454,144 @@ f16Loop:
 f16Done:
 	VZEROUPPER
 	RET
+
+// func attnLoadQAVX2(qt *float32, qs int, q *float32, ldq, rows, hd int, scale float32)
+// qt[d·qs+r] = scale·q[r·ldq+d] for r < rows, d < hd (both multiples of
+// 8): 8×8 transposes in registers (unpack, shuffle, 128-bit permute).
+TEXT ·attnLoadQAVX2(SB), NOSPLIT, $0-52
+	MOVQ         qt+0(FP), R13
+	MOVQ         qs+8(FP), R8
+	SHLQ         $2, R8
+	LEAQ         (R8)(R8*2), R14
+	MOVQ         q+16(FP), R12
+	MOVQ         ldq+24(FP), R9
+	SHLQ         $2, R9
+	LEAQ         (R9)(R9*2), R10
+	MOVQ         rows+32(FP), DX
+	MOVQ         hd+40(FP), R11
+	VBROADCASTSS scale+48(FP), Y15
+
+lqRows:
+	CMPQ DX, $8
+	JLT  lqDone
+	MOVQ R12, AX
+	MOVQ R13, CX
+	MOVQ R11, DI
+
+lqDims:
+	LEAQ         (AX)(R9*4), BX
+	ADDQ         R9, BX // row 5
+	VMOVUPS      (AX), Y0
+	VMOVUPS      (AX)(R9*1), Y1
+	VMOVUPS      (AX)(R9*2), Y2
+	VMOVUPS      (AX)(R10*1), Y3
+	VMOVUPS      (AX)(R9*4), Y4
+	VMOVUPS      (BX), Y5
+	VMOVUPS      (BX)(R9*1), Y6
+	VMOVUPS      (BX)(R9*2), Y7
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y9
+	VUNPCKLPS    Y3, Y2, Y10
+	VUNPCKHPS    Y3, Y2, Y11
+	VUNPCKLPS    Y5, Y4, Y12
+	VUNPCKHPS    Y5, Y4, Y13
+	VUNPCKLPS    Y7, Y6, Y14
+	VUNPCKHPS    Y7, Y6, Y0
+	VSHUFPS      $0x44, Y10, Y8, Y1 // d 0 (and 4) of rows 0-3
+	VSHUFPS      $0xEE, Y10, Y8, Y2 // d 1 (5)
+	VSHUFPS      $0x44, Y11, Y9, Y3 // d 2 (6)
+	VSHUFPS      $0xEE, Y11, Y9, Y4 // d 3 (7)
+	VSHUFPS      $0x44, Y14, Y12, Y5 // rows 4-7
+	VSHUFPS      $0xEE, Y14, Y12, Y6
+	VSHUFPS      $0x44, Y0, Y13, Y7
+	VSHUFPS      $0xEE, Y0, Y13, Y8
+	LEAQ         (CX)(R8*4), BX
+	ADDQ         R8, BX // qt row d+5
+	VPERM2F128   $0x20, Y5, Y1, Y9
+	VMULPS       Y15, Y9, Y9
+	VMOVUPS      Y9, (CX)
+	VPERM2F128   $0x20, Y6, Y2, Y10
+	VMULPS       Y15, Y10, Y10
+	VMOVUPS      Y10, (CX)(R8*1)
+	VPERM2F128   $0x20, Y7, Y3, Y11
+	VMULPS       Y15, Y11, Y11
+	VMOVUPS      Y11, (CX)(R8*2)
+	VPERM2F128   $0x20, Y8, Y4, Y12
+	VMULPS       Y15, Y12, Y12
+	VMOVUPS      Y12, (CX)(R14*1)
+	VPERM2F128   $0x31, Y5, Y1, Y9
+	VMULPS       Y15, Y9, Y9
+	VMOVUPS      Y9, (CX)(R8*4)
+	VPERM2F128   $0x31, Y6, Y2, Y10
+	VMULPS       Y15, Y10, Y10
+	VMOVUPS      Y10, (BX)
+	VPERM2F128   $0x31, Y7, Y3, Y11
+	VMULPS       Y15, Y11, Y11
+	VMOVUPS      Y11, (BX)(R8*1)
+	VPERM2F128   $0x31, Y8, Y4, Y12
+	VMULPS       Y15, Y12, Y12
+	VMOVUPS      Y12, (BX)(R8*2)
+	ADDQ         $32, AX
+	LEAQ         (CX)(R8*8), CX
+	SUBQ         $8, DI
+	JNZ          lqDims
+	LEAQ         (R12)(R9*8), R12
+	ADDQ         $32, R13
+	SUBQ         $8, DX
+	JMP          lqRows
+
+lqDone:
+	VZEROUPPER
+	RET
+
+// func attnStoreOutAVX2(out *float32, ldo int, acc *float32, hd int, inv *float32, rows int)
+// out[r·ldo+d] = acc[r·hd+d]·inv[r] for r < rows, d < hd (a multiple of
+// 16). Every destination line is prefetched first, so the
+// rows' cache misses overlap.
+TEXT ·attnStoreOutAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R8
+	SHLQ $2, R8
+	MOVQ acc+16(FP), SI
+	MOVQ hd+24(FP), R11
+	SHLQ $2, R11
+	MOVQ inv+32(FP), BX
+	MOVQ rows+40(FP), DX
+	TESTQ DX, DX
+	JZ   soDone
+	MOVQ DI, AX
+	MOVQ DX, CX
+
+soTouch:
+	XORQ R9, R9
+
+soTouchLine:
+	PREFETCHT0 (AX)(R9*1)
+	ADDQ      $64, R9
+	CMPQ      R9, R11
+	JLT       soTouchLine
+	ADDQ      R8, AX
+	DECQ      CX
+	JNZ       soTouch
+
+soRow:
+	VBROADCASTSS (BX), Y0
+	XORQ         R9, R9
+
+soDim:
+	VMULPS  (SI)(R9*1), Y0, Y1
+	VMULPS  32(SI)(R9*1), Y0, Y2
+	VMOVUPS Y1, (DI)(R9*1)
+	VMOVUPS Y2, 32(DI)(R9*1)
+	ADDQ    $64, R9
+	CMPQ    R9, R11
+	JLT     soDim
+	ADDQ    R11, SI
+	ADDQ    R8, DI
+	ADDQ    $4, BX
+	DECQ    DX
+	JNZ     soRow
+
+soDone:
+	VZEROUPPER
+	RET
