@@ -324,17 +324,36 @@ func TestAttnTileKernels(t *testing.T) {
 					}
 				}
 			}
-			// fp16 conversion, every bit pattern's class among them
-			src := make([]uint16, hd*3)
-			for i := range src {
-				src[i] = uint16(r.Uint32())
-			}
-			src[0], src[1], src[2] = 0x7c00, 0xfc00, 0x0001 // ±Inf, smallest subnormal
-			dst := make([]float32, len(src))
-			tk.fromF16(dst, src)
-			for i, h := range src {
-				if want := quant.FP16ToFP32(h); math.Float32bits(dst[i]) != math.Float32bits(want) && !(want != want && dst[i] != dst[i]) {
-					t.Fatalf("fromF16(%#04x) = %g, want %g", h, dst[i], want)
+			// K/V blocks made contiguous, fp16 converted: random bit
+			// patterns (NaN, ±Inf and subnormals among them)
+			for _, rows := range []int{1, 5, 9} {
+				ld := hd + 24
+				src := make([]uint16, (rows-1)*ld+hd)
+				src32 := make([]float32, len(src))
+				for i := range src {
+					src[i] = uint16(r.Uint32())
+					src32[i] = math.Float32frombits(r.Uint32())
+				}
+				src[0], src[1], src[2] = 0x7c00, 0xfc00, 0x0001 // ±Inf, smallest subnormal
+				dst, dst32 := randFloats(r, rows*hd+5, false), randFloats(r, rows*hd+5, false)
+				tail, tail32 := append([]float32(nil), dst[rows*hd:]...), append([]float32(nil), dst32[rows*hd:]...)
+				tk.gatherF16(dst, src, ld, rows, hd)
+				tk.gatherF32(dst32, src32, ld, rows, hd)
+				for tt := 0; tt < rows; tt++ {
+					for d := 0; d < hd; d++ {
+						h, got := src[tt*ld+d], dst[tt*hd+d]
+						if want := quant.FP16ToFP32(h); math.Float32bits(got) != math.Float32bits(want) && !(want != want && got != got) {
+							t.Fatalf("gatherF16 row %d: %#04x -> %g, want %g", tt, h, got, want)
+						}
+						if got, want := dst32[tt*hd+d], src32[tt*ld+d]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("gatherF32 row %d dim %d: %g, want %g", tt, d, got, want)
+						}
+					}
+				}
+				for i := range tail {
+					if dst[rows*hd+i] != tail[i] || math.Float32bits(dst32[rows*hd+i]) != math.Float32bits(tail32[i]) {
+						t.Fatalf("gather rows=%d wrote past the block", rows)
+					}
 				}
 			}
 		}

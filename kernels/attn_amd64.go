@@ -121,7 +121,10 @@ func attnLoadQAVX2(qt *float32, qs int, q *float32, ldq, rows, hd int, scale flo
 func attnStoreOutAVX2(out *float32, ldo int, acc *float32, hd int, inv *float32, rows int)
 
 //go:noescape
-func fromF16AVX2(dst *float32, src *uint16, n int)
+func attnGatherF32AVX2(dst *float32, src *float32, ld, rows, hd int)
+
+//go:noescape
+func attnGatherF16AVX2(dst *float32, src *uint16, ld, rows, hd int)
 
 // attnTileAVX2 returns the tile kernels of attntile_amd64.s and the
 // softmax of exp_amd64.s (their AVX-512 versions when avx512 is set). The wrappers check the slice
@@ -158,13 +161,21 @@ func attnTileAVX2(avx512 bool) *attnTile {
 			_, _, _, _ = acc[nl*hd-1], p[(nk-1)*qs+nl-1], v[(nk-1)*ldv+hd-1], c[nl-1]
 			values(&acc[0], hd, &p[0], qs, nl, &v[0], ldv, nk, &c[0])
 		},
-		fromF16: func(dst []float32, src []uint16) {
-			n := len(src) &^ 15
-			dst = dst[:len(src)]
-			if n > 0 {
-				fromF16AVX2(&dst[0], &src[0], n)
+		gatherF32: func(dst, src []float32, ld, rows, hd int) {
+			if rows == 0 || hd%16 != 0 || hd == 0 {
+				attnGatherF32Generic(dst, src, ld, rows, hd)
+				return
 			}
-			fromF16Generic(dst[n:], src[n:])
+			_, _ = dst[rows*hd-1], src[(rows-1)*ld+hd-1]
+			attnGatherF32AVX2(&dst[0], &src[0], ld, rows, hd)
+		},
+		gatherF16: func(dst []float32, src []uint16, ld, rows, hd int) {
+			if rows == 0 || hd%16 != 0 || hd == 0 {
+				attnGatherF16Generic(dst, src, ld, rows, hd)
+				return
+			}
+			_, _ = dst[rows*hd-1], src[(rows-1)*ld+hd-1]
+			attnGatherF16AVX2(&dst[0], &src[0], ld, rows, hd)
 		},
 		loadQ: func(qt []float32, qs int, q []float32, ldq, rows, hd int, scale float32) {
 			n := rows &^ 7

@@ -41,15 +41,17 @@ type attnTile struct {
 	// values: acc[r·hd+d] = c[r]·acc[r·hd+d] + Σ_{t<nk} p[t·qs+r]·v[t·ldv+d]
 	// for r < nl, d < hd.
 	values func(acc []float32, hd int, p []float32, qs, nl int, v []float32, ldv, nk int, c []float32)
-	// fromF16: dst[i] = float32(src[i])
-	fromF16 func(dst []float32, src []uint16)
+	// gatherF32, gatherF16: dst[t·hd+d] = src[t·ld+d] for t < rows, d < hd
+	// (a block of K or V rows made contiguous, fp16 converted)
+	gatherF32 func(dst, src []float32, ld, rows, hd int)
+	gatherF16 func(dst []float32, src []uint16, ld, rows, hd int)
 	// loadQ: qt[d·qs+r] = scale·q[r·ldq+d] for r < rows, d < hd
 	loadQ func(qt []float32, qs int, q []float32, ldq, rows, hd int, scale float32)
 	// storeOut: out[r·ldo+d] = acc[r·hd+d]·inv[r] for r < rows, d < hd
 	storeOut func(out []float32, ldo int, acc []float32, hd int, inv []float32, rows int)
 }
 
-var attnTileGeneric = attnTile{attnScoresGeneric, attnSoftmaxGeneric, attnValuesGeneric, fromF16Generic, attnLoadQGeneric, attnStoreOutGeneric}
+var attnTileGeneric = attnTile{attnScoresGeneric, attnSoftmaxGeneric, attnValuesGeneric, attnGatherF32Generic, attnGatherF16Generic, attnLoadQGeneric, attnStoreOutGeneric}
 
 // useTile reports whether a task of nqr query rows takes the tiled path.
 func (j *attnJob) useTile(nqr int) bool {
@@ -89,18 +91,15 @@ func (j *attnJob) runTile(w, h, i0, i1 int) {
 	}
 	for t0 := 0; t0 < end; t0 += attnTileKVBlock {
 		nk := min(attnTileKVBlock, end-t0)
-		ks, vs, ld := kc, vc, hd
+		b := t0*kw + kvh*hd
 		if j.kh != nil {
-			for t := 0; t < nk; t++ {
-				src := (t0+t)*kw + kvh*hd
-				tk.fromF16(kc[t*hd:t*hd+hd], j.kh[src:src+hd])
-				tk.fromF16(vc[t*hd:t*hd+hd], j.vh[src:src+hd])
-			}
+			tk.gatherF16(kc, j.kh[b:], kw, nk, hd)
+			tk.gatherF16(vc, j.vh[b:], kw, nk, hd)
 		} else {
-			// float32 rows are read in place
-			b := t0*kw + kvh*hd
-			ks, vs, ld = j.kf[b:b+(nk-1)*kw+hd], j.vf[b:b+(nk-1)*kw+hd], kw
+			tk.gatherF32(kc, j.kf[b:], kw, nk, hd)
+			tk.gatherF32(vc, j.vf[b:], kw, nk, hd)
 		}
+		ks, vs, ld := kc, vc, hd
 		// lane r sees key t0+t when t0+t ≤ QPos0+i0+r
 		lim0 := nk
 		if ap.Causal {
@@ -182,9 +181,17 @@ func attnValuesGeneric(acc []float32, hd int, p []float32, qs, nl int, v []float
 	}
 }
 
-func fromF16Generic(dst []float32, src []uint16) {
-	for i, h := range src {
-		dst[i] = quant.FP16ToFP32(h)
+func attnGatherF32Generic(dst, src []float32, ld, rows, hd int) {
+	for t := 0; t < rows; t++ {
+		copy(dst[t*hd:t*hd+hd], src[t*ld:t*ld+hd])
+	}
+}
+
+func attnGatherF16Generic(dst []float32, src []uint16, ld, rows, hd int) {
+	for t := 0; t < rows; t++ {
+		for d, h := range src[t*ld : t*ld+hd] {
+			dst[t*hd+d] = quant.FP16ToFP32(h)
+		}
 	}
 }
 

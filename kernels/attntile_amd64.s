@@ -433,28 +433,6 @@ yvDone:
 	VZEROUPPER
 	RET
 
-// func fromF16AVX2(dst *float32, src *uint16, n int)  (n a multiple of 16)
-TEXT ·fromF16AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	TESTQ CX, CX
-	JZ   f16Done
-
-f16Loop:
-	VCVTPH2PS (SI), Y0
-	VCVTPH2PS 16(SI), Y1
-	VMOVUPS   Y0, (DI)
-	VMOVUPS   Y1, 32(DI)
-	ADDQ      $32, SI
-	ADDQ      $64, DI
-	SUBQ      $16, CX
-	JNZ       f16Loop
-
-f16Done:
-	VZEROUPPER
-	RET
-
 // func attnLoadQAVX2(qt *float32, qs int, q *float32, ldq, rows, hd int, scale float32)
 // qt[d·qs+r] = scale·q[r·ldq+d] for r < rows, d < hd (both multiples of
 // 8): 8×8 transposes in registers (unpack, shuffle, 128-bit permute).
@@ -593,5 +571,78 @@ soDim:
 	JNZ     soRow
 
 soDone:
+	VZEROUPPER
+	RET
+
+// func attnGatherF32AVX2(dst *float32, src *float32, ld, rows, hd int)
+// dst[t·hd+d] = src[t·ld+d] for t < rows, d < hd (a multiple of 16): a
+// block of K or V rows made contiguous. Each line is copied while the same
+// line eight rows on is prefetched, so the rows' cache misses overlap
+// (rows past the block are prefetched too: the next block's).
+TEXT ·attnGatherF32AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+24(FP), DX
+	MOVQ hd+32(FP), R11
+	SHLQ $2, R11
+	TESTQ DX, DX
+	JZ   g32Done
+
+g32Row:
+	XORQ R9, R9
+
+g32Line:
+	PREFETCHT0 (SI)(R8*8)
+	VMOVUPS    (SI)(R9*1), Y0
+	VMOVUPS    32(SI)(R9*1), Y1
+	VMOVUPS    Y0, (DI)(R9*1)
+	VMOVUPS    Y1, 32(DI)(R9*1)
+	ADDQ       $64, R9
+	CMPQ       R9, R11
+	JLT        g32Line
+	ADDQ       R8, SI
+	ADDQ       R11, DI
+	DECQ       DX
+	JNZ        g32Row
+
+g32Done:
+	VZEROUPPER
+	RET
+
+// func attnGatherF16AVX2(dst *float32, src *uint16, ld, rows, hd int)
+// attnGatherF32AVX2 from fp16 rows, converted to float32.
+TEXT ·attnGatherF16AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $1, R8
+	MOVQ rows+24(FP), DX
+	MOVQ hd+32(FP), R11
+	SHLQ $1, R11
+	TESTQ DX, DX
+	JZ   g16Done
+
+g16Row:
+	XORQ R9, R9
+	MOVQ DI, AX
+
+g16Line:
+	PREFETCHT0 (SI)(R8*8)
+	VCVTPH2PS  (SI)(R9*1), Y0
+	VCVTPH2PS  16(SI)(R9*1), Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, 32(AX)
+	ADDQ       $32, R9
+	ADDQ       $64, AX
+	CMPQ       R9, R11
+	JLT        g16Line
+	ADDQ       R8, SI
+	LEAQ       (DI)(R11*2), DI
+	DECQ       DX
+	JNZ        g16Row
+
+g16Done:
 	VZEROUPPER
 	RET
