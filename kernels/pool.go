@@ -28,7 +28,8 @@ type Pool struct {
 	gen     atomic.Uint64
 	active  atomic.Int32
 	closing atomic.Bool
-	spin    bool          // workers and caller busy-wait (see spinFor)
+	spin    bool          // spinning allowed (tests turn it off)
+	spinNow atomic.Bool   // spinning on for the current job (see parallel)
 	parked  []atomic.Bool // worker w-1 is (about to be) blocked on wake[w-1]
 
 	// scratch, grown on demand and kept.
@@ -61,14 +62,14 @@ const spinFor = 200 * time.Microsecond
 
 // NewPool starts a pool of threads workers (the caller counts as one);
 // threads <= 0 means runtime.NumCPU(). Workers busy-wait between jobs (for
-// at most spinFor) only when every thread can have its own processor
-// (threads <= GOMAXPROCS); otherwise a spinning worker would take the
-// processor the caller needs.
+// at most spinFor) only while every thread can have its own processor
+// (threads <= GOMAXPROCS, checked at every job); otherwise a spinning
+// worker would take the processor the caller needs.
 func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	return newPool(threads, threads <= runtime.GOMAXPROCS(0))
+	return newPool(threads, true)
 }
 
 // newPool is NewPool with the choice to spin made by the caller (tests).
@@ -130,7 +131,7 @@ func (p *Pool) waitJob(w int, seen uint64, wake chan struct{}) uint64 {
 		if g := p.gen.Load(); g != seen {
 			return g
 		}
-		if p.spin {
+		if p.spinNow.Load() {
 			deadline := time.Now().Add(spinFor)
 			for i := 1; ; i++ {
 				spinPause()
@@ -184,6 +185,8 @@ func (p *Pool) parallel(job runner, ntasks int) {
 		return
 	}
 	p.job, p.ntasks = job, ntasks
+	spin := p.spin && p.threads <= runtime.GOMAXPROCS(0)
+	p.spinNow.Store(spin)
 	p.next.Store(0)
 	p.active.Store(int32(nw))
 	p.gen.Add(1)
@@ -197,7 +200,7 @@ func (p *Pool) parallel(job runner, ntasks int) {
 	}
 	p.work(0)
 	for i := 0; p.active.Load() != 0; i++ {
-		if p.spin || i < 64 {
+		if spin || i < 64 {
 			spinPause()
 		} else {
 			runtime.Gosched()

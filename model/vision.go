@@ -113,25 +113,31 @@ func (c *Context) ViTStates(dst, states, pixels []float32) error {
 		L := &w.layers[l]
 		if L.qkv.Data != nil {
 			c.matmul(s.qkv, &L.qkv, s.x, T)
-			for i := 0; i < T; i++ {
-				row := s.qkv[i*3*Hv : (i+1)*3*Hv]
-				kernels.Add(row, row, L.qkvB)
-				copy(s.q[i*Hv:(i+1)*Hv], row[:Hv])
-				copy(s.k[i*Hv:(i+1)*Hv], row[Hv:2*Hv])
-				copy(s.v[i*Hv:(i+1)*Hv], row[2*Hv:])
-			}
+			// bias and split on all threads: 1226 rows × 5376 floats
+			// per layer on the caller alone left the other thread idle
+			c.pool.Rows(T, rowGrain, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					row := s.qkv[i*3*Hv : (i+1)*3*Hv]
+					kernels.Add(row, row, L.qkvB)
+					copy(s.q[i*Hv:(i+1)*Hv], row[:Hv])
+					copy(s.k[i*Hv:(i+1)*Hv], row[Hv:2*Hv])
+					copy(s.v[i*Hv:(i+1)*Hv], row[2*Hv:])
+				}
+			})
 		} else {
 			c.matmul(s.q, &L.q, s.x, T)
 			c.matmul(s.k, &L.k, s.x, T)
 			c.matmul(s.v, &L.v, s.x, T)
-			for i := 0; i < T; i++ {
-				r := s.q[i*Hv : (i+1)*Hv]
-				kernels.Add(r, r, L.qB)
-				r = s.k[i*Hv : (i+1)*Hv]
-				kernels.Add(r, r, L.kB)
-				r = s.v[i*Hv : (i+1)*Hv]
-				kernels.Add(r, r, L.vB)
-			}
+			c.pool.Rows(T, rowGrain, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					r := s.q[i*Hv : (i+1)*Hv]
+					kernels.Add(r, r, L.qB)
+					r = s.k[i*Hv : (i+1)*Hv]
+					kernels.Add(r, r, L.kB)
+					r = s.v[i*Hv : (i+1)*Hv]
+					kernels.Add(r, r, L.vB)
+				}
+			})
 		}
 		c.pool.AttentionF32(s.att, s.q, T, s.k, s.v, T, ap)
 		c.matmul(s.o, &L.out, s.att, T)
