@@ -119,6 +119,16 @@ func checkFit(m *model.Model, o model.ContextOptions, image, langAnon bool, stde
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
+// cpuNote is a phase's CPU time and how many threads' worth of its wall
+// time that is (", CPU 57.1 s = 1.93 threads"): a phase well below the
+// thread count waited (for I/O, or on one thread's serial work).
+func cpuNote(w memstat.Window) string {
+	if w.CPU < 0 || w.Wall <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", CPU %.1f s = %.2f threads", w.CPU.Seconds(), w.CPU.Seconds()/w.Wall.Seconds())
+}
+
 // phaseMeter prints, per phase of a run (--verbose), its wall time and the
 // process's memory at its end and at most over it (sampled every 100 ms
 // and at the end of each phase end marks).
@@ -158,15 +168,15 @@ func (p *phaseMeter) flush() {
 		if w.N == 0 || w.End.Resident < 0 {
 			u, err := memstat.Read()
 			if err == nil && u.Resident < 0 && u.Peak >= 0 {
-				fmt.Fprintf(p.w, "memory: %-13s %8.1f ms; process peak %.2f GiB (resident, file-backed and anonymous figures need task_info, which needs cgo on this OS)\n",
-					ph.name, ms(w.Wall), memstat.GiB(u.Peak))
+				fmt.Fprintf(p.w, "memory: %-13s %8.1f ms%s; process peak %.2f GiB (resident, file-backed and anonymous figures need task_info, which needs cgo on this OS)\n",
+					ph.name, ms(w.Wall), cpuNote(w), memstat.GiB(u.Peak))
 			} else {
 				fmt.Fprintf(p.w, "memory: %-13s %8.1f ms; no memory sample in this phase\n", ph.name, ms(w.Wall))
 			}
 			continue
 		}
-		fmt.Fprintf(p.w, "memory: %-13s %8.1f ms; resident %.2f GiB (file %.2f, anon %.2f) at the end, at most %.2f GiB (file %.2f, anon %.2f); process peak %.2f GiB\n",
-			ph.name, ms(w.Wall), memstat.GiB(w.End.Resident), memstat.GiB(w.End.File), memstat.GiB(w.End.Anon),
+		fmt.Fprintf(p.w, "memory: %-13s %8.1f ms%s; resident %.2f GiB (file %.2f, anon %.2f) at the end, at most %.2f GiB (file %.2f, anon %.2f); process peak %.2f GiB\n",
+			ph.name, ms(w.Wall), cpuNote(w), memstat.GiB(w.End.Resident), memstat.GiB(w.End.File), memstat.GiB(w.End.Anon),
 			memstat.GiB(w.Max.Resident), memstat.GiB(w.Max.File), memstat.GiB(w.Max.Anon), memstat.GiB(w.Max.Peak))
 	}
 	p.pending = p.pending[:0]

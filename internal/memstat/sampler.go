@@ -16,8 +16,9 @@ type Sampler struct {
 }
 
 type sample struct {
-	at time.Time
-	u  Usage
+	at  time.Time
+	u   Usage
+	cpu time.Duration // processCPU at the sample, -1 if unknown
 }
 
 // Window summarizes the samples of one phase.
@@ -26,6 +27,12 @@ type Window struct {
 	End  Usage // the last sample in the window (or at its end)
 	Max  Usage // the largest value of each field over the window
 	N    int   // samples in the window
+	// CPU is the process's CPU time (user + system, all threads) from the
+	// last sample at or before the window's start to the last one in it;
+	// -1 if unknown. With samples at both ends (Sample at each phase's
+	// end) it is the phase's CPU time; otherwise it is off by up to an
+	// interval's worth.
+	CPU time.Duration
 }
 
 // StartSampler starts sampling every interval (one sample at once).
@@ -56,8 +63,9 @@ func (s *Sampler) take() {
 	if err != nil {
 		return
 	}
+	cpu := processCPU()
 	s.mu.Lock()
-	s.samples = append(s.samples, sample{time.Now(), u})
+	s.samples = append(s.samples, sample{time.Now(), u, cpu})
 	s.mu.Unlock()
 }
 
@@ -71,14 +79,25 @@ func (s *Sampler) Stop() {
 func (s *Sampler) Window(from, to time.Time) Window {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := Window{Wall: to.Sub(from), End: Usage{-1, -1, -1, -1}, Max: Usage{-1, -1, -1, -1}}
+	w := Window{Wall: to.Sub(from), End: Usage{-1, -1, -1, -1}, Max: Usage{-1, -1, -1, -1}, CPU: -1}
+	base, last := time.Duration(-1), time.Duration(-1)
 	for _, x := range s.samples {
+		if !x.at.After(from) {
+			base = x.cpu
+		}
 		if x.at.Before(from) || x.at.After(to) {
 			continue
 		}
+		if base < 0 {
+			base = x.cpu
+		}
+		last = x.cpu
 		w.N++
 		w.End = x.u
 		w.Max = Usage{max(w.Max.Resident, x.u.Resident), max(w.Max.File, x.u.File), max(w.Max.Anon, x.u.Anon), max(w.Max.Peak, x.u.Peak)}
+	}
+	if base >= 0 && last >= 0 {
+		w.CPU = last - base
 	}
 	return w
 }

@@ -43,3 +43,31 @@ func TestSamplerWindow(t *testing.T) {
 		t.Errorf("window %+v: want wall ≥ 30ms and peak ≥ resident", during)
 	}
 }
+
+// TestSamplerWindowCPU: a window in which the process burns 60 ms of CPU
+// (counted by getrusage, so a loaded machine only stretches the wall
+// time) reports that much, a window of sleep next to none.
+func TestSamplerWindowCPU(t *testing.T) {
+	s := StartSampler(time.Hour) // only the explicit samples
+	defer s.Stop()
+	time.Sleep(time.Millisecond)
+	t0 := time.Now()
+	c0 := processCPU()
+	x := uint64(1)
+	for processCPU()-c0 < 60*time.Millisecond {
+		for i := 0; i < 10000; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	s.Sample()
+	t1 := time.Now()
+	time.Sleep(60 * time.Millisecond)
+	s.Sample()
+	busy, idle := s.Window(t0, t1), s.Window(t1, time.Now())
+	if busy.CPU < 55*time.Millisecond || busy.CPU > 2*busy.Wall+20*time.Millisecond {
+		t.Errorf("busy window: CPU %v over %v wall (x=%d)", busy.CPU, busy.Wall, x&1)
+	}
+	if idle.CPU < 0 || idle.CPU > 20*time.Millisecond {
+		t.Errorf("sleeping window: CPU %v over %v wall", idle.CPU, idle.Wall)
+	}
+}
