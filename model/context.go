@@ -471,8 +471,10 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 	t := &mdl.Text
 	L := &mdl.layers[l]
 	H, kvd := t.Hidden, t.HeadsKV*t.HeadDim
-	for i := 0; i < m; i++ {
-		kernels.RMSNorm(s.xn[i*H:(i+1)*H], s.x[i*H:(i+1)*H], L.attnNorm, t.RMSEps)
+	if m >= rowGrainLM {
+		pool.Rows(m, rowGrainLM, func(lo, hi int) { normRows(s, L.attnNorm, H, t.RMSEps, lo, hi) })
+	} else {
+		normRows(s, L.attnNorm, H, t.RMSEps, 0, m)
 	}
 	// Q, K, V by expert run
 	qd := H + 2*kvd
@@ -494,14 +496,10 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 		if !r.vision {
 			bias = nil
 		}
-		for i := r.start; i < r.end; i++ {
-			row := s.qkv[i*qd : (i+1)*qd]
-			if bias != nil {
-				kernels.Add(row, row, bias)
-			}
-			copy(s.q[i*H:(i+1)*H], row[:H])
-			copy(s.kr[i*kvd:(i+1)*kvd], row[H:H+kvd])
-			copy(s.vr[i*kvd:(i+1)*kvd], row[H+kvd:])
+		if nr >= rowGrainLM {
+			pool.Rows(nr, rowGrainLM, func(lo, hi int) { splitQKVRows(s, bias, H, kvd, r.start+lo, r.start+hi) })
+		} else {
+			splitQKVRows(s, bias, H, kvd, r.start, r.end)
 		}
 	}
 	for _, sq := range seqs {
@@ -524,9 +522,14 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 		}
 		matmul(pool, s.o[r.start*H:], w, s.att[r.start*H:], r.end-r.start)
 	}
-	kernels.Add(s.x[from*H:m*H], s.x[from*H:m*H], s.o[from*H:m*H])
-	for i := from; i < m; i++ {
-		kernels.RMSNorm(s.xn[i*H:(i+1)*H], s.x[i*H:(i+1)*H], L.ffnNorm, t.RMSEps)
+	if m-from >= rowGrainLM {
+		pool.Rows(m-from, rowGrainLM, func(lo, hi int) {
+			addRows(s, H, from+lo, from+hi)
+			normRows(s, L.ffnNorm, H, t.RMSEps, from+lo, from+hi)
+		})
+	} else {
+		addRows(s, H, from, m)
+		normRows(s, L.ffnNorm, H, t.RMSEps, from, m)
 	}
 	for _, r := range runs {
 		gw, uw, dw := &L.gate, &L.up, &L.down
@@ -552,7 +555,45 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 		}
 		matmul(pool, s.o[r.start*H:], dw, g, nr)
 	}
-	kernels.Add(s.x[from*H:m*H], s.x[from*H:m*H], s.o[from*H:m*H])
+	if m-from >= rowGrainLM {
+		pool.Rows(m-from, rowGrainLM, func(lo, hi int) { addRows(s, H, from+lo, from+hi) })
+	} else {
+		addRows(s, H, from, m)
+	}
+}
+
+// rowGrainLM is the rows per task of the decoder's row-wise steps in a
+// call of many rows (prefill): at a 512-row chunk the norms, bias adds,
+// Q/K/V splits, RoPE and cache appends of one layer took ~20 ms on one
+// thread while the other waited. Fewer rows run inline, without a closure
+// (decode allocates nothing).
+const rowGrainLM = 16
+
+// normRows writes RMSNorm(x)·w of rows [lo, hi) of s.x to s.xn.
+func normRows(s *scratch, w []float32, H int, eps float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		kernels.RMSNorm(s.xn[i*H:(i+1)*H], s.x[i*H:(i+1)*H], w, eps)
+	}
+}
+
+// addRows adds rows [lo, hi) of s.o to s.x (the residual).
+func addRows(s *scratch, H, lo, hi int) {
+	kernels.Add(s.x[lo*H:hi*H], s.x[lo*H:hi*H], s.o[lo*H:hi*H])
+}
+
+// splitQKVRows adds the bias (if any) to fused Q|K|V rows [lo, hi) and
+// copies them apart into s.q, s.kr and s.vr.
+func splitQKVRows(s *scratch, bias []float32, H, kvd, lo, hi int) {
+	qd := H + 2*kvd
+	for i := lo; i < hi; i++ {
+		row := s.qkv[i*qd : (i+1)*qd]
+		if bias != nil {
+			kernels.Add(row, row, bias)
+		}
+		copy(s.q[i*H:(i+1)*H], row[:H])
+		copy(s.kr[i*kvd:(i+1)*kvd], row[H:H+kvd])
+		copy(s.vr[i*kvd:(i+1)*kvd], row[H+kvd:])
+	}
 }
 
 // clipRuns drops rows [0, from) from runs, in place.
@@ -573,9 +614,35 @@ func clipRuns(runs []run, from int) []run {
 func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 	t := &c.m.Text
 	H, kvd, m := t.Hidden, c.kvDim, sq.n
+	// RoPE, then append to the cache
+	if m >= rowGrainLM {
+		pool.Rows(m, rowGrainLM, func(lo, hi int) { c.ropeAppend(s, l, sq, lo, hi) })
+	} else {
+		c.ropeAppend(s, l, sq, 0, m)
+	}
+	nkv := c.nPast + m
+	ap := kernels.AttnParams{NHead: t.Heads, NHeadKV: t.HeadsKV, HeadDim: t.HeadDim,
+		Scale: float32(1 / math.Sqrt(float64(t.HeadDim))), Causal: true, QPos0: c.nPast}
+	// rows before sq.from need no attention output
+	f := sq.from
+	ap.QPos0 += f
+	att, q := s.att[(sq.start+f)*H:(sq.start+m)*H], s.q[(sq.start+f)*H:(sq.start+m)*H]
+	if c.kvType == KVF16 {
+		pool.AttentionF16(att, q, m-f, c.k16[l][:nkv*kvd], c.v16[l][:nkv*kvd], nkv, ap)
+	} else {
+		pool.AttentionF32(att, q, m-f, c.k32[l][:nkv*kvd], c.v32[l][:nkv*kvd], nkv, ap)
+	}
+}
+
+// ropeAppend rotates the Q and K rows [lo, hi) of sq (relative to its
+// start) and appends their K and V to layer l's cache.
+func (c *Context) ropeAppend(s *scratch, l int, sq rowSeq, lo, hi int) {
+	t := &c.m.Text
+	H, kvd := t.Hidden, c.kvDim
 	invFreq := c.m.layers[l].ropeInvFreq
-	for i := sq.start; i < sq.start+m; i++ {
-		p := float32(sq.pos[i-sq.start])
+	for j := lo; j < hi; j++ {
+		i := sq.start + j
+		p := float32(sq.pos[j])
 		q := s.q[i*H : (i+1)*H]
 		k := s.kr[i*kvd : (i+1)*kvd]
 		switch {
@@ -590,27 +657,15 @@ func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 			ropeAdjacent(k, t.HeadsKV, t.HeadDim, p, c.invFreq)
 		}
 	}
-	// append to the cache
-	base := c.nPast * kvd
-	kr, vr := s.kr[sq.start*kvd:(sq.start+m)*kvd], s.vr[sq.start*kvd:(sq.start+m)*kvd]
+	base := (c.nPast + lo) * kvd
+	n := (hi - lo) * kvd
+	kr, vr := s.kr[(sq.start+lo)*kvd:(sq.start+hi)*kvd], s.vr[(sq.start+lo)*kvd:(sq.start+hi)*kvd]
 	if c.kvType == KVF16 {
-		kernels.FP32ToFP16(c.k16[l][base:base+m*kvd], kr)
-		kernels.FP32ToFP16(c.v16[l][base:base+m*kvd], vr)
+		kernels.FP32ToFP16(c.k16[l][base:base+n], kr)
+		kernels.FP32ToFP16(c.v16[l][base:base+n], vr)
 	} else {
-		copy(c.k32[l][base:base+m*kvd], kr)
-		copy(c.v32[l][base:base+m*kvd], vr)
-	}
-	nkv := c.nPast + m
-	ap := kernels.AttnParams{NHead: t.Heads, NHeadKV: t.HeadsKV, HeadDim: t.HeadDim,
-		Scale: float32(1 / math.Sqrt(float64(t.HeadDim))), Causal: true, QPos0: c.nPast}
-	// rows before sq.from need no attention output
-	f := sq.from
-	ap.QPos0 += f
-	att, q := s.att[(sq.start+f)*H:(sq.start+m)*H], s.q[(sq.start+f)*H:(sq.start+m)*H]
-	if c.kvType == KVF16 {
-		pool.AttentionF16(att, q, m-f, c.k16[l][:nkv*kvd], c.v16[l][:nkv*kvd], nkv, ap)
-	} else {
-		pool.AttentionF32(att, q, m-f, c.k32[l][:nkv*kvd], c.v32[l][:nkv*kvd], nkv, ap)
+		copy(c.k32[l][base:base+n], kr)
+		copy(c.v32[l][base:base+n], vr)
 	}
 }
 
