@@ -171,8 +171,9 @@ func uniqueInts(a, b int) []int {
 // BenchmarkAttention measures attention in GFLOP/s (4·HeadDim per query ×
 // visible KV row per head: q·k and p·v): the ViT shape (1226 tokens, 16
 // heads of 112, not causal, f32 KV), a causal text prefill (512 tokens, 32
-// heads of 128, f16 KV) and one decode step over 2048 cached rows, per
-// accelerated implementation tier.
+// heads of 128, f16 KV), CogVLM-17B's image prefill (the same over 1228
+// tokens) and one decode step over 2048 cached rows, per accelerated
+// implementation tier.
 func BenchmarkAttention(b *testing.B) {
 	for _, c := range []struct {
 		name        string
@@ -182,6 +183,7 @@ func BenchmarkAttention(b *testing.B) {
 	}{
 		{"vit1226", 1226, 1226, 16, 112, false, false},
 		{"prefill512", 512, 512, 32, 128, true, true},
+		{"prefill1228", 1228, 1228, 32, 128, true, true}, // CogVLM-17B's image prefill
 		{"decode2048", 1, 2048, 32, 128, true, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
