@@ -46,7 +46,8 @@ checkedv() { # checkedv RUN-NAME go test args...
 # (the Metal backend's model and command tests run in their own step below)
 metal_e2e='TestDeviceGoldens|TestDeviceZeroCopy|TestDeviceCogVLM2|TestEvalMetalSim|TestBenchMetalSim|TestRunMetalSim|TestServeMetalSim'
 step "go test (linux/amd64)"
-checked native go test -count=1 -skip "$metal_e2e" ./...
+# (a slower machine than ours must not hit go test's default 10-minute limit per package)
+checked native go test -count=1 -timeout 30m -skip "$metal_e2e" ./...
 
 step "amd64 kernel tiers exercised on this machine (skipped = CPU lacks it; no emulator reaches AVX-512 or AVX-VNNI)"
 go test -count=1 -run '^TestTiers$' -v ./kernels/ | grep -E -- '--- (PASS|SKIP|FAIL): TestTiers/(avx|generic)' || true

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -517,8 +518,8 @@ func writeBenchMarkdown(w io.Writer, rs []benchResult) error {
 				sb.WriteString("\n")
 				notes = true
 			}
-			fmt.Fprintf(&sb, "%s: %.1f ± %.1f ms per image (%d image rows), %.1f GFLOP per image = %.1f GFLOP/s\n",
-				r.Test, r.ImageMS, r.ImageMSStd, r.NImage, r.ImageGFLOP, r.ImageGFLOPps)
+			fmt.Fprintf(&sb, "%s: %.1f ± %.1f ms per image (%d image rows), %s GFLOP per image = %s GFLOP/s\n",
+				r.Test, r.ImageMS, r.ImageMSStd, r.NImage, sigDigits(r.ImageGFLOP), sigDigits(r.ImageGFLOPps))
 		}
 	}
 	if len(rs) > 0 && rs[0].System != nil {
@@ -573,4 +574,14 @@ func countLabel(n uint64) string {
 		return fmt.Sprintf("%.2f M", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.2f B", float64(n)/1e9)
+}
+
+// sigDigits formats v with one decimal, or below 1 with two significant
+// digits (a tiny model's image is a few MFLOP: "0.0" says nothing).
+func sigDigits(v float64) string {
+	d := 1
+	for x := math.Abs(v); d < 6 && x > 0 && x < 1; x *= 10 {
+		d++
+	}
+	return strconv.FormatFloat(v, 'f', d, 64)
 }

@@ -251,3 +251,15 @@ func TestLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestSigDigits: values below 1 keep two significant digits.
+func TestSigDigits(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{557.74, "557.7"}, {1, "1.0"}, {0.5, "0.50"}, {0.0123, "0.012"}, {0.000004, "0.000004"}, {0, "0.0"}} {
+		if got := sigDigits(c.v); got != c.want {
+			t.Errorf("sigDigits(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+}
