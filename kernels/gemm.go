@@ -40,9 +40,10 @@ import (
 // elements; the correction, loaded as the accumulator's initial value,
 // removes the offset exactly, so the per-block integer sum equals the one
 // of the plain dot. Each block's sum is then scaled by d_x (broadcast) and
-// accumulated with d_w (a vector over the rows) in float32. The unpacked
-// strip (k bytes per row plus scales) stays in L2 while every activation
-// group streams past it. Without AVX-512 the 256-bit kernels read the same
+// accumulated with d_w (a vector over the rows) in float32. A task unpacks
+// a few strips (k bytes per row plus scales) that stay in L2 while blocks
+// of activation groups pass by, each block meeting every strip before the
+// next is read (gemmPlan). Without AVX-512 the 256-bit kernels read the same
 // layouts as two halves of 8 rows, four activation rows at a time; on
 // plain AVX2 (VPMADDUBSW, which saturates above 128·127·2) Q8_0 and IQ4_NL
 // strips keep signed bytes (offset 0) for a sign-trick kernel
@@ -345,27 +346,72 @@ func (j *matmulJob) useGEMM() bool {
 	return j.n >= gemmMinN && impl.gemm[j.wt] != nil
 }
 
-// gemmTask computes strip s (weight rows [16s, 16s+16)) against activation
-// groups [g0, g1) on worker w.
-func (j *matmulJob) gemmTask(p *Pool, w, s, g0, g1 int) {
-	strip := p.strips[w][:j.nb*j.sblk]
-	i0 := s * gemmRows
-	nrows := min(gemmRows, j.rows-i0)
-	packStrip(j.wt, strip, j.w[i0*j.wrow:], j.wrow, nrows, j.nb, impl.gemmSigned[j.wt])
+// gemmCacheBudget is what a GEMM task's unpacked strips and one block of
+// activation groups may fill: one core's L2. Measured on a Zen 4 VM (1 MiB
+// L2, image prefill shapes, n = 1228): half of it left k = 15360 at one
+// strip per task and 165 GFLOP per CPU-second, all of it gave three strips
+// and 250. A variable so that tests can force small blocks.
+var gemmCacheBudget = l2Bytes
+
+// gemmMaxStrips caps the strips per task: with eight, an activation group
+// already comes from L3 for one strip in eight, and more strips leave the
+// groups and anything else only the last corner of L2.
+const gemmMaxStrips = 8
+
+// gemmPlan splits the GEMM into tasks of sper consecutive weight strips
+// (stripBytes each when unpacked) × one of nchunks chunks of activation
+// groups (groupBytes each), run in blocks of gblk groups. A task unpacks its
+// strips once, then runs every strip over each block while the block is in
+// L2, so an activation group is read from L3 once per sper strips rather
+// than once per strip. The sper strips (at most gemmMaxStrips) and a block
+// fill at most budget (sper ≥ 1 and gblk ≥ 1 regardless); sper shrinks so that there are at
+// least four tasks per thread where the strips allow it, and chunks of the
+// groups (each repeating its strips' unpacking) make up the rest.
+func gemmPlan(nstrips, ngroups, stripBytes, groupBytes, threads, budget int) (sper, nchunks, gblk int) {
+	tasks := 4 * threads
+	sper = max(1, min((budget-groupBytes)/max(1, stripBytes), nstrips/tasks, gemmMaxStrips))
+	nblocks := (nstrips + sper - 1) / sper
+	nchunks = min(ngroups, max(1, (tasks+nblocks-1)/nblocks))
+	gblk = max(1, (budget-sper*stripBytes)/max(1, groupBytes))
+	return sper, nchunks, gblk
+}
+
+// gemmTask computes strips [sb·sper, sb·sper+sper) (weight rows 16 per
+// strip) against activation groups [g0, g1) on worker w: it unpacks the
+// strips, then runs each of them over one block of gblk groups after the
+// other. Every tile is the same kernel call over the same operands as in a
+// strip-by-strip order, so the order does not change y.
+func (j *matmulJob) gemmTask(p *Pool, w, sb, g0, g1 int) {
+	s0 := sb * j.sper
+	s1 := min(j.nstrips, s0+j.sper)
+	ssz := j.nb * j.sblk
+	strips := p.strips[w][:(s1-s0)*ssz]
+	for s := s0; s < s1; s++ {
+		i0 := s * gemmRows
+		packStrip(j.wt, strips[(s-s0)*ssz:(s-s0+1)*ssz], j.w[i0*j.wrow:], j.wrow, min(gemmRows, j.rows-i0), j.nb, impl.gemmSigned[j.wt])
+	}
 	out := p.gout[w][:]
 	gsz := j.nb * gemmCols * j.ablk
 	kern := impl.gemm[j.wt]
-	for g := g0; g < g1; g++ {
-		a := j.ag[g*gsz : (g+1)*gsz]
-		ncols := min(gemmCols, j.n-g*gemmCols)
-		if nrows == gemmRows && ncols == gemmCols {
-			// a whole tile: the kernel stores straight into y
-			kern(j.y[g*gemmCols*j.rows+i0:], j.rows, strip, a, j.nb)
-			continue
-		}
-		kern(out, gemmRows, strip, a, j.nb)
-		for c := 0; c < ncols; c++ {
-			copy(j.y[(g*gemmCols+c)*j.rows+i0:(g*gemmCols+c)*j.rows+i0+nrows], out[c*gemmRows:c*gemmRows+nrows])
+	for b0 := g0; b0 < g1; b0 += j.gblk {
+		b1 := min(g1, b0+j.gblk)
+		for s := s0; s < s1; s++ {
+			strip := strips[(s-s0)*ssz : (s-s0+1)*ssz]
+			i0 := s * gemmRows
+			nrows := min(gemmRows, j.rows-i0)
+			for g := b0; g < b1; g++ {
+				a := j.ag[g*gsz : (g+1)*gsz]
+				ncols := min(gemmCols, j.n-g*gemmCols)
+				if nrows == gemmRows && ncols == gemmCols {
+					// a whole tile: the kernel stores straight into y
+					kern(j.y[g*gemmCols*j.rows+i0:], j.rows, strip, a, j.nb)
+					continue
+				}
+				kern(out, gemmRows, strip, a, j.nb)
+				for c := 0; c < ncols; c++ {
+					copy(j.y[(g*gemmCols+c)*j.rows+i0:(g*gemmCols+c)*j.rows+i0+nrows], out[c*gemmRows:c*gemmRows+nrows])
+				}
+			}
 		}
 	}
 }

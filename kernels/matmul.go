@@ -39,7 +39,10 @@ type matmulJob struct {
 	goff    int32  // weight offset of the type (gemmOffset)
 	ngroups int    // activation groups of gemmCols rows
 	nstrips int    // weight strips of gemmRows rows
-	nchunks int    // activation-group chunks per strip (tasks = nstrips·nchunks)
+	sper    int    // strips per task (gemmPlan)
+	nsb     int    // tasks' strip blocks: ⌈nstrips/sper⌉
+	nchunks int    // activation-group chunks per strip block (tasks = nsb·nchunks)
+	gblk    int    // activation groups per cache block within a task
 
 	// decode through table.gemv: the activation row in linear slots.
 	al []byte
@@ -114,7 +117,7 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 	}
 	j.phase = 1
 	if j.gemm {
-		p.parallel(j, j.nstrips*j.nchunks)
+		p.parallel(j, j.nsb*j.nchunks)
 	} else {
 		j.plan(p.threads)
 		p.parallel(j, j.nrb*((n+j.cb-1)/j.cb))
@@ -146,14 +149,13 @@ func (j *matmulJob) setupGEMM(p *Pool) {
 			}
 		}
 	}
+	j.sper, j.nchunks, j.gblk = gemmPlan(j.nstrips, j.ngroups, j.nb*j.sblk, gsz, p.threads, gemmCacheBudget)
+	j.nsb = (j.nstrips + j.sper - 1) / j.sper
 	for w := range p.strips {
-		if cap(p.strips[w]) < j.nb*j.sblk {
-			p.strips[w] = make([]byte, j.nb*j.sblk)
+		if cap(p.strips[w]) < j.sper*j.nb*j.sblk {
+			p.strips[w] = make([]byte, j.sper*j.nb*j.sblk)
 		}
 	}
-	// Enough tasks to keep every thread busy; each extra chunk of a strip
-	// repeats its unpacking.
-	j.nchunks = min(j.ngroups, max(1, (4*p.threads+j.nstrips-1)/j.nstrips))
 }
 
 // useGEMV reports whether this call goes through the one-row decode kernel
@@ -223,9 +225,9 @@ func (j *matmulJob) run(w, t int) {
 		return
 	}
 	if j.gemm {
-		s, c := t/j.nchunks, t%j.nchunks
+		sb, c := t/j.nchunks, t%j.nchunks
 		per := (j.ngroups + j.nchunks - 1) / j.nchunks
-		j.gemmTask(j.p, w, s, c*per, min(j.ngroups, (c+1)*per))
+		j.gemmTask(j.p, w, sb, c*per, min(j.ngroups, (c+1)*per))
 		return
 	}
 	i0 := (t % j.nrb) * j.rb
