@@ -138,13 +138,25 @@ func (p *Pool) waitJob(w int, seen uint64, wake chan struct{}) uint64 {
 				if g := p.gen.Load(); g != seen {
 					return g
 				}
+				if i%64 == 0 {
+					// let other goroutines have this processor (another
+					// pool's, a server's): a no-op when none waits
+					runtime.Gosched()
+				}
 				if i%256 == 0 && time.Now().After(deadline) {
 					break
 				}
 			}
 		}
+		// Mark, then re-check: the caller bumps gen, then takes the mark.
+		// Both sides use read-modify-writes (full barriers everywhere) so
+		// that neither's load can pass its store: with a plain
+		// store-release and load-acquire, qemu-user running arm64 code on
+		// an x86 host let the load pass the store, both sides missed each
+		// other and the worker slept through a job (a hang in CI's
+		// -cpu cortex-a72 run).
 		parked := &p.parked[w-1]
-		parked.Store(true)
+		parked.Swap(true)
 		if g := p.gen.Load(); g != seen {
 			parked.Store(false)
 			return g
@@ -185,13 +197,13 @@ func (p *Pool) parallel(job runner, ntasks int) {
 		return
 	}
 	p.job, p.ntasks = job, ntasks
-	spin := p.spin && p.threads <= runtime.GOMAXPROCS(0)
-	p.spinNow.Store(spin)
+	p.spinNow.Store(p.spin && p.threads <= runtime.GOMAXPROCS(0))
 	p.next.Store(0)
 	p.active.Store(int32(nw))
 	p.gen.Add(1)
 	for i := range p.wake {
-		if p.parked[i].Load() {
+		// (a read-modify-write, as the worker's mark: see waitJob)
+		if p.parked[i].CompareAndSwap(true, false) {
 			select {
 			case p.wake[i] <- struct{}{}:
 			default: // a wake-up is already pending
@@ -199,8 +211,11 @@ func (p *Pool) parallel(job runner, ntasks int) {
 		}
 	}
 	p.work(0)
+	// The workers are running their last tasks: spin briefly, then yield
+	// between checks, so that a worker waiting for a processor (more
+	// busy goroutines than processors) gets this one.
 	for i := 0; p.active.Load() != 0; i++ {
-		if spin || i < 64 {
+		if i < 256 {
 			spinPause()
 		} else {
 			runtime.Gosched()
