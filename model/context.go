@@ -471,8 +471,8 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 	t := &mdl.Text
 	L := &mdl.layers[l]
 	H, kvd := t.Hidden, t.HeadsKV*t.HeadDim
-	if m >= rowGrainLM {
-		pool.Rows(m, rowGrainLM, func(lo, hi int) { normRows(s, L.attnNorm, H, t.RMSEps, lo, hi) })
+	if m >= rowGrain {
+		pool.Rows(m, rowGrain, func(lo, hi int) { normRows(s, L.attnNorm, H, t.RMSEps, lo, hi) })
 	} else {
 		normRows(s, L.attnNorm, H, t.RMSEps, 0, m)
 	}
@@ -496,8 +496,8 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 		if !r.vision {
 			bias = nil
 		}
-		if nr >= rowGrainLM {
-			pool.Rows(nr, rowGrainLM, func(lo, hi int) { splitQKVRows(s, bias, H, kvd, r.start+lo, r.start+hi) })
+		if nr >= rowGrain {
+			pool.Rows(nr, rowGrain, func(lo, hi int) { splitQKVRows(s, bias, H, kvd, r.start+lo, r.start+hi) })
 		} else {
 			splitQKVRows(s, bias, H, kvd, r.start, r.end)
 		}
@@ -522,8 +522,8 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 		}
 		matmul(pool, s.o[r.start*H:], w, s.att[r.start*H:], r.end-r.start)
 	}
-	if m-from >= rowGrainLM {
-		pool.Rows(m-from, rowGrainLM, func(lo, hi int) {
+	if m-from >= rowGrain {
+		pool.Rows(m-from, rowGrain, func(lo, hi int) {
 			addRows(s, H, from+lo, from+hi)
 			normRows(s, L.ffnNorm, H, t.RMSEps, from+lo, from+hi)
 		})
@@ -555,19 +555,12 @@ func (mdl *Model) layer(pool *kernels.Pool, s *scratch, l, m int, runs []run, se
 		}
 		matmul(pool, s.o[r.start*H:], dw, g, nr)
 	}
-	if m-from >= rowGrainLM {
-		pool.Rows(m-from, rowGrainLM, func(lo, hi int) { addRows(s, H, from+lo, from+hi) })
+	if m-from >= rowGrain {
+		pool.Rows(m-from, rowGrain, func(lo, hi int) { addRows(s, H, from+lo, from+hi) })
 	} else {
 		addRows(s, H, from, m)
 	}
 }
-
-// rowGrainLM is the rows per task of the decoder's row-wise steps in a
-// call of many rows (prefill): at a 512-row chunk the norms, bias adds,
-// Q/K/V splits, RoPE and cache appends of one layer took ~20 ms on one
-// thread while the other waited. Fewer rows run inline, without a closure
-// (decode allocates nothing).
-const rowGrainLM = 16
 
 // normRows writes RMSNorm(x)·w of rows [lo, hi) of s.x to s.xn.
 func normRows(s *scratch, w []float32, H int, eps float32, lo, hi int) {
@@ -615,8 +608,8 @@ func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 	t := &c.m.Text
 	H, kvd, m := t.Hidden, c.kvDim, sq.n
 	// RoPE, then append to the cache
-	if m >= rowGrainLM {
-		pool.Rows(m, rowGrainLM, func(lo, hi int) { c.ropeAppend(s, l, sq, lo, hi) })
+	if m >= rowGrain {
+		pool.Rows(m, rowGrain, func(lo, hi int) { c.ropeAppend(s, l, sq, lo, hi) })
 	} else {
 		c.ropeAppend(s, l, sq, 0, m)
 	}

@@ -314,6 +314,9 @@ func (c *Context) EncodeImage(dst, pixels []float32) error {
 	return c.Adapter(dst, s.conv)
 }
 
-// rowGrain is how many rows one task of the row-wise vision work takes:
+// rowGrain is how many rows one task of row-wise work takes (the ViT's,
+// and a many-row decoder call's norms, splits, RoPE and cache appends):
 // enough to amortise a hand-off, few enough to balance two to eight cores.
+// A decoder call with fewer rows runs those steps inline, without a
+// closure, so decode allocates nothing.
 const rowGrain = 16
