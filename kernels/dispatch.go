@@ -67,6 +67,7 @@ type table struct {
 	expSub      func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
 	gelu        func(dst, x []float32)
 	swiGLU      func(dst, gate, up []float32)
+	add         func(dst, a, b []float32)
 	// the loops of RMSNorm and LayerNorm (ops.go)
 	sumF64     func(x []float32) float64
 	sumSqF64   func(x []float32, c float64) float64
@@ -131,6 +132,7 @@ func genericImpl() table {
 	t.expSub = expSubGeneric
 	t.gelu = geluGeneric
 	t.swiGLU = swiGLUGeneric
+	t.add = addGeneric
 	t.sumF64 = sumF64Generic
 	t.sumSqF64 = sumSqF64Generic
 	t.scaleMul = scaleMulGeneric

@@ -101,7 +101,7 @@ func archImpl(t *table, f Features) {
 			geluGeneric(dst[n:], x[n:])
 		}
 	}
-	t.swiGLU = swiGLUAsm(swiGLUAVX2, 8)
+	t.swiGLU = vec3Asm(swiGLUAVX2, 8, swiGLUGeneric)
 	t.fp32ToFP16 = func(dst []uint16, src []float32) {
 		dst = dst[:len(src)]
 		n := len(src) &^ 7
@@ -111,9 +111,10 @@ func archImpl(t *table, f Features) {
 		fp32ToFP16Generic(dst[n:], src[n:])
 	}
 	if f.AVX512VNNI {
-		t.swiGLU = swiGLUAsm(swiGLUAVX512, 16)
+		t.swiGLU = vec3Asm(swiGLUAVX512, 16, swiGLUGeneric)
 	}
 	secondAVX2(t)
+	rowOpsAMD64(t, f)
 	attnAVX2(t, f.AVX512VNNI)
 	floatGEMM(t, f)
 	packedAVX2(t, f)

@@ -150,8 +150,11 @@ func swiGLUGeneric(dst, gate, up []float32) {
 	}
 }
 
-// Add writes a+b to dst element-wise.
-func Add(dst, a, b []float32) {
+// Add writes a+b to dst element-wise. dst may be a or b (the same slice,
+// not a shifted overlap).
+func Add(dst, a, b []float32) { impl.add(dst, a, b) }
+
+func addGeneric(dst, a, b []float32) {
 	dst, b = dst[:len(a)], b[:len(a)]
 	for i := range a {
 		dst[i] = a[i] + b[i]

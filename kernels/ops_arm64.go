@@ -64,6 +64,9 @@ func scaleMulNEON(dst, x, w *float32, n int, scale float32) // n%8 == 0
 //go:noescape
 func lnApplyNEON(dst, x, w, b *float32, n int, m, scale float32) // n%8 == 0
 
+//go:noescape
+func addNEON(dst, a, b *float32, n int) // n%16 == 0
+
 // neonOps installs the kernels of ops_arm64.s; they need only Advanced
 // SIMD, which every arm64 core has.
 func neonOps(t *table) {
@@ -136,7 +139,8 @@ func neonOps(t *table) {
 		}
 		return sum + expSubGeneric(s[n:], m)
 	}
-	t.swiGLU = swiGLUAsm(swiGLUNEON, 8)
+	t.swiGLU = vec3Asm(swiGLUNEON, 8, swiGLUGeneric)
+	t.add = vec3Asm(addNEON, 16, addGeneric)
 	t.gelu = func(dst, x []float32) {
 		dst = dst[:len(x)]
 		n := len(x) &^ 3

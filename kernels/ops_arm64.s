@@ -1463,6 +1463,27 @@ lnApplyNEON_loop:
 lnApplyNEON_done:
 	RET
 
+// func addNEON(dst, a, b *float32, n int)
+TEXT ·addNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R3
+	MOVD n+24(FP), R2
+	LSR $4, R2
+	CBZ R2, addNEON_done
+addNEON_loop:
+	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD	$0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	WORD	$0x4e25d421 // fadd v1.4s, v1.4s, v5.4s
+	WORD	$0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
+	WORD	$0x4e27d463 // fadd v3.4s, v3.4s, v7.4s
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	SUB $1, R2
+	CBNZ R2, addNEON_loop
+addNEON_done:
+	RET
+
 // gelu's float64 constants (kernels/gelu.go), two copies each
 DATA geluc<>+0(SB)/8, $0x3fe6a09e667f3bcd // rsqrt2
 DATA geluc<>+8(SB)/8, $0x3fe6a09e667f3bcd // rsqrt2

@@ -16,7 +16,7 @@ type hotOp struct {
 const traceN = 1024
 
 // hotOps returns the ops that have assembly beside their generic twin
-// (ops_arm64.s), on fresh inputs of traceN values.
+// (ops_arm64.s, ops_amd64.s), on fresh inputs of traceN values.
 func hotOps() []hotOp {
 	r := rand.New(rand.NewPCG(1, 1))
 	x, y := randFloats(r, traceN, false), randFloats(r, traceN, false)
@@ -45,6 +45,7 @@ func hotOps() []hotOp {
 		{"weightedF16", func(t *table) { t.weightedF16(dst[:128], y[:8], h, 128) }},
 		{"RMSNorm", func(t *table) { rmsNorm(t, dst, x, w, 1e-6) }},
 		{"LayerNorm", func(t *table) { layerNorm(t, dst, x, w, b, 1e-6) }},
+		{"Add", func(t *table) { t.add(dst, x, y) }},
 	}
 }
 

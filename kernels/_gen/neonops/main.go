@@ -1,7 +1,8 @@
 // Command neonops writes kernels/ops_arm64.s: the NEON versions of the
 // kernels package's activation quantizers (Q8_1, Q8_K), fp32→fp16 row
 // conversion, float dots and axpys (the attention score and value loops),
-// the exp of softmax, SwiGLU, GELU and the norms. Run it with go generate in kernels.
+// the exp of softmax, SwiGLU, GELU, the norms and the add of biases and
+// residuals. Run it with go generate in kernels.
 //
 // Instructions the Go assembler lacks are emitted as WORD directives with
 // the GNU mnemonic in a comment; TestWordEncodings (kernels/words_test.go)
@@ -975,6 +976,26 @@ func (g *gen) lnApply() {
 	g.p("RET")
 }
 
+// add emits addNEON: dst = a + b over n (a multiple of 16); each turn
+// loads before it stores, so dst may be a or b.
+func (g *gen) add() {
+	const name = "addNEON"
+	g.fn(name, "(dst, a, b *float32, n int)", "$0-32", "")
+	g.p("MOVD dst+0(FP), R0")
+	g.p("MOVD a+8(FP), R1")
+	g.p("MOVD b+16(FP), R3")
+	g.p("MOVD n+24(FP), R2")
+	g.loopStart(name, 2, 4)
+	g.p("VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	g.p("VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for i := 0; i < 4; i++ {
+		g.fadd(i, i, 4+i)
+	}
+	g.p("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)")
+	g.loopEnd(name, 2)
+	g.p("RET")
+}
+
 func main() {
 	out := flag.String("o", ".", "output directory (kernels)")
 	flag.Parse()
@@ -998,6 +1019,7 @@ func main() {
 	g.sumsF64(true)
 	g.scaleMul()
 	g.lnApply()
+	g.add()
 	g.geluTable()
 	write(filepath.Join(*out, "ops_arm64.s"), g.b.Bytes())
 }
