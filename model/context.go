@@ -57,11 +57,13 @@ type Context struct {
 	runBuf   []run
 	nPast    int
 
-	scratch           // decoder scratch, batch rows
-	long    []float32 // the residual stream of a call longer than a batch (size*Hidden, when size > batch)
-	seqBuf  [1]rowSeq // Forward's one sequence, kept to avoid an allocation per layer
-	emb     []float32 // one embedding row
-	invFreq []float32 // base^(-2i/headDim), for adjacent-pair RoPE
+	scratch               // decoder scratch, batch rows
+	long     []float32    // the residual stream of a call longer than a batch (size*Hidden, when size > batch)
+	seqBuf   [1]rowSeq    // Forward's one sequence, kept to avoid an allocation per layer
+	emb      []float32    // one embedding row
+	invFreq  []float32    // base^(-2i/headDim), for adjacent-pair RoPE
+	neoxFreq []float32    // kernels.RoPEInvFreq's, for rotate-half RoPE (made on first use)
+	ropes    []*ropeTable // cos and sin per position, one table per frequency vector
 
 	vs *visionScratch // allocated on the first image
 }
@@ -608,10 +610,11 @@ func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 	t := &c.m.Text
 	H, kvd, m := t.Hidden, c.kvDim, sq.n
 	// RoPE, then append to the cache
+	tab := c.ropeTableFor(l, sq.pos[:m])
 	if m >= rowGrain {
-		pool.Rows(m, rowGrain, func(lo, hi int) { c.ropeAppend(s, l, sq, lo, hi) })
+		pool.Rows(m, rowGrain, func(lo, hi int) { c.ropeAppend(s, l, sq, tab, lo, hi) })
 	} else {
-		c.ropeAppend(s, l, sq, 0, m)
+		c.ropeAppend(s, l, sq, tab, 0, m)
 	}
 	nkv := c.nPast + m
 	ap := kernels.AttnParams{NHead: t.Heads, NHeadKV: t.HeadsKV, HeadDim: t.HeadDim,
@@ -628,8 +631,9 @@ func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 }
 
 // ropeAppend rotates the Q and K rows [lo, hi) of sq (relative to its
-// start) and appends their K and V to layer l's cache.
-func (c *Context) ropeAppend(s *scratch, l int, sq rowSeq, lo, hi int) {
+// start), with the cos and sin of tab when it is not nil, and appends their
+// K and V to layer l's cache.
+func (c *Context) ropeAppend(s *scratch, l int, sq rowSeq, tab *ropeTable, lo, hi int) {
 	t := &c.m.Text
 	H, kvd := t.Hidden, c.kvDim
 	invFreq := c.m.layers[l].ropeInvFreq
@@ -639,6 +643,14 @@ func (c *Context) ropeAppend(s *scratch, l int, sq rowSeq, lo, hi int) {
 		q := s.q[i*H : (i+1)*H]
 		k := s.kr[i*kvd : (i+1)*kvd]
 		switch {
+		case tab != nil && (invFreq != nil || t.RopeNeoX):
+			cos, sin := tab.at(int(sq.pos[j]))
+			rotateHalf(q, t.Heads, t.HeadDim, cos, sin)
+			rotateHalf(k, t.HeadsKV, t.HeadDim, cos, sin)
+		case tab != nil:
+			cos, sin := tab.at(int(sq.pos[j]))
+			rotateAdjacent(q, t.Heads, t.HeadDim, cos, sin)
+			rotateAdjacent(k, t.HeadsKV, t.HeadDim, cos, sin)
 		case invFreq != nil:
 			ropeNeoXFreqs(q, t.Heads, t.HeadDim, p, invFreq)
 			ropeNeoXFreqs(k, t.HeadsKV, t.HeadDim, p, invFreq)
