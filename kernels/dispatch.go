@@ -91,6 +91,10 @@ type table struct {
 	stripx8          [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int, sc *byte, signed bool)
 	// the quants of eight rows of a K-quant strip (packStripK)
 	stripKx8 [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int)
+	// Q8_0 activations quantized straight into GEMM/GEMV slots
+	// (actpack.go); packQ8_0Fast: it is assembly
+	packQ8_0     packQ8_0Fn
+	packQ8_0Fast bool
 	// multi-row attention tile kernels (attntile.go); nil: every task
 	// takes the per-row path above
 	attnTile *attnTile
@@ -122,6 +126,7 @@ func genericImpl() table {
 	t.gemvKx8[quant.Q4_K] = gemvQ4_Kx8Generic
 	t.gemvKx8[quant.Q6_K] = gemvQ6_Kx8Generic
 	t.quantQ8_0 = ref.QuantizeQ8_0
+	t.packQ8_0 = packQ8_0Generic
 	t.quantQ8_1 = ref.QuantizeQ8_1
 	t.quantQ8_K = ref.QuantizeQ8_K
 	t.dotF32 = dotF32Generic

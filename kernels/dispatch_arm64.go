@@ -31,5 +31,6 @@ func archImpl(t *table, f Features) {
 	t.qdot[quant.Q5_K] = neon.DotQ5_KQ8_K
 	t.qdot[quant.Q6_K] = neon.DotQ6_KQ8_K
 	t.quantQ8_0 = neon.QuantizeQ8_0
+	actPackNEON(t)
 	neonOps(t)
 }

@@ -135,6 +135,7 @@ func archImpl(t *table, f Features) {
 		_ = dst[nb*q8_0Bytes-1]
 		quantQ8_0AVX2(&dst[0], &src[0], nb)
 	}
+	actPackAVX2(t)
 	t.dotF32 = func(a, b []float32) float32 {
 		n := len(a)
 		b = b[:n]

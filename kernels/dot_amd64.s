@@ -21,6 +21,7 @@
 // pointers and a block count and reads exactly nb blocks.
 
 #include "textflag.h"
+#include "q8_0_amd64.h"
 
 DATA iq4nl<>+0(SB)/8, $0xF6EADDCFBFAD9881
 DATA iq4nl<>+8(SB)/8, $0x7159453526190D01
@@ -244,57 +245,13 @@ TEXT ·quantQ8_0AVX2(SB), NOSPLIT, $0-24
 	MOVQ nb+16(FP), CX
 	TESTQ CX, CX
 	JLE qqdone
-	MOVL $0x7FFFFFFF, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	MOVL $0x42FE0000, AX // 127.0
-	VMOVD AX, X14
-	MOVL $0x3F800000, AX // 1.0
-	VMOVD AX, X13
-	VXORPS X12, X12, X12
-	VMOVDQU permq8<>(SB), Y10
+	Q8_0_CONSTS(permq8<>(SB))
 
 qqloop:
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VANDPS  Y15, Y0, Y4
-	VANDPS  Y15, Y1, Y5
-	VMAXPS  Y5, Y4, Y4
-	VANDPS  Y15, Y2, Y5
-	VMAXPS  Y5, Y4, Y4
-	VANDPS  Y15, Y3, Y5
-	VMAXPS  Y5, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VMAXPS  X5, X4, X4
-	VPERMILPS $0x4E, X4, X5
-	VMAXPS  X5, X4, X4
-	VPERMILPS $0xB1, X4, X5
-	VMAXPS  X5, X4, X4
-	VDIVSS  X14, X4, X6 // d = amax/127
-	VXORPS  X8, X8, X8  // id = 0
-	VUCOMISS X12, X6
-	JEQ     qqzero
-	VDIVSS  X6, X13, X8 // id = 1/d
-
-qqzero:
+	Q8_0_BLOCK
 	VCVTPS2PH $0, X6, X9
 	VMOVD   X9, AX
 	MOVW    AX, (DI)
-	VBROADCASTSS X8, Y8
-	VMULPS  Y8, Y0, Y0
-	VMULPS  Y8, Y1, Y1
-	VMULPS  Y8, Y2, Y2
-	VMULPS  Y8, Y3, Y3
-	VCVTPS2DQ Y0, Y0
-	VCVTPS2DQ Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VCVTPS2DQ Y3, Y3
-	VPACKSSDW Y1, Y0, Y0
-	VPACKSSDW Y3, Y2, Y2
-	VPACKSSWB Y2, Y0, Y0
-	VPERMD  Y0, Y10, Y0
 	VMOVDQU Y0, 2(DI)
 	ADDQ $128, SI
 	ADDQ $34, DI
@@ -302,6 +259,52 @@ qqzero:
 	JNZ  qqloop
 
 qqdone:
+	VZEROUPPER
+	RET
+
+// func packQ8_0AVX2(dst *byte, stride int, src *float32, nb int, negOffset int32)
+// actpack.go's quantize-and-pack: per block Q8_0_BLOCK,
+// the sequence of quantQ8_0AVX2, so quants and fp16 scale are that
+// quantizer's bytes for every input, then the slot's float32 scale
+// (VCVTPH2PS of the fp16, as F16C and quant.FP16ToFP32 agree) and the
+// correction from the stored int8 quants: VPSADBW of the quants XOR 0x80
+// against zero sums q+128 over the 32 bytes.
+TEXT ·packQ8_0AVX2(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ stride+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ nb+24(FP), CX
+	MOVL negOffset+32(FP), R8
+	TESTQ CX, CX
+	JLE pqdone
+	Q8_0_CONSTS(permq8<>(SB))
+	MOVL $0x80808080, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+
+pqloop:
+	Q8_0_BLOCK
+	VCVTPS2PH $0, X6, X9
+	VCVTPH2PS X9, X9
+	VMOVSS  X9, 32(DI)
+	VMOVDQU Y0, (DI)
+	// Σq = Σ(q+128) − 32·128
+	VPXOR   Y11, Y0, Y1
+	VPSADBW Y12, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDQ  X2, X1, X1
+	VPSHUFD $0x4E, X1, X2
+	VPADDQ  X2, X1, X1
+	VMOVD   X1, AX
+	SUBL    $4096, AX
+	IMULL   R8, AX
+	MOVL    AX, 36(DI)
+	ADDQ $128, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNZ  pqloop
+
+pqdone:
 	VZEROUPPER
 	RET
 

@@ -203,16 +203,8 @@ func put32(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:of
 // into its slot of the group layout: dst is the row's group, r its index
 // in the group.
 func packActRow(dst, src []byte, r, nb int, offset int32) {
-	for b := 0; b < nb; b++ {
-		s := src[b*q8_0Bytes : (b+1)*q8_0Bytes]
-		o := dst[(b*gemmCols+r)*gemmActBlock : (b*gemmCols+r+1)*gemmActBlock]
-		copy(o[:32], s[2:34])
-		var sum int32
-		for _, q := range s[2:34] {
-			sum += int32(int8(q))
-		}
-		binary.LittleEndian.PutUint32(o[32:], math.Float32bits(f16(s)))
-		binary.LittleEndian.PutUint32(o[36:], uint32(-offset*sum))
+	if nb > 0 {
+		packActBlocks(dst[r*gemmActBlock:], gemmCols*gemmActBlock, src, nb, offset)
 	}
 }
 
@@ -328,17 +320,7 @@ func packActRowK(dst, src []byte, r, nb int, wt quant.Type) {
 // gemmActBlock slots (quants, d as float32, −offset·Σq), the operand of the
 // GEMV kernels (table.gemv).
 func packActLinear(dst, src []byte, nb int, offset int32) {
-	for b := 0; b < nb; b++ {
-		s := src[b*q8_0Bytes : (b+1)*q8_0Bytes]
-		o := dst[b*gemmActBlock : (b+1)*gemmActBlock]
-		copy(o[:32], s[2:34])
-		var sum int32
-		for _, q := range s[2:34] {
-			sum += int32(int8(q))
-		}
-		binary.LittleEndian.PutUint32(o[32:], math.Float32bits(f16(s)))
-		binary.LittleEndian.PutUint32(o[36:], uint32(-offset*sum))
-	}
+	packActBlocks(dst, gemmActBlock, src, nb, offset)
 }
 
 // useGEMM reports whether this call goes through the micro-kernel.

@@ -11,7 +11,7 @@ import (
 
 // TestGEMMStripTwin checks the prefill micro-kernel's twin and, on arm64,
 // the kernel. gemmStripGeneric on a strip and group built by packStrip and
-// packActRow
+// the active table.packQ8_0
 // (Q4_0, Q5_0 unsigned with their offset; Q8_0, IQ4_NL signed) must give
 // every output within dotTolerance of the generic row dot on the file layout, zero for the padding rows and columns; on arm64 the active
 // kernel (impl.gemm) must equal the twin bit for bit.
@@ -35,8 +35,12 @@ func TestGEMMStripTwin(t *testing.T) {
 				group := make([]byte, sh.nb*gemmCols*gemmActBlock)
 				acts := make([][]byte, sh.cols)
 				for c := range acts {
-					acts[c] = actBytes(quant.Q8_0, randFloats(r, sh.nb*32, true))
-					packActRow(group, acts[c], c, sh.nb, off)
+					// the group through the implementation's
+					// quantize-and-pack, the row dots on its Q8_0 row
+					x := randFloats(r, sh.nb*32, true)
+					acts[c] = make([]byte, sh.nb*q8_0Bytes)
+					QuantizeActivations(quant.Q8_0, acts[c], x)
+					impl.packQ8_0(group[c*gemmActBlock:], gemmCols*gemmActBlock, x, off)
 				}
 				want := make([]float32, gemmCols*gemmRows)
 				gemmStripGeneric(want, gemmRows, strip, group, sh.nb)

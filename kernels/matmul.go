@@ -86,7 +86,11 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 		j.arow = int(arow)
 		j.nb = k / act.BlockSize()
 		need := n * j.arow
-		if j.useGEMM() {
+		switch {
+		case (j.useGEMM() && act == quant.Q8_0) || j.useGEMV():
+			// quantized straight into the kernels' slots (table.packQ8_0)
+			need = 0
+		case j.useGEMM():
 			// rows are staged per worker, then repacked into groups
 			need = p.threads * j.arow
 		}
@@ -197,24 +201,28 @@ func (j *matmulJob) run(w, t int) {
 		r0 := t * j.qrows
 		r1 := min(r0+j.qrows, j.n)
 		for r := r0; r < r1; r++ {
+			x := j.x[r*j.k : (r+1)*j.k]
+			if j.gemm && j.act == quant.Q8_0 {
+				gsz := j.nb * gemmCols * gemmActBlock
+				g := r / gemmCols
+				impl.packQ8_0(j.ag[g*gsz+(r%gemmCols)*gemmActBlock:(g+1)*gsz], gemmCols*gemmActBlock, x, j.goff)
+				continue
+			}
+			if j.al != nil {
+				alrow := j.nb * gemmActBlock
+				impl.packQ8_0(j.al[r*alrow:(r+1)*alrow], gemmActBlock, x, j.goff)
+				continue
+			}
 			slot := r
 			if j.gemm {
 				slot = w // staged per worker
 			}
 			ar := j.a[slot*j.arow : (slot+1)*j.arow]
-			QuantizeActivations(j.act, ar, j.x[r*j.k:(r+1)*j.k])
-			if j.al != nil {
-				alrow := j.nb * gemmActBlock
-				packActLinear(j.al[r*alrow:(r+1)*alrow], ar, j.nb, j.goff)
-			}
-			if j.gemm {
+			QuantizeActivations(j.act, ar, x)
+			if j.gemm { // Q8_K
 				gsz := j.nb * gemmCols * j.ablk
 				g := r / gemmCols
-				if j.act == quant.Q8_K {
-					packActRowK(j.ag[g*gsz:(g+1)*gsz], ar, r%gemmCols, j.nb, j.wt)
-				} else {
-					packActRow(j.ag[g*gsz:(g+1)*gsz], ar, r%gemmCols, j.nb, j.goff)
-				}
+				packActRowK(j.ag[g*gsz:(g+1)*gsz], ar, r%gemmCols, j.nb, j.wt)
 			}
 			if j.sc != nil {
 				for b := 0; b < j.nb; b++ {

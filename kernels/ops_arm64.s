@@ -100,6 +100,89 @@ quantQ8_1NEON_snan:
 quantQ8_1NEON_done:
 	RET
 
+// func packQ8_0NEON(dst *byte, stride int, src *float32, nb int, negOffset int32)
+TEXT ·packQ8_0NEON(SB), NOSPLIT, $0-36
+	MOVD dst+0(FP), R0
+	MOVD stride+8(FP), R1
+	MOVD src+16(FP), R2
+	MOVD nb+24(FP), R3
+	MOVW negOffset+32(FP), R4
+	MOVW $0x42fe0000, R5
+	FMOVS R5, F17
+	MOVW $0x3f800000, R5
+	FMOVS R5, F18
+	CBZ R3, packQ8_0NEON_done
+packQ8_0NEON_loop:
+	VLD1.P 64(R2), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R2), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD	$0x4ea0f808 // fabs v8.4s, v0.4s
+	WORD	$0x4ea0f829 // fabs v9.4s, v1.4s
+	WORD	$0x4ea0f84a // fabs v10.4s, v2.4s
+	WORD	$0x4ea0f86b // fabs v11.4s, v3.4s
+	WORD	$0x4ea0f88c // fabs v12.4s, v4.4s
+	WORD	$0x4ea0f8ad // fabs v13.4s, v5.4s
+	WORD	$0x4ea0f8ce // fabs v14.4s, v6.4s
+	WORD	$0x4ea0f8ef // fabs v15.4s, v7.4s
+	WORD	$0x4e29f508 // fmax v8.4s, v8.4s, v9.4s
+	WORD	$0x4e2bf54a // fmax v10.4s, v10.4s, v11.4s
+	WORD	$0x4e2df58c // fmax v12.4s, v12.4s, v13.4s
+	WORD	$0x4e2ff5ce // fmax v14.4s, v14.4s, v15.4s
+	WORD	$0x4e2af508 // fmax v8.4s, v8.4s, v10.4s
+	WORD	$0x4e2ef58c // fmax v12.4s, v12.4s, v14.4s
+	WORD	$0x4e2cf508 // fmax v8.4s, v8.4s, v12.4s
+	WORD	$0x6e30f910 // fmaxv s16, v8.4s
+	FDIVS F17, F16, F19
+	VEOR V20.B16, V20.B16, V20.B16
+	FCMPS $(0.0), F19
+	BEQ packQ8_0NEON_id
+	FDIVS F19, F18, F20
+packQ8_0NEON_id:
+	WORD	$0x4f949000 // fmul v0.4s, v0.4s, v20.s[0]
+	WORD	$0x4e21a800 // fcvtns v0.4s, v0.4s
+	WORD	$0x4f949021 // fmul v1.4s, v1.4s, v20.s[0]
+	WORD	$0x4e21a821 // fcvtns v1.4s, v1.4s
+	WORD	$0x4f949042 // fmul v2.4s, v2.4s, v20.s[0]
+	WORD	$0x4e21a842 // fcvtns v2.4s, v2.4s
+	WORD	$0x4f949063 // fmul v3.4s, v3.4s, v20.s[0]
+	WORD	$0x4e21a863 // fcvtns v3.4s, v3.4s
+	WORD	$0x4f949084 // fmul v4.4s, v4.4s, v20.s[0]
+	WORD	$0x4e21a884 // fcvtns v4.4s, v4.4s
+	WORD	$0x4f9490a5 // fmul v5.4s, v5.4s, v20.s[0]
+	WORD	$0x4e21a8a5 // fcvtns v5.4s, v5.4s
+	WORD	$0x4f9490c6 // fmul v6.4s, v6.4s, v20.s[0]
+	WORD	$0x4e21a8c6 // fcvtns v6.4s, v6.4s
+	WORD	$0x4f9490e7 // fmul v7.4s, v7.4s, v20.s[0]
+	WORD	$0x4e21a8e7 // fcvtns v7.4s, v7.4s
+	WORD	$0x0e612800 // xtn v0.4h, v0.4s
+	WORD	$0x4e612820 // xtn2 v0.8h, v1.4s
+	WORD	$0x0e612842 // xtn v2.4h, v2.4s
+	WORD	$0x4e612862 // xtn2 v2.8h, v3.4s
+	WORD	$0x0e612884 // xtn v4.4h, v4.4s
+	WORD	$0x4e6128a4 // xtn2 v4.8h, v5.4s
+	WORD	$0x0e6128c6 // xtn v6.4h, v6.4s
+	WORD	$0x4e6128e6 // xtn2 v6.8h, v7.4s
+	WORD	$0x0e212800 // xtn v0.8b, v0.8h
+	WORD	$0x4e212840 // xtn2 v0.16b, v2.8h
+	WORD	$0x0e212884 // xtn v4.8b, v4.8h
+	WORD	$0x4e2128c4 // xtn2 v4.16b, v6.8h
+	FCVTSH F19, F21
+	FCVTHS F21, F21
+	FMOVS F21, 32(R0)
+	FMOVQ F0, (R0)
+	FMOVQ F4, 16(R0)
+	WORD	$0x4e202801 // saddlp v1.8h, v0.16b
+	WORD	$0x4e202885 // saddlp v5.8h, v4.16b
+	VADD V5.H8, V1.H8, V1.H8
+	WORD	$0x4e703821 // saddlv s1, v1.8h
+	FMOVS F1, R6
+	MULW R4, R6, R6
+	MOVW R6, 36(R0)
+	ADD R1, R0
+	SUB $1, R3
+	CBNZ R3, packQ8_0NEON_loop
+packQ8_0NEON_done:
+	RET
+
 // func quantQ8_KNEON(dst *byte, src *float32, nb int) int
 TEXT ·quantQ8_KNEON(SB), NOSPLIT, $0-32
 	MOVD dst+0(FP), R0

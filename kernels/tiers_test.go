@@ -57,6 +57,11 @@ func TestTiers(t *testing.T) {
 				if runtime.GOARCH == "arm64" && (impl.gemm[quant.Q4_0] != nil) != (tier.name != "neon") {
 					t.Errorf("%s active: GEMM installed = %v", tier.name, impl.gemm[quant.Q4_0] != nil)
 				}
+				// Q8_0 activations go into the GEMM/GEMV slots through
+				// assembly on every tier (actpack.go)
+				if !impl.packQ8_0Fast {
+					t.Errorf("%s active: Q8_0 quantize-and-pack is not assembly", tier.name)
+				}
 				// Q8_0 and IQ4_NL have packed kernels on arm64 only
 				for _, wt := range []quant.Type{quant.Q8_0, quant.IQ4_NL} {
 					want := runtime.GOARCH == "arm64" && tier.name != "neon"

@@ -1,0 +1,15 @@
+//go:build !purego
+
+package kernels
+
+// packQ8_0AVX2 is in dot_amd64.s, beside quantQ8_0AVX2 (q8_0_amd64.h).
+//
+//go:noescape
+func packQ8_0AVX2(dst *byte, stride int, src *float32, nb int, negOffset int32)
+
+// actPackAVX2 installs the quantize-and-pack kernel; it repeats
+// quantQ8_0AVX2, which every amd64 assembly tier uses for Q8_0.
+func actPackAVX2(t *table) {
+	t.packQ8_0 = packQ8_0Asm(packQ8_0AVX2)
+	t.packQ8_0Fast = true
+}
