@@ -65,7 +65,7 @@ type table struct {
 	axpyF32     func(y []float32, a float32, x []float32)
 	axpyF16     func(y []float32, a float32, x []uint16)
 	expSub      func(s []float32, m float32) float32 // s[i] = e^(s[i]−m), returns Σ
-	gelu        func(dst, x []float32)
+	gelu        func(dst, x, b []float32)            // gelu32(x + b); b nil: gelu32(x)
 	swiGLU      func(dst, gate, up []float32)
 	add         func(dst, a, b []float32)
 	// the loops of RMSNorm and LayerNorm (ops.go)

@@ -83,23 +83,9 @@ func archImpl(t *table, f Features) {
 		t.gemm[quant.Q6_K] = gemmYMM(gemmQ6Kx8AVX2, gemmKStripBlock, gemmKActBlock, 0)
 	}
 	t.expSub = expSubAVX2Slice
-	t.gelu = func(dst, x []float32) {
-		n := len(x) &^ 3
-		dst = dst[:len(x)]
-		if n > 0 {
-			geluAVX2(&dst[0], &x[0], n)
-		}
-		geluGeneric(dst[n:], x[n:])
-	}
+	t.gelu = geluAsm(geluAVX2, 8)
 	if f.AVX512VNNI { // AVX-512F is enough; the tier implies it
-		t.gelu = func(dst, x []float32) {
-			n := len(x) &^ 7
-			dst = dst[:len(x)]
-			if n > 0 {
-				geluAVX512(&dst[0], &x[0], n)
-			}
-			geluGeneric(dst[n:], x[n:])
-		}
+		t.gelu = geluAsm(geluAVX512, 16)
 	}
 	t.swiGLU = vec3Asm(swiGLUAVX2, 8, swiGLUGeneric)
 	t.fp32ToFP16 = func(dst []uint16, src []float32) {
@@ -255,10 +241,10 @@ func expSubAVX2(s *float32, n int, m float32) float32
 func fp32ToFP16AVX2(dst *uint16, src *float32, n int)
 
 //go:noescape
-func geluAVX2(dst, x *float32, n int)
+func geluAVX2(dst, x, b *float32, n int) // n%8 == 0; b may be nil
 
 //go:noescape
-func geluAVX512(dst, x *float32, n int)
+func geluAVX512(dst, x, b *float32, n int) // n%16 == 0; b may be nil
 
 //go:noescape
 func swiGLUAVX2(dst, gate, up *float32, n int)

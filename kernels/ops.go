@@ -119,13 +119,31 @@ func Softmax(x []float32) {
 }
 
 // GELU writes the exact (erf) GELU of x to dst: 0.5·x·(1+erf(x/√2)),
-// within 4 ulp (see gelu.go).
-func GELU(dst, x []float32) { impl.gelu(dst, x) }
+// in float32 within geluULP (8) ulp (see gelu.go). dst may be x.
+func GELU(dst, x []float32) { impl.gelu(dst, x, nil) }
 
-func geluGeneric(dst, x []float32) {
+// BiasGELU writes GELU(x + b) to dst (the bias add rounded to float32
+// first, as Add then GELU would): the ViT's fc1 bias and activation in one
+// pass over the row. dst may be x.
+func BiasGELU(dst, x, b []float32) {
+	if b == nil {
+		b = []float32{}
+	}
+	impl.gelu(dst, x, b)
+}
+
+// geluGeneric writes gelu32(x), or gelu32(x + b) when b is not nil.
+func geluGeneric(dst, x, b []float32) {
 	dst = dst[:len(x)]
+	if b == nil {
+		for i, v := range x {
+			dst[i] = gelu32(v)
+		}
+		return
+	}
+	b = b[:len(x)]
 	for i, v := range x {
-		dst[i] = gelu(v)
+		dst[i] = gelu32(v + b[i])
 	}
 }
 

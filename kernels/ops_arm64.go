@@ -38,7 +38,7 @@ func expSubNEON(s *float32, n int, m float32) float32 // n%8 == 0
 func swiGLUNEON(dst, gate, up *float32, n int) // n%8 == 0
 
 //go:noescape
-func geluNEON(dst, x *float32, n int) // n%4 == 0
+func geluNEON(dst, x, b *float32, n int) // n%8 == 0; b may be nil
 
 //go:noescape
 func scoresF32NEON(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32 // n%16 == 0
@@ -141,14 +141,7 @@ func neonOps(t *table) {
 	}
 	t.swiGLU = vec3Asm(swiGLUNEON, 8, swiGLUGeneric)
 	t.add = vec3Asm(addNEON, 16, addGeneric)
-	t.gelu = func(dst, x []float32) {
-		dst = dst[:len(x)]
-		n := len(x) &^ 3
-		if n > 0 {
-			geluNEON(&dst[0], &x[0], n)
-		}
-		geluGeneric(dst[n:], x[n:])
-	}
+	t.gelu = geluAsm(geluNEON, 8)
 	// Attention block loops: head dimensions that are a multiple of 16
 	// (64, 112, 128) run whole in assembly, others through the dots above.
 	t.scoresF32 = func(s, q, k []float32, ldk int, scale float32) float32 {

@@ -1037,225 +1037,286 @@ swiGLUNEON_loop:
 swiGLUNEON_done:
 	RET
 
-// func geluNEON(dst, x *float32, n int)
-TEXT ·geluNEON(SB), NOSPLIT, $0-24
+// func geluNEON(dst, x, b *float32, n int)
+TEXT ·geluNEON(SB), NOSPLIT, $0-32
 	MOVD dst+0(FP), R0
 	MOVD x+8(FP), R1
-	MOVD n+16(FP), R2
-	MOVD $geluc<>(SB), R5
-	MOVW $0xc2d00000, R9 // expLo
-	VDUP R9, V17.S4
-	MOVW $0x42b20000, R9 // expHi
-	VDUP R9, V18.S4
-	MOVW $0x3fb8aa3b, R9 // log2e
-	VDUP R9, V19.S4
-	MOVW $0x4b400000, R9 // 1.5·2²³
-	VDUP R9, V20.S4
-	MOVW $0x3f318000, R9 // C1
-	VDUP R9, V21.S4
-	MOVW $0xb95e8083, R9 // C2
-	VDUP R9, V22.S4
-	MOVW $0x39506967, R9 // P0
-	VDUP R9, V23.S4
-	MOVW $0x3ab743ce, R9 // P1
-	VDUP R9, V24.S4
-	MOVW $0x3c088908, R9 // P2
-	VDUP R9, V25.S4
-	MOVW $0x3d2aa9c1, R9 // P3
-	VDUP R9, V26.S4
-	MOVW $0x3e2aaaaa, R9 // P4
-	VDUP R9, V27.S4
-	MOVW $0x3f000000, R9 // P5
-	VDUP R9, V28.S4
-	MOVW $0x3f800000, R9 // 1
-	VDUP R9, V29.S4
-	MOVW $0x0000007f, R9 // exponent bias
-	VDUP R9, V30.S4
-	FMOVD $0.5, F16
-	VDUP V16.D[0], V16.D2
-	FMOVD $1.0, F31
-	VDUP V31.D[0], V31.D2
-	LSR $2, R2
+	MOVD b+16(FP), R3
+	MOVD n+24(FP), R2
+	MOVD $geluf<>(SB), R5
+	VLD1.P 64(R5), [V23.S4, V24.S4, V25.S4, V26.S4]
+	VLD1 (R5), [V27.S4, V28.S4, V29.S4, V30.S4]
+	VEOR V31.B16, V31.B16, V31.B16
+	CBNZ R3, geluNEON_bias
+	LSR $3, R2
 	CBZ R2, geluNEON_done
 geluNEON_loop:
-	VLD1.P 16(R1), [V0.S4]
-	WORD	$0x0e61780c // fcvtl v12.2d, v0.2s
-	WORD	$0x4e61780d // fcvtl2 v13.2d, v0.4s
-	WORD	$0x6e6cdd8e // fmul v14.2d, v12.2d, v12.2d
-	WORD	$0x6e70ddce // fmul v14.2d, v14.2d, v16.2d
-	WORD	$0x6e6dddaf // fmul v15.2d, v13.2d, v13.2d
-	WORD	$0x6e70ddef // fmul v15.2d, v15.2d, v16.2d
-	WORD	$0x0e6169c0 // fcvtn v0.2s, v14.2d
-	WORD	$0x4e6169e0 // fcvtn2 v0.4s, v15.2d
-	WORD	$0x0e617801 // fcvtl v1.2d, v0.2s
-	WORD	$0x4e617803 // fcvtl2 v3.2d, v0.4s
-	WORD	$0x4ee1d5ce // fsub v14.2d, v14.2d, v1.2d
-	WORD	$0x4ee3d5ef // fsub v15.2d, v15.2d, v3.2d
-	WORD	$0x6ea0f800 // fneg v0.4s, v0.4s
-	WORD	$0x4e31f400 // fmax v0.4s, v0.4s, v17.4s
-	WORD	$0x4eb2f400 // fmin v0.4s, v0.4s, v18.4s
-	VORR V20.B16, V20.B16, V2.B16
-	WORD	$0x4e33cc02 // fmla v2.4s, v0.4s, v19.4s
-	WORD	$0x4eb4d442 // fsub v2.4s, v2.4s, v20.4s
-	WORD	$0x4eb5cc40 // fmls v0.4s, v2.4s, v21.4s
-	WORD	$0x4eb6cc40 // fmls v0.4s, v2.4s, v22.4s
-	VORR V24.B16, V24.B16, V4.B16
-	WORD	$0x4e20cee4 // fmla v4.4s, v23.4s, v0.4s
-	VORR V25.B16, V25.B16, V6.B16
-	WORD	$0x4e20cc86 // fmla v6.4s, v4.4s, v0.4s
-	VORR V26.B16, V26.B16, V4.B16
-	WORD	$0x4e20ccc4 // fmla v4.4s, v6.4s, v0.4s
-	VORR V27.B16, V27.B16, V6.B16
-	WORD	$0x4e20cc86 // fmla v6.4s, v4.4s, v0.4s
-	VORR V28.B16, V28.B16, V4.B16
-	WORD	$0x4e20ccc4 // fmla v4.4s, v6.4s, v0.4s
-	WORD	$0x6e20dc84 // fmul v4.4s, v4.4s, v0.4s
-	VORR V0.B16, V0.B16, V6.B16
-	WORD	$0x4e20cc86 // fmla v6.4s, v4.4s, v0.4s
-	WORD	$0x4e3dd4c4 // fadd v4.4s, v6.4s, v29.4s
-	WORD	$0x4ea1b842 // fcvtzs v2.4s, v2.4s
-	WORD	$0x4f3f0448 // sshr v8.4s, v2.4s, #1
-	VSUB V8.S4, V2.S4, V9.S4
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	WORD	$0x4ea0f802 // fabs v2.4s, v0.4s
+	WORD	$0x4f979042 // fmul v2.4s, v2.4s, v23.s[0]
+	WORD	$0x4ea0f823 // fabs v3.4s, v1.4s
+	WORD	$0x4f979063 // fmul v3.4s, v3.4s, v23.s[0]
+	WORD	$0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD	$0x6ea0f886 // fneg v6.4s, v4.4s
+	WORD	$0x4e20cc06 // fmla v6.4s, v0.4s, v0.4s
+	WORD	$0x4fb79084 // fmul v4.4s, v4.4s, v23.s[1]
+	WORD	$0x4fb790c6 // fmul v6.4s, v6.4s, v23.s[1]
+	WORD	$0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	WORD	$0x6ea0f8a7 // fneg v7.4s, v5.4s
+	WORD	$0x4e21cc27 // fmla v7.4s, v1.4s, v1.4s
+	WORD	$0x4fb790a5 // fmul v5.4s, v5.4s, v23.s[1]
+	WORD	$0x4fb790e7 // fmul v7.4s, v7.4s, v23.s[1]
+	WORD	$0x4f979888 // fmul v8.4s, v4.4s, v23.s[2]
+	WORD	$0x4e218908 // frintn v8.4s, v8.4s
+	WORD	$0x4fb75904 // fmls v4.4s, v8.4s, v23.s[3]
+	WORD	$0x4f985104 // fmls v4.4s, v8.4s, v24.s[0]
+	WORD	$0x4f9798a9 // fmul v9.4s, v5.4s, v23.s[2]
+	WORD	$0x4e218929 // frintn v9.4s, v9.4s
+	WORD	$0x4fb75925 // fmls v5.4s, v9.4s, v23.s[3]
+	WORD	$0x4f985125 // fmls v5.4s, v9.4s, v24.s[0]
+	VDUP V24.S[1], V10.S4
+	VDUP V24.S[2], V12.S4
+	WORD	$0x4e24cd4c // fmla v12.4s, v10.4s, v4.4s
+	VDUP V24.S[3], V10.S4
+	WORD	$0x4e24cd8a // fmla v10.4s, v12.4s, v4.4s
+	VDUP V25.S[0], V12.S4
+	WORD	$0x4e24cd4c // fmla v12.4s, v10.4s, v4.4s
+	VDUP V25.S[1], V10.S4
+	WORD	$0x4e24cd8a // fmla v10.4s, v12.4s, v4.4s
+	VDUP V25.S[2], V12.S4
+	WORD	$0x4e24cd4c // fmla v12.4s, v10.4s, v4.4s
+	WORD	$0x6e24dc8e // fmul v14.4s, v4.4s, v4.4s
+	VORR V4.B16, V4.B16, V10.B16
+	WORD	$0x4e2ecd8a // fmla v10.4s, v12.4s, v14.4s
+	WORD	$0x4e3dd54a // fadd v10.4s, v10.4s, v29.4s
+	WORD	$0x4ea1b908 // fcvtzs v8.4s, v8.4s
 	VADD V30.S4, V8.S4, V8.S4
-	VADD V30.S4, V9.S4, V9.S4
 	VSHL $23, V8.S4, V8.S4
+	WORD	$0x6e28dd4a // fmul v10.4s, v10.4s, v8.4s
+	WORD	$0x4e26cd4a // fmla v10.4s, v10.4s, v6.4s
+	VDUP V24.S[1], V11.S4
+	VDUP V24.S[2], V13.S4
+	WORD	$0x4e25cd6d // fmla v13.4s, v11.4s, v5.4s
+	VDUP V24.S[3], V11.S4
+	WORD	$0x4e25cdab // fmla v11.4s, v13.4s, v5.4s
+	VDUP V25.S[0], V13.S4
+	WORD	$0x4e25cd6d // fmla v13.4s, v11.4s, v5.4s
+	VDUP V25.S[1], V11.S4
+	WORD	$0x4e25cdab // fmla v11.4s, v13.4s, v5.4s
+	VDUP V25.S[2], V13.S4
+	WORD	$0x4e25cd6d // fmla v13.4s, v11.4s, v5.4s
+	WORD	$0x6e25dcaf // fmul v15.4s, v5.4s, v5.4s
+	VORR V5.B16, V5.B16, V11.B16
+	WORD	$0x4e2fcdab // fmla v11.4s, v13.4s, v15.4s
+	WORD	$0x4e3dd56b // fadd v11.4s, v11.4s, v29.4s
+	WORD	$0x4ea1b929 // fcvtzs v9.4s, v9.4s
+	VADD V30.S4, V9.S4, V9.S4
 	VSHL $23, V9.S4, V9.S4
-	WORD	$0x6e28dc84 // fmul v4.4s, v4.4s, v8.4s
-	WORD	$0x6e29dc84 // fmul v4.4s, v4.4s, v9.4s
-	WORD	$0x0e617881 // fcvtl v1.2d, v4.2s
-	WORD	$0x4e617883 // fcvtl2 v3.2d, v4.4s
-	WORD	$0x4eeed7ee // fsub v14.2d, v31.2d, v14.2d
-	WORD	$0x4eefd7ef // fsub v15.2d, v31.2d, v15.2d
-	WORD	$0x6e6edc2e // fmul v14.2d, v1.2d, v14.2d
-	WORD	$0x6e6fdc6f // fmul v15.2d, v3.2d, v15.2d
-	WORD	$0x4ee0f980 // fabs v0.2d, v12.2d
-	FMOVQ 0(R5), F10 // rsqrt2
-	WORD	$0x6e6adc00 // fmul v0.2d, v0.2d, v10.2d
-	FMOVQ 32(R5), F10 // a
-	VORR V31.B16, V31.B16, V1.B16
-	WORD	$0x4e6acc01 // fmla v1.2d, v0.2d, v10.2d
-	WORD	$0x6e61ffe1 // fdiv v1.2d, v31.2d, v1.2d
-	FMOVQ 144(R5), F2 // g10
-	FMOVQ 160(R5), F3 // g9
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 176(R5), F2 // g8
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	FMOVQ 192(R5), F3 // g7
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 208(R5), F2 // g6
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	FMOVQ 224(R5), F3 // g5
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 240(R5), F2 // g4
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	FMOVQ 256(R5), F3 // g3
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 272(R5), F2 // g2
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	FMOVQ 288(R5), F3 // g1
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 304(R5), F2 // g0
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	WORD	$0x6e70ddce // fmul v14.2d, v14.2d, v16.2d
-	WORD	$0x6e62ddc4 // fmul v4.2d, v14.2d, v2.2d
-	VORR V31.B16, V31.B16, V5.B16
-	WORD	$0x4ee2cdc5 // fmls v5.2d, v14.2d, v2.2d
-	WORD	$0x4ee0e986 // fcmlt v6.2d, v12.2d, #0.0
-	VORR V6.B16, V6.B16, V7.B16
-	WORD	$0x6e651c87 // bsl v7.16b, v4.16b, v5.16b
-	WORD	$0x6e60dc08 // fmul v8.2d, v0.2d, v0.2d
-	FMOVQ 48(R5), F2 // p5
-	FMOVQ 64(R5), F3 // p4
-	WORD	$0x4e68cc43 // fmla v3.2d, v2.2d, v8.2d
-	FMOVQ 80(R5), F2 // p3
-	WORD	$0x4e68cc62 // fmla v2.2d, v3.2d, v8.2d
-	FMOVQ 96(R5), F3 // p2
-	WORD	$0x4e68cc43 // fmla v3.2d, v2.2d, v8.2d
-	FMOVQ 112(R5), F2 // p1
-	WORD	$0x4e68cc62 // fmla v2.2d, v3.2d, v8.2d
-	FMOVQ 128(R5), F3 // p0
-	WORD	$0x4e68cc43 // fmla v3.2d, v2.2d, v8.2d
-	WORD	$0x6e70dc09 // fmul v9.2d, v0.2d, v16.2d
-	VORR V16.B16, V16.B16, V4.B16
-	WORD	$0x4ee3cd24 // fmls v4.2d, v9.2d, v3.2d
-	VORR V16.B16, V16.B16, V5.B16
-	WORD	$0x4e63cd25 // fmla v5.2d, v9.2d, v3.2d
-	WORD	$0x6e651c86 // bsl v6.16b, v4.16b, v5.16b
-	WORD	$0x6ee0e608 // fcmgt v8.2d, v16.2d, v0.2d
-	WORD	$0x6e671cc8 // bsl v8.16b, v6.16b, v7.16b
-	WORD	$0x6e68dd88 // fmul v8.2d, v12.2d, v8.2d
-	FMOVQ 16(R5), F10 // 9.3
-	WORD	$0x6eeae409 // fcmgt v9.2d, v0.2d, v10.2d
-	VEOR V11.B16, V11.B16, V11.B16
-	WORD	$0x4e6bf58b // fmax v11.2d, v12.2d, v11.2d
-	WORD	$0x6e681d69 // bsl v9.16b, v11.16b, v8.16b
-	WORD	$0x0e61692c // fcvtn v12.2s, v9.2d
-	WORD	$0x4ee0f9a0 // fabs v0.2d, v13.2d
-	FMOVQ 0(R5), F10 // rsqrt2
-	WORD	$0x6e6adc00 // fmul v0.2d, v0.2d, v10.2d
-	FMOVQ 32(R5), F10 // a
-	VORR V31.B16, V31.B16, V1.B16
-	WORD	$0x4e6acc01 // fmla v1.2d, v0.2d, v10.2d
-	WORD	$0x6e61ffe1 // fdiv v1.2d, v31.2d, v1.2d
-	FMOVQ 144(R5), F2 // g10
-	FMOVQ 160(R5), F3 // g9
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 176(R5), F2 // g8
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	FMOVQ 192(R5), F3 // g7
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 208(R5), F2 // g6
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	FMOVQ 224(R5), F3 // g5
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 240(R5), F2 // g4
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	FMOVQ 256(R5), F3 // g3
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 272(R5), F2 // g2
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	FMOVQ 288(R5), F3 // g1
-	WORD	$0x4e61cc43 // fmla v3.2d, v2.2d, v1.2d
-	FMOVQ 304(R5), F2 // g0
-	WORD	$0x4e61cc62 // fmla v2.2d, v3.2d, v1.2d
-	WORD	$0x6e70ddef // fmul v15.2d, v15.2d, v16.2d
-	WORD	$0x6e62dde4 // fmul v4.2d, v15.2d, v2.2d
-	VORR V31.B16, V31.B16, V5.B16
-	WORD	$0x4ee2cde5 // fmls v5.2d, v15.2d, v2.2d
-	WORD	$0x4ee0e9a6 // fcmlt v6.2d, v13.2d, #0.0
-	VORR V6.B16, V6.B16, V7.B16
-	WORD	$0x6e651c87 // bsl v7.16b, v4.16b, v5.16b
-	WORD	$0x6e60dc08 // fmul v8.2d, v0.2d, v0.2d
-	FMOVQ 48(R5), F2 // p5
-	FMOVQ 64(R5), F3 // p4
-	WORD	$0x4e68cc43 // fmla v3.2d, v2.2d, v8.2d
-	FMOVQ 80(R5), F2 // p3
-	WORD	$0x4e68cc62 // fmla v2.2d, v3.2d, v8.2d
-	FMOVQ 96(R5), F3 // p2
-	WORD	$0x4e68cc43 // fmla v3.2d, v2.2d, v8.2d
-	FMOVQ 112(R5), F2 // p1
-	WORD	$0x4e68cc62 // fmla v2.2d, v3.2d, v8.2d
-	FMOVQ 128(R5), F3 // p0
-	WORD	$0x4e68cc43 // fmla v3.2d, v2.2d, v8.2d
-	WORD	$0x6e70dc09 // fmul v9.2d, v0.2d, v16.2d
-	VORR V16.B16, V16.B16, V4.B16
-	WORD	$0x4ee3cd24 // fmls v4.2d, v9.2d, v3.2d
-	VORR V16.B16, V16.B16, V5.B16
-	WORD	$0x4e63cd25 // fmla v5.2d, v9.2d, v3.2d
-	WORD	$0x6e651c86 // bsl v6.16b, v4.16b, v5.16b
-	WORD	$0x6ee0e608 // fcmgt v8.2d, v16.2d, v0.2d
-	WORD	$0x6e671cc8 // bsl v8.16b, v6.16b, v7.16b
-	WORD	$0x6e68dda8 // fmul v8.2d, v13.2d, v8.2d
-	FMOVQ 16(R5), F10 // 9.3
-	WORD	$0x6eeae409 // fcmgt v9.2d, v0.2d, v10.2d
-	VEOR V11.B16, V11.B16, V11.B16
-	WORD	$0x4e6bf5ab // fmax v11.2d, v13.2d, v11.2d
-	WORD	$0x6e681d69 // bsl v9.16b, v11.16b, v8.16b
-	WORD	$0x4e61692c // fcvtn2 v12.4s, v9.2d
-	VST1.P [V12.S4], 16(R0)
+	WORD	$0x6e29dd6b // fmul v11.4s, v11.4s, v9.4s
+	WORD	$0x4e27cd6b // fmla v11.4s, v11.4s, v7.4s
+	VORR V29.B16, V29.B16, V14.B16
+	WORD	$0x4fb9184e // fmla v14.4s, v2.4s, v25.s[3]
+	WORD	$0x6e2effae // fdiv v14.4s, v29.4s, v14.4s
+	VORR V29.B16, V29.B16, V15.B16
+	WORD	$0x4fb9186f // fmla v15.4s, v3.4s, v25.s[3]
+	WORD	$0x6e2fffaf // fdiv v15.4s, v29.4s, v15.4s
+	VDUP V26.S[0], V16.S4
+	VDUP V26.S[1], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	VDUP V26.S[2], V16.S4
+	WORD	$0x4e2ecd90 // fmla v16.4s, v12.4s, v14.4s
+	VDUP V26.S[3], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	VDUP V27.S[0], V16.S4
+	WORD	$0x4e2ecd90 // fmla v16.4s, v12.4s, v14.4s
+	VDUP V27.S[1], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	VDUP V27.S[2], V16.S4
+	WORD	$0x4e2ecd90 // fmla v16.4s, v12.4s, v14.4s
+	VDUP V27.S[3], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	VDUP V28.S[0], V16.S4
+	WORD	$0x4e2ecd90 // fmla v16.4s, v12.4s, v14.4s
+	VDUP V28.S[1], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	WORD	$0x6e2add8c // fmul v12.4s, v12.4s, v10.4s
+	WORD	$0x4eacd7b0 // fsub v16.4s, v29.4s, v12.4s
+	WORD	$0x4ea0e812 // fcmlt v18.4s, v0.4s, #0.0
+	WORD	$0x6e701d92 // bsl v18.16b, v12.16b, v16.16b
+	WORD	$0x6e32dc0c // fmul v12.4s, v0.4s, v18.4s
+	VDUP V28.S[2], V14.S4
+	WORD	$0x6eaee452 // fcmgt v18.4s, v2.4s, v14.4s
+	WORD	$0x4e3ff40e // fmax v14.4s, v0.4s, v31.4s
+	WORD	$0x6e6c1dd2 // bsl v18.16b, v14.16b, v12.16b
+	VDUP V26.S[0], V17.S4
+	VDUP V26.S[1], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	VDUP V26.S[2], V17.S4
+	WORD	$0x4e2fcdb1 // fmla v17.4s, v13.4s, v15.4s
+	VDUP V26.S[3], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	VDUP V27.S[0], V17.S4
+	WORD	$0x4e2fcdb1 // fmla v17.4s, v13.4s, v15.4s
+	VDUP V27.S[1], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	VDUP V27.S[2], V17.S4
+	WORD	$0x4e2fcdb1 // fmla v17.4s, v13.4s, v15.4s
+	VDUP V27.S[3], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	VDUP V28.S[0], V17.S4
+	WORD	$0x4e2fcdb1 // fmla v17.4s, v13.4s, v15.4s
+	VDUP V28.S[1], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	WORD	$0x6e2bddad // fmul v13.4s, v13.4s, v11.4s
+	WORD	$0x4eadd7b1 // fsub v17.4s, v29.4s, v13.4s
+	WORD	$0x4ea0e833 // fcmlt v19.4s, v1.4s, #0.0
+	WORD	$0x6e711db3 // bsl v19.16b, v13.16b, v17.16b
+	WORD	$0x6e33dc2d // fmul v13.4s, v1.4s, v19.4s
+	VDUP V28.S[2], V15.S4
+	WORD	$0x6eafe473 // fcmgt v19.4s, v3.4s, v15.4s
+	WORD	$0x4e3ff42f // fmax v15.4s, v1.4s, v31.4s
+	WORD	$0x6e6d1df3 // bsl v19.16b, v15.16b, v13.16b
+	VST1.P [V18.S4, V19.S4], 32(R0)
 	SUB $1, R2
 	CBNZ R2, geluNEON_loop
 geluNEON_done:
+	RET
+geluNEON_bias:
+	LSR $3, R2
+	CBZ R2, geluNEON_b_done
+geluNEON_b_loop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1.P 32(R3), [V2.S4, V3.S4]
+	WORD	$0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
+	WORD	$0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
+	WORD	$0x4ea0f802 // fabs v2.4s, v0.4s
+	WORD	$0x4f979042 // fmul v2.4s, v2.4s, v23.s[0]
+	WORD	$0x4ea0f823 // fabs v3.4s, v1.4s
+	WORD	$0x4f979063 // fmul v3.4s, v3.4s, v23.s[0]
+	WORD	$0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD	$0x6ea0f886 // fneg v6.4s, v4.4s
+	WORD	$0x4e20cc06 // fmla v6.4s, v0.4s, v0.4s
+	WORD	$0x4fb79084 // fmul v4.4s, v4.4s, v23.s[1]
+	WORD	$0x4fb790c6 // fmul v6.4s, v6.4s, v23.s[1]
+	WORD	$0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	WORD	$0x6ea0f8a7 // fneg v7.4s, v5.4s
+	WORD	$0x4e21cc27 // fmla v7.4s, v1.4s, v1.4s
+	WORD	$0x4fb790a5 // fmul v5.4s, v5.4s, v23.s[1]
+	WORD	$0x4fb790e7 // fmul v7.4s, v7.4s, v23.s[1]
+	WORD	$0x4f979888 // fmul v8.4s, v4.4s, v23.s[2]
+	WORD	$0x4e218908 // frintn v8.4s, v8.4s
+	WORD	$0x4fb75904 // fmls v4.4s, v8.4s, v23.s[3]
+	WORD	$0x4f985104 // fmls v4.4s, v8.4s, v24.s[0]
+	WORD	$0x4f9798a9 // fmul v9.4s, v5.4s, v23.s[2]
+	WORD	$0x4e218929 // frintn v9.4s, v9.4s
+	WORD	$0x4fb75925 // fmls v5.4s, v9.4s, v23.s[3]
+	WORD	$0x4f985125 // fmls v5.4s, v9.4s, v24.s[0]
+	VDUP V24.S[1], V10.S4
+	VDUP V24.S[2], V12.S4
+	WORD	$0x4e24cd4c // fmla v12.4s, v10.4s, v4.4s
+	VDUP V24.S[3], V10.S4
+	WORD	$0x4e24cd8a // fmla v10.4s, v12.4s, v4.4s
+	VDUP V25.S[0], V12.S4
+	WORD	$0x4e24cd4c // fmla v12.4s, v10.4s, v4.4s
+	VDUP V25.S[1], V10.S4
+	WORD	$0x4e24cd8a // fmla v10.4s, v12.4s, v4.4s
+	VDUP V25.S[2], V12.S4
+	WORD	$0x4e24cd4c // fmla v12.4s, v10.4s, v4.4s
+	WORD	$0x6e24dc8e // fmul v14.4s, v4.4s, v4.4s
+	VORR V4.B16, V4.B16, V10.B16
+	WORD	$0x4e2ecd8a // fmla v10.4s, v12.4s, v14.4s
+	WORD	$0x4e3dd54a // fadd v10.4s, v10.4s, v29.4s
+	WORD	$0x4ea1b908 // fcvtzs v8.4s, v8.4s
+	VADD V30.S4, V8.S4, V8.S4
+	VSHL $23, V8.S4, V8.S4
+	WORD	$0x6e28dd4a // fmul v10.4s, v10.4s, v8.4s
+	WORD	$0x4e26cd4a // fmla v10.4s, v10.4s, v6.4s
+	VDUP V24.S[1], V11.S4
+	VDUP V24.S[2], V13.S4
+	WORD	$0x4e25cd6d // fmla v13.4s, v11.4s, v5.4s
+	VDUP V24.S[3], V11.S4
+	WORD	$0x4e25cdab // fmla v11.4s, v13.4s, v5.4s
+	VDUP V25.S[0], V13.S4
+	WORD	$0x4e25cd6d // fmla v13.4s, v11.4s, v5.4s
+	VDUP V25.S[1], V11.S4
+	WORD	$0x4e25cdab // fmla v11.4s, v13.4s, v5.4s
+	VDUP V25.S[2], V13.S4
+	WORD	$0x4e25cd6d // fmla v13.4s, v11.4s, v5.4s
+	WORD	$0x6e25dcaf // fmul v15.4s, v5.4s, v5.4s
+	VORR V5.B16, V5.B16, V11.B16
+	WORD	$0x4e2fcdab // fmla v11.4s, v13.4s, v15.4s
+	WORD	$0x4e3dd56b // fadd v11.4s, v11.4s, v29.4s
+	WORD	$0x4ea1b929 // fcvtzs v9.4s, v9.4s
+	VADD V30.S4, V9.S4, V9.S4
+	VSHL $23, V9.S4, V9.S4
+	WORD	$0x6e29dd6b // fmul v11.4s, v11.4s, v9.4s
+	WORD	$0x4e27cd6b // fmla v11.4s, v11.4s, v7.4s
+	VORR V29.B16, V29.B16, V14.B16
+	WORD	$0x4fb9184e // fmla v14.4s, v2.4s, v25.s[3]
+	WORD	$0x6e2effae // fdiv v14.4s, v29.4s, v14.4s
+	VORR V29.B16, V29.B16, V15.B16
+	WORD	$0x4fb9186f // fmla v15.4s, v3.4s, v25.s[3]
+	WORD	$0x6e2fffaf // fdiv v15.4s, v29.4s, v15.4s
+	VDUP V26.S[0], V16.S4
+	VDUP V26.S[1], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	VDUP V26.S[2], V16.S4
+	WORD	$0x4e2ecd90 // fmla v16.4s, v12.4s, v14.4s
+	VDUP V26.S[3], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	VDUP V27.S[0], V16.S4
+	WORD	$0x4e2ecd90 // fmla v16.4s, v12.4s, v14.4s
+	VDUP V27.S[1], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	VDUP V27.S[2], V16.S4
+	WORD	$0x4e2ecd90 // fmla v16.4s, v12.4s, v14.4s
+	VDUP V27.S[3], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	VDUP V28.S[0], V16.S4
+	WORD	$0x4e2ecd90 // fmla v16.4s, v12.4s, v14.4s
+	VDUP V28.S[1], V12.S4
+	WORD	$0x4e2ece0c // fmla v12.4s, v16.4s, v14.4s
+	WORD	$0x6e2add8c // fmul v12.4s, v12.4s, v10.4s
+	WORD	$0x4eacd7b0 // fsub v16.4s, v29.4s, v12.4s
+	WORD	$0x4ea0e812 // fcmlt v18.4s, v0.4s, #0.0
+	WORD	$0x6e701d92 // bsl v18.16b, v12.16b, v16.16b
+	WORD	$0x6e32dc0c // fmul v12.4s, v0.4s, v18.4s
+	VDUP V28.S[2], V14.S4
+	WORD	$0x6eaee452 // fcmgt v18.4s, v2.4s, v14.4s
+	WORD	$0x4e3ff40e // fmax v14.4s, v0.4s, v31.4s
+	WORD	$0x6e6c1dd2 // bsl v18.16b, v14.16b, v12.16b
+	VDUP V26.S[0], V17.S4
+	VDUP V26.S[1], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	VDUP V26.S[2], V17.S4
+	WORD	$0x4e2fcdb1 // fmla v17.4s, v13.4s, v15.4s
+	VDUP V26.S[3], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	VDUP V27.S[0], V17.S4
+	WORD	$0x4e2fcdb1 // fmla v17.4s, v13.4s, v15.4s
+	VDUP V27.S[1], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	VDUP V27.S[2], V17.S4
+	WORD	$0x4e2fcdb1 // fmla v17.4s, v13.4s, v15.4s
+	VDUP V27.S[3], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	VDUP V28.S[0], V17.S4
+	WORD	$0x4e2fcdb1 // fmla v17.4s, v13.4s, v15.4s
+	VDUP V28.S[1], V13.S4
+	WORD	$0x4e2fce2d // fmla v13.4s, v17.4s, v15.4s
+	WORD	$0x6e2bddad // fmul v13.4s, v13.4s, v11.4s
+	WORD	$0x4eadd7b1 // fsub v17.4s, v29.4s, v13.4s
+	WORD	$0x4ea0e833 // fcmlt v19.4s, v1.4s, #0.0
+	WORD	$0x6e711db3 // bsl v19.16b, v13.16b, v17.16b
+	WORD	$0x6e33dc2d // fmul v13.4s, v1.4s, v19.4s
+	VDUP V28.S[2], V15.S4
+	WORD	$0x6eafe473 // fcmgt v19.4s, v3.4s, v15.4s
+	WORD	$0x4e3ff42f // fmax v15.4s, v1.4s, v31.4s
+	WORD	$0x6e6d1df3 // bsl v19.16b, v15.16b, v13.16b
+	VST1.P [V18.S4, V19.S4], 32(R0)
+	SUB $1, R2
+	CBNZ R2, geluNEON_b_loop
+geluNEON_b_done:
 	RET
 
 // func scoresF32NEON(s *float32, q *float32, k *float32, ldk, rows, n int, scale float32) float32
@@ -1567,45 +1628,37 @@ addNEON_loop:
 addNEON_done:
 	RET
 
-// gelu's float64 constants (kernels/gelu.go), two copies each
-DATA geluc<>+0(SB)/8, $0x3fe6a09e667f3bcd // rsqrt2
-DATA geluc<>+8(SB)/8, $0x3fe6a09e667f3bcd // rsqrt2
-DATA geluc<>+16(SB)/8, $0x402299999999999a // 9.3
-DATA geluc<>+24(SB)/8, $0x402299999999999a // 9.3
-DATA geluc<>+32(SB)/8, $0x3fd4f740a93d7b8c // a
-DATA geluc<>+40(SB)/8, $0x3fd4f740a93d7b8c // a
-DATA geluc<>+48(SB)/8, $0xbf49524b606cdbfe // p5
-DATA geluc<>+56(SB)/8, $0xbf49524b606cdbfe // p5
-DATA geluc<>+64(SB)/8, $0x3f754f04719e96b0 // p4
-DATA geluc<>+72(SB)/8, $0x3f754f04719e96b0 // p4
-DATA geluc<>+80(SB)/8, $0xbf9b821c5c17db56 // p3
-DATA geluc<>+88(SB)/8, $0xbf9b821c5c17db56 // p3
-DATA geluc<>+96(SB)/8, $0x3fbce2efa5b4ddc2 // p2
-DATA geluc<>+104(SB)/8, $0x3fbce2efa5b4ddc2 // p2
-DATA geluc<>+112(SB)/8, $0xbfd8127467db2b7a // p1
-DATA geluc<>+120(SB)/8, $0xbfd8127467db2b7a // p1
-DATA geluc<>+128(SB)/8, $0x3ff20dd75041f431 // p0
-DATA geluc<>+136(SB)/8, $0x3ff20dd75041f431 // p0
-DATA geluc<>+144(SB)/8, $0x3faf445eb63b2b8c // g10
-DATA geluc<>+152(SB)/8, $0x3faf445eb63b2b8c // g10
-DATA geluc<>+160(SB)/8, $0xbfd6246640a0f09e // g9
-DATA geluc<>+168(SB)/8, $0xbfd6246640a0f09e // g9
-DATA geluc<>+176(SB)/8, $0x3fe6addc6b5bfbb5 // g8
-DATA geluc<>+184(SB)/8, $0x3fe6addc6b5bfbb5 // g8
-DATA geluc<>+192(SB)/8, $0xbfe6193b9838eb79 // g7
-DATA geluc<>+200(SB)/8, $0xbfe6193b9838eb79 // g7
-DATA geluc<>+208(SB)/8, $0x3fe446986187bac4 // g6
-DATA geluc<>+216(SB)/8, $0x3fe446986187bac4 // g6
-DATA geluc<>+224(SB)/8, $0xbfc1c9a1a0f0fadf // g5
-DATA geluc<>+232(SB)/8, $0xbfc1c9a1a0f0fadf // g5
-DATA geluc<>+240(SB)/8, $0x3fcf73f9fbd278df // g4
-DATA geluc<>+248(SB)/8, $0x3fcf73f9fbd278df // g4
-DATA geluc<>+256(SB)/8, $0x3fc3afe0d0c9c060 // g3
-DATA geluc<>+264(SB)/8, $0x3fc3afe0d0c9c060 // g3
-DATA geluc<>+272(SB)/8, $0x3fc81144da53c9f0 // g2
-DATA geluc<>+280(SB)/8, $0x3fc81144da53c9f0 // g2
-DATA geluc<>+288(SB)/8, $0x3fc79eec9d0df63a // g1
-DATA geluc<>+296(SB)/8, $0x3fc79eec9d0df63a // g1
-DATA geluc<>+304(SB)/8, $0x3ee7e1f76ac294c1 // g0
-DATA geluc<>+312(SB)/8, $0x3ee7e1f76ac294c1 // g0
-GLOBL geluc<>(SB), RODATA|NOPTR, $320
+// gelu32's float32 constants (kernels/gelu.go): V23–V30 of geluNEON
+DATA geluf<>+0(SB)/4, $0x3f3504f3
+DATA geluf<>+4(SB)/4, $0xbf000000
+DATA geluf<>+8(SB)/4, $0x3fb8aa3b
+DATA geluf<>+12(SB)/4, $0x3f318000
+DATA geluf<>+16(SB)/4, $0xb95e8083
+DATA geluf<>+20(SB)/4, $0x39506967
+DATA geluf<>+24(SB)/4, $0x3ab743ce
+DATA geluf<>+28(SB)/4, $0x3c088908
+DATA geluf<>+32(SB)/4, $0x3d2aa9c1
+DATA geluf<>+36(SB)/4, $0x3e2aaaaa
+DATA geluf<>+40(SB)/4, $0x3f000000
+DATA geluf<>+44(SB)/4, $0x3ebae148
+DATA geluf<>+48(SB)/4, $0x3d0f2b9d
+DATA geluf<>+52(SB)/4, $0xbe389cf3
+DATA geluf<>+56(SB)/4, $0x3ea3dade
+DATA geluf<>+60(SB)/4, $0xbe71d355
+DATA geluf<>+64(SB)/4, $0x3e68a9fa
+DATA geluf<>+68(SB)/4, $0x3c935202
+DATA geluf<>+72(SB)/4, $0x3de722f3
+DATA geluf<>+76(SB)/4, $0x3dcd2f88
+DATA geluf<>+80(SB)/4, $0x3dd36a2e
+DATA geluf<>+84(SB)/4, $0xb73a6f83
+DATA geluf<>+88(SB)/4, $0x4114cccd
+DATA geluf<>+92(SB)/4, $0x3f800000
+DATA geluf<>+96(SB)/4, $0x3f800000
+DATA geluf<>+100(SB)/4, $0x3f800000
+DATA geluf<>+104(SB)/4, $0x3f800000
+DATA geluf<>+108(SB)/4, $0x3f800000
+DATA geluf<>+112(SB)/4, $0x0000007f
+DATA geluf<>+116(SB)/4, $0x0000007f
+DATA geluf<>+120(SB)/4, $0x0000007f
+DATA geluf<>+124(SB)/4, $0x0000007f
+GLOBL geluf<>(SB), RODATA|NOPTR, $128

@@ -15,3 +15,27 @@ func vec3Asm(k func(dst, a, b *float32, n int), step int, tail func(dst, a, b []
 		tail(dst[n:], a[n:], b[n:])
 	}
 }
+
+// geluAsm wraps an assembly GELU (dst = gelu32(x), or gelu32(x + b) when
+// b is not nil) over lengths that are a multiple of step with the bounds
+// checks and the generic code for the rest.
+func geluAsm(k func(dst, x, b *float32, n int), step int) func(dst, x, b []float32) {
+	return func(dst, x, b []float32) {
+		dst = dst[:len(x)]
+		if b != nil {
+			b = b[:len(x)]
+		}
+		n := len(x) / step * step
+		if n > 0 {
+			var bp *float32
+			if b != nil {
+				bp = &b[0]
+			}
+			k(&dst[0], &x[0], bp, n)
+		}
+		if b != nil {
+			b = b[n:]
+		}
+		geluGeneric(dst[n:], x[n:], b)
+	}
+}

@@ -155,8 +155,7 @@ func (c *Context) ViTStates(dst, states, pixels []float32) error {
 		c.pool.Rows(T, rowGrain, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				r := s.mlp[i*vc.FFN : (i+1)*vc.FFN]
-				kernels.Add(r, r, L.fc1B)
-				kernels.GELU(r, r)
+				kernels.BiasGELU(r, r, L.fc1B)
 			}
 		})
 		c.matmul(s.o, &L.fc2, s.mlp, T)

@@ -654,168 +654,153 @@ func (g *gen) swiGLU() {
 	g.p("RET")
 }
 
-// Two-lane float64 ops for gelu.
-func (g *gen) fmul2d(d, n, m int)  { g.v3(0x6e60dc00, "fmul", "2d", d, n, m) }
-func (g *gen) fdiv2d(d, n, m int)  { g.v3(0x6e60fc00, "fdiv", "2d", d, n, m) }
-func (g *gen) fmls2d(d, n, m int)  { g.v3(0x4ee0cc00, "fmls", "2d", d, n, m) }
-func (g *gen) fmax2d(d, n, m int)  { g.v3(0x4e60f400, "fmax", "2d", d, n, m) }
-func (g *gen) fcmgt2d(d, n, m int) { g.v3(0x6ee0e400, "fcmgt", "2d", d, n, m) }
-func (g *gen) bsl(d, n, m int)     { g.v3(0x6e601c00, "bsl", "16b", d, n, m) }
-func (g *gen) fabs2d(d, n int)     { g.enc(0x4ee0f800, d, n, 0, "fabs v%d.2d, v%d.2d", d, n) }
-func (g *gen) fcmltz2d(d, n int)   { g.enc(0x4ee0e800, d, n, 0, "fcmlt v%d.2d, v%d.2d, #0.0", d, n) }
-func (g *gen) fcvtn2s(d, n int)    { g.enc(0x0e616800, d, n, 0, "fcvtn v%d.2s, v%d.2d", d, n) }
-func (g *gen) fcvtn24s(d, n int)   { g.enc(0x4e616800, d, n, 0, "fcvtn2 v%d.4s, v%d.2d", d, n) }
+// By-element float32 ops: d.4s = n.4s op m.s[i].
+func (g *gen) byElem(base uint32, mn string, d, n, m, i int) {
+	w := base | uint32(i&1)<<21 | uint32(i>>1)<<11
+	g.enc(w, d, n, m, "%s v%d.4s, v%d.4s, v%d.s[%d]", mn, d, n, m, i)
+}
+func (g *gen) fmulE(d, n, m, i int) { g.byElem(0x4f809000, "fmul", d, n, m, i) }
+func (g *gen) fmlaE(d, n, m, i int) { g.byElem(0x4f801000, "fmla", d, n, m, i) }
+func (g *gen) fmlsE(d, n, m, i int) { g.byElem(0x4f805000, "fmls", d, n, m, i) }
 
-// The float64 constants of gelu (kernels/gelu.go), two copies each in the
-// table geluc<> (16 bytes apart, loaded with FMOVQ); the polynomials'
-// coefficients are stored so that every Horner step is c + p·t (a fused
-// FMLA): Go on arm64 fuses p·t − c as FNMSUB, which rounds once, as
-// (−c) + p·t does.
-var geluConsts = []struct {
-	name string
-	v    float64
-}{
-	{"rsqrt2", 1 / math.Sqrt2},
-	{"9.3", 9.3},
-	{"a", 0.3275911},
-	{"p5", -0.000772749714861187}, {"p4", 0.005202309950538428}, {"p3", -0.026863520737573886},
-	{"p2", 0.11283777041977941}, {"p1", -0.37612638609123616}, {"p0", 1.1283791670860064},
-	{"g10", 0.061068496460925464}, {"g9", -0.3459716445102091}, {"g8", 0.7087232682096017},
-	{"g7", -0.6905801747410428}, {"g6", 0.6336175827871888}, {"g5", -0.13896580084288865},
-	{"g4", 0.24572682186130287}, {"g3", 0.1538048762772659}, {"g2", 0.18802700672638606},
-	{"g1", 0.1845374838703025}, {"g0", 1.1388149993083582e-05},
+func (g *gen) frintn(d, n int)   { g.enc(0x4e218800, d, n, 0, "frintn v%d.4s, v%d.4s", d, n) }
+func (g *gen) fcmltz(d, n int)   { g.enc(0x4ea0e800, d, n, 0, "fcmlt v%d.4s, v%d.4s, #0.0", d, n) }
+func (g *gen) fcmgt(d, n, m int) { g.v3(0x6ea0e400, "fcmgt", "4s", d, n, m) }
+func (g *gen) bsl(d, n, m int)   { g.v3(0x6e601c00, "bsl", "16b", d, n, m) }
+func (g *gen) dupE(d, m, i int)  { g.p("VDUP V%d.S[%d], V%d.S4", m, i, d) }
+func (g *gen) mov(d, n int)      { g.p("VORR V%d.B16, V%d.B16, V%d.B16", n, n, d) }
+func (g *gen) fmulV(d, n, m int) { g.fmul(d, n, m) }
+
+// The float32 constants of gelu32 (kernels/gelu.go) and expf (exp.go),
+// four to a register (V23–V28, read by element), then 1.0 and the int32
+// exponent bias 127 in every lane (V29, V30); table geluf<>.
+var geluConsts = [][4]uint32{
+	{f32(1 / math.Sqrt2), f32(-0.5), f32(1.44269504088896341), f32(0.693359375)},                              // V23: 1/√2, −½, log2e, C1
+	{f32(-2.12194440e-4), f32(1.9875691500e-4), f32(1.3981999507e-3), f32(8.3334519073e-3)},                   // V24: C2, P0, P1, P2
+	{f32(4.1665795894e-2), f32(1.6666665459e-1), f32(5.0000001201e-1), f32(0.365)},                            // V25: P3, P4, P5, a
+	{f32(0.03495370224118233), f32(-0.1802862137556076), f32(0.32002919912338257), f32(-0.23615773022174835)}, // V26: G9..G6
+	{f32(0.2272109091281891), f32(0.017983440309762955), f32(0.11285962909460068), f32(0.10018831491470337)},  // V27: G5..G2
+	{f32(0.10322986543178558), f32(-1.1112427273474168e-05), f32(9.3), f32(1)},                                // V28: G1, G0, zmax, 1
+	{f32(1), f32(1), f32(1), f32(1)}, // V29
+	{127, 127, 127, 127},             // V30
 }
 
-// geluOff is the byte offset of constant name in geluc<>.
-func geluOff(name string) int {
-	for i, c := range geluConsts {
-		if c.name == name {
-			return 16 * i
-		}
-	}
-	panic("gelu constant " + name)
-}
-
-// geluTable emits geluc<>.
+// geluTable emits geluf<>.
 func (g *gen) geluTable() {
-	g.text("\n// gelu's float64 constants (kernels/gelu.go), two copies each\n")
-	for i, c := range geluConsts {
-		for k := 0; k < 2; k++ {
-			fmt.Fprintf(&g.b, "DATA geluc<>+%d(SB)/8, $0x%016x // %s\n", 16*i+8*k, math.Float64bits(c.v), c.name)
+	g.text("\n// gelu32's float32 constants (kernels/gelu.go): V23–V30 of geluNEON\n")
+	for i, v := range geluConsts {
+		for k, bits := range v {
+			fmt.Fprintf(&g.b, "DATA geluf<>+%d(SB)/4, $0x%08x\n", 16*i+4*k, bits)
 		}
 	}
-	fmt.Fprintf(&g.b, "GLOBL geluc<>(SB), RODATA|NOPTR, $%d\n", 16*len(geluConsts))
+	fmt.Fprintf(&g.b, "GLOBL geluf<>(SB), RODATA|NOPTR, $%d\n", 16*len(geluConsts))
 }
 
-// ldc loads gelu constant name into both lanes of V v (R5 holds geluc<>).
-func (g *gen) ldc(v int, name string) { g.p("FMOVQ %d(R5), F%d // %s", geluOff(name), v, name) }
-
-// horner leaves c_0 + t·(c_1 + t·(… + t·c_n)) in V a or V b (which one
-// it returns), the coefficients named from the highest: each step loads
-// the next into the register the last step did not write and fuses.
-func (g *gen) horner(t, a, b int, names ...string) int {
-	cur := a
-	g.ldc(cur, names[0])
-	for _, n := range names[1:] {
-		next := a + b - cur
-		g.ldc(next, n)
-		g.fmla2d(next, cur, t)
-		cur = next
-	}
-	return cur
+// geluBody computes gelu32 of V0 and V1 (two streams of four lanes; the
+// register of a stream-0 value r is r, of stream 1 r+1) into V18, V19:
+// the steps of gelu32 with the same fused operations (FMLA/FMLS by
+// element for fma32), so the result is gelu32's bit for bit (up to
+// fma32's rare double rounding). x < 0 and
+// z > 9.3 are chosen per lane with BSL; a NaN fails both and stays NaN.
+func (g *gen) geluBody() {
+	const (
+		X, Z, U, L, N, P, Q, T, G, M = 0, 2, 4, 6, 8, 10, 12, 14, 16, 18
+		k0, k1, k2, k3, k4, k5       = 23, 24, 25, 26, 27, 28
+		one, bias, zero              = 29, 30, 31
+	)
+	both := func(f func(s int)) { f(0); f(1) }
+	both(func(s int) { g.fabs(Z+s, X+s); g.fmulE(Z+s, Z+s, k0, 0) }) // z
+	both(func(s int) {
+		g.fmulV(U+s, X+s, X+s) // h
+		g.fneg(L+s, U+s)
+		g.fmla(L+s, X+s, X+s)    // l = x·x − h, fused
+		g.fmulE(U+s, U+s, k0, 1) // u = −h/2
+		g.fmulE(L+s, L+s, k0, 1) // −l/2
+	})
+	// e^u: n = round(u·log2e), r = u − n·C1 − n·C2, Cephes' polynomial
+	both(func(s int) {
+		g.fmulE(N+s, U+s, k0, 2)
+		g.frintn(N+s, N+s)
+		g.fmlsE(U+s, N+s, k0, 3)
+		g.fmlsE(U+s, N+s, k1, 0)
+	})
+	both(func(s int) {
+		g.dupE(P+s, k1, 1) // P0
+		cur, other := P+s, Q+s
+		for _, c := range [][2]int{{k1, 2}, {k1, 3}, {k2, 0}, {k2, 1}, {k2, 2}} {
+			g.dupE(other, c[0], c[1])
+			g.fmla(other, cur, U+s)
+			cur, other = other, cur
+		}
+		// cur is Q (five steps from P): p = fma(p, r·r, r) + 1 into P
+		g.fmulV(T+s, U+s, U+s)
+		g.mov(P+s, U+s)
+		g.fmla(P+s, Q+s, T+s)
+		g.fadd(P+s, P+s, one)
+		// ·2ⁿ, then ·(1 − l/2) fused
+		g.fcvtzs(N+s, N+s)
+		g.p("VADD V%d.S4, V%d.S4, V%d.S4", bias, N+s, N+s)
+		g.p("VSHL $23, V%d.S4, V%d.S4", N+s, N+s)
+		g.fmulV(P+s, P+s, N+s)
+		g.fmla(P+s, P+s, L+s)
+	})
+	// t = 1/(1 + a·z), G(t), q = G·e^(−x²/2)
+	both(func(s int) {
+		g.mov(T+s, one)
+		g.fmlaE(T+s, Z+s, k2, 3)
+		g.fdiv(T+s, one, T+s)
+	})
+	both(func(s int) {
+		g.dupE(G+s, k3, 0)
+		cur, other := G+s, Q+s
+		for _, c := range [][2]int{{k3, 1}, {k3, 2}, {k3, 3}, {k4, 0}, {k4, 1}, {k4, 2}, {k4, 3}, {k5, 0}, {k5, 1}} {
+			g.dupE(other, c[0], c[1])
+			g.fmla(other, cur, T+s)
+			cur, other = other, cur
+		}
+		// nine steps from G: cur is Q
+		g.fmulV(Q+s, Q+s, P+s) // q
+		g.fsub(G+s, one, Q+s)  // 1 − q
+		g.fcmltz(M+s, X+s)
+		g.bsl(M+s, Q+s, G+s) // x < 0 ? q : 1 − q
+		g.fmulV(Q+s, X+s, M+s)
+		// z > 9.3: max(x, 0)
+		g.dupE(T+s, k5, 2)
+		g.fcmgt(M+s, Z+s, T+s)
+		g.fmax(T+s, X+s, zero)
+		g.bsl(M+s, T+s, Q+s)
+	})
 }
 
-// gelu emits geluNEON: dst = gelu(x) over n (a multiple of 4), the steps
-// of gelu (kernels/gelu.go) on two float64 lanes with the multiply-adds Go
-// fuses there, so the result is gelu's bit for bit. Both branches are
-// computed and chosen per lane: z = |x|/√2 < ½: ½ ± ½·z·P(z²); otherwise the
-// tail from e^(−z²) (expf of the float32 rounding r of z² = x²/2, times
-// 1 − (z² − r)) and G(1/(1 + a·z)); z > 9.3: x for x > 0, 0 for x < 0. A
-// NaN fails every comparison and stays NaN through the tail.
-//
-// Registers: V17–V30 the exp constants, V16 ½ and V31 1 (float64), V12/V13
-// the two halves of x, V14/V15 their e^(−z²); V0–V11 scratch.
+// gelu emits geluNEON: dst = gelu32(x), or gelu32(x + b) when b is not
+// nil, over n (a multiple of 8) floats; dst may be x.
 func (g *gen) gelu() {
 	const name = "geluNEON"
-	g.fn(name, "(dst, x *float32, n int)", "$0-24", "")
+	g.fn(name, "(dst, x, b *float32, n int)", "$0-32", "")
 	g.p("MOVD dst+0(FP), R0")
 	g.p("MOVD x+8(FP), R1")
-	g.p("MOVD n+16(FP), R2")
-	g.p("MOVD $geluc<>(SB), R5")
-	g.expConsts()
-	g.p("FMOVD $0.5, F16")
-	g.p("VDUP V16.D[0], V16.D2")
-	g.p("FMOVD $1.0, F31")
-	g.p("VDUP V31.D[0], V31.D2")
-	g.loopStart(name, 2, 2)
-	g.p("VLD1.P 16(R1), [V0.S4]")
-	g.fcvtl2d(12, 0)
-	g.fcvtl22d(13, 0)
-	// z² = x·x·½ (exact), r = float32(z²) in V0, e = z² − r in V14/V15
-	for h := 0; h < 2; h++ {
-		g.fmul2d(14+h, 12+h, 12+h)
-		g.fmul2d(14+h, 14+h, 16)
-	}
-	g.fcvtn2s(0, 14)
-	g.fcvtn24s(0, 15)
-	g.fcvtl2d(1, 0)
-	g.fcvtl22d(3, 0)
-	g.fsub2d(14, 14, 1)
-	g.fsub2d(15, 15, 3)
-	// e^(−r) in float32, then e^(−z²) = e^(−r)·(1 − e) in V14/V15
-	g.fneg(0, 0)
-	g.exp(1)
-	g.fcvtl2d(1, 4)
-	g.fcvtl22d(3, 4)
-	for h := 0; h < 2; h++ {
-		g.fsub2d(14+h, 31, 14+h)
-	}
-	g.fmul2d(14, 1, 14)
-	g.fmul2d(15, 3, 15)
-	for h := 0; h < 2; h++ {
-		x, ez := 12+h, 14+h
-		g.fabs2d(0, x)
-		g.ldc(10, "rsqrt2")
-		g.fmul2d(0, 0, 10) // z
-		// tail: t = 1/(1 + a·z), Φ = ½·ez·G (x < 0) or 1 − ½·ez·G
-		g.ldc(10, "a")
-		g.p("VORR V31.B16, V31.B16, V1.B16")
-		g.fmla2d(1, 0, 10)
-		g.fdiv2d(1, 31, 1) // t
-		gr := g.horner(1, 2, 3, "g10", "g9", "g8", "g7", "g6", "g5", "g4", "g3", "g2", "g1", "g0")
-		g.fmul2d(ez, ez, 16) // ½·ez
-		g.fmul2d(4, ez, gr)
-		g.p("VORR V31.B16, V31.B16, V5.B16")
-		g.fmls2d(5, ez, gr)
-		g.fcmltz2d(6, x) // x < 0
-		g.p("VORR V6.B16, V6.B16, V7.B16")
-		g.bsl(7, 4, 5) // Φ tail
-		// small: u = z², Φ = ½ + (±½z)·P(u)
-		g.fmul2d(8, 0, 0)
-		pr := g.horner(8, 2, 3, "p5", "p4", "p3", "p2", "p1", "p0")
-		g.fmul2d(9, 0, 16) // ½z
-		g.p("VORR V16.B16, V16.B16, V4.B16")
-		g.fmls2d(4, 9, pr)
-		g.p("VORR V16.B16, V16.B16, V5.B16")
-		g.fmla2d(5, 9, pr)
-		g.bsl(6, 4, 5)      // Φ small
-		g.fcmgt2d(8, 16, 0) // z < ½
-		g.bsl(8, 6, 7)
-		g.fmul2d(8, x, 8) // x·Φ
-		// z > 9.3: max(x, 0) (x > 0: x; x < 0: +0)
-		g.ldc(10, "9.3")
-		g.fcmgt2d(9, 0, 10)
-		g.p("VEOR V11.B16, V11.B16, V11.B16")
-		g.fmax2d(11, x, 11)
-		g.bsl(9, 11, 8)
-		if h == 0 { // into V12: x's low half is done with
-			g.fcvtn2s(12, 9)
-		} else {
-			g.fcvtn24s(12, 9)
-		}
-	}
-	g.p("VST1.P [V12.S4], 16(R0)")
+	g.p("MOVD b+16(FP), R3")
+	g.p("MOVD n+24(FP), R2")
+	g.p("MOVD $geluf<>(SB), R5")
+	g.p("VLD1.P 64(R5), [V23.S4, V24.S4, V25.S4, V26.S4]")
+	g.p("VLD1 (R5), [V27.S4, V28.S4, V29.S4, V30.S4]")
+	g.zero(31)
+	g.p("CBNZ R3, %s_bias", name)
+	g.loopStart(name, 2, 3)
+	g.p("VLD1.P 32(R1), [V0.S4, V1.S4]")
+	g.geluBody()
+	g.p("VST1.P [V18.S4, V19.S4], 32(R0)")
 	g.loopEnd(name, 2)
+	g.p("RET")
+	g.label(name + "_bias")
+	g.loopStart(name+"_b", 2, 3)
+	g.p("VLD1.P 32(R1), [V0.S4, V1.S4]")
+	g.p("VLD1.P 32(R3), [V2.S4, V3.S4]")
+	g.fadd(0, 0, 2)
+	g.fadd(1, 1, 3)
+	g.geluBody()
+	g.p("VST1.P [V18.S4, V19.S4], 32(R0)")
+	g.loopEnd(name+"_b", 2)
 	g.p("RET")
 }
 
