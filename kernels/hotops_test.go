@@ -242,3 +242,65 @@ func compareULP(t *testing.T, name string, n int, got, want []float32, maxULP in
 		}
 	}
 }
+
+// TestNormLoopsMatchGeneric holds the four loops of RMSNorm and LayerNorm
+// to the generic code on every implementation, over lengths around the
+// vector widths (the assembly takes a multiple of 8 or 16, the twin the
+// rest) and starts off any vector alignment: scaleMul and lnApply bit for
+// bit (the same roundings, fused on arm64 where Go fuses), in place too;
+// the float64 sums within the error of summing in another order,
+// (n+1)·2⁻⁵²·Σ|term|, a bound a lost or repeated element breaks by far.
+func TestNormLoopsMatchGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 23))
+	const size = 4200
+	x := randFloats(r, size, true)
+	for i := range x {
+		x[i] = x[i]*3 + 5
+	}
+	w, b := randFloats(r, size, false), randFloats(r, size, false)
+	gen := genericImpl()
+	withFeatures(t, func(t *testing.T) {
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1792, 4096} {
+			for _, off := range []int{0, 1, 3} {
+				xs, ws, bs := x[off:off+n], w[off:off+n], b[off:off+n]
+				const c = 4.75
+				var mag, magSq float64
+				for _, v := range xs {
+					mag += math.Abs(float64(v))
+					magSq += (float64(v) - c) * (float64(v) - c)
+				}
+				tol := float64(n+1) * 0x1p-52
+				if got, want := impl.sumF64(xs), gen.sumF64(xs); math.Abs(got-want) > tol*mag {
+					t.Fatalf("n=%d off=%d: sumF64 %v, generic %v", n, off, got, want)
+				}
+				if got, want := impl.sumSqF64(xs, c), gen.sumSqF64(xs, c); math.Abs(got-want) > tol*magSq {
+					t.Fatalf("n=%d off=%d: sumSqF64 %v, generic %v", n, off, got, want)
+				}
+				want := make([]float32, n)
+				got := make([]float32, n+1)
+				got[n] = 99
+				gen.scaleMul(want, xs, ws, 0.37)
+				impl.scaleMul(got[:n], xs, ws, 0.37)
+				inPlace := append([]float32(nil), xs...)
+				impl.scaleMul(inPlace, inPlace, ws, 0.37)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(inPlace[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d off=%d: scaleMul [%d] = %g (in place %g), generic %g", n, off, i, got[i], inPlace[i], want[i])
+					}
+				}
+				gen.lnApply(want, xs, ws, bs, 5.125, 0.37)
+				impl.lnApply(got[:n], xs, ws, bs, 5.125, 0.37)
+				inPlace = append(inPlace[:0], xs...)
+				impl.lnApply(inPlace, inPlace, ws, bs, 5.125, 0.37)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(inPlace[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d off=%d: lnApply [%d] = %g (in place %g), generic %g", n, off, i, got[i], inPlace[i], want[i])
+					}
+				}
+				if got[n] != 99 {
+					t.Fatalf("n=%d off=%d: wrote past the end", n, off)
+				}
+			}
+		}
+	})
+}

@@ -178,34 +178,5 @@ func neonOps(t *table) {
 		_ = v[(rows-1)*ldv+n-1]
 		weightedF16NEON(&y[0], &p[0], &v[0], ldv, rows, n)
 	}
-	t.sumF64 = func(x []float32) float64 {
-		n := len(x) &^ 7
-		if n == 0 {
-			return sumF64Generic(x)
-		}
-		return sumF64NEON(&x[0], n) + sumF64Generic(x[n:])
-	}
-	t.sumSqF64 = func(x []float32, c float64) float64 {
-		n := len(x) &^ 7
-		if n == 0 {
-			return sumSqF64Generic(x, c)
-		}
-		return sumSqF64NEON(&x[0], n, c) + sumSqF64Generic(x[n:], c)
-	}
-	t.scaleMul = func(dst, x, w []float32, scale float32) {
-		dst, w = dst[:len(x)], w[:len(x)]
-		n := len(x) &^ 7
-		if n > 0 {
-			scaleMulNEON(&dst[0], &x[0], &w[0], n, scale)
-		}
-		scaleMulGeneric(dst[n:], x[n:], w[n:], scale)
-	}
-	t.lnApply = func(dst, x, w, b []float32, m, scale float32) {
-		dst, w, b = dst[:len(x)], w[:len(x)], b[:len(x)]
-		n := len(x) &^ 7
-		if n > 0 {
-			lnApplyNEON(&dst[0], &x[0], &w[0], &b[0], n, m, scale)
-		}
-		lnApplyGeneric(dst[n:], x[n:], w[n:], b[n:], m, scale)
-	}
+	normLoops(t, 8, sumF64NEON, sumSqF64NEON, scaleMulNEON, lnApplyNEON)
 }
