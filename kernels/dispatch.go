@@ -35,7 +35,13 @@ type table struct {
 	gemm   [quant.MXFP4 + 1]gemmFn // prefill micro-kernel (Q8_0 partners only)
 	// gemmSigned: the kernel takes signed weight bytes (no offset)
 	gemmSigned [quant.MXFP4 + 1]bool
-	gemmF      [quant.MXFP4 + 1]floatKernel
+	// gemmMX: the kernel takes activation groups with power-of-two block
+	// scales (packActRowMX) rather than Q8_0's
+	gemmMX [quant.MXFP4 + 1]bool
+	// packMX quantizes an activation row into its group slot with
+	// power-of-two scales (packActRowMX)
+	packMX func(dst []byte, x []float32, r, nb int, offset int32)
+	gemmF  [quant.MXFP4 + 1]floatKernel
 	// decode dot of one weight row with an activation row packed by
 	// packActLinear (Q8_0 partners only; nil: use qdot)
 	gemv [quant.MXFP4 + 1]qdotFn
@@ -127,6 +133,7 @@ func genericImpl() table {
 	t.gemvKx8[quant.Q6_K] = gemvQ6_Kx8Generic
 	t.quantQ8_0 = ref.QuantizeQ8_0
 	t.packQ8_0 = packQ8_0Generic
+	t.packMX = packActRowMX
 	t.quantQ8_1 = ref.QuantizeQ8_1
 	t.quantQ8_K = ref.QuantizeQ8_K
 	t.dotF32 = dotF32Generic

@@ -26,6 +26,15 @@ import (
 //     per block, per row, the 32 int8 quants, the scale d as float32 and the
 //     int32 correction −offset·Σq (gemmActBlock bytes per row and block).
 //
+// Where the table says so (table.gemmMX: on AVX-512 VNNI for the 4- and
+// 5-bit types of mxActivationTypes), an activation block's scale is a power
+// of two, 2^e, and the group slot holds e as float32 in place of d
+// (packActRowMX quantizes the float row straight into it, as OCP's MXINT8
+// does): the kernel then applies it with VSCALEFPS, exactly, off the FMA
+// pipes. The activations' rounding step grows by 1.5× on average (at most
+// 2×), still about a tenth of a 4-bit weight's own, so the products' error
+// moves by well under 1 % (TestMXActivationError measures it).
+//
 // K-quants (Q4_K, Q5_K, Q6_K with Q8_K activations) use the same lane
 // layout per 256-element super-block: 64 chunks of 64 bytes (chunk c holds
 // elements 4c..4c+3 of each row), then float32 row vectors — d·sc_j and
@@ -205,6 +214,83 @@ func put32(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:of
 func packActRow(dst, src []byte, r, nb int, offset int32) {
 	if nb > 0 {
 		packActBlocks(dst[r*gemmActBlock:], gemmCols*gemmActBlock, src, nb, offset)
+	}
+}
+
+// mxActivationTypes are the weight types whose GEMM takes power-of-two
+// activation scales where the architecture's kernel does (table.gemmMX):
+// 4- and 5-bit weights, whose own rounding error dwarfs the activations'.
+// Q8_0 weights keep Q8_0 activations.
+var mxActivationTypes = []quant.Type{quant.Q4_0, quant.Q5_0, quant.IQ4_NL}
+
+// MX activation exponents are kept in [mxMinExp, mxMaxExp]: the kernel's
+// 2^e·Σq (|Σq| < 2^15) and its twin's 2^e·d_w (d_w ≥ 2^−24, fp16) then stay
+// normal, so the two round alike. A block below 2^mxMinExp·63.5 in
+// magnitude is noise next to its neighbours; one above 2^mxMaxExp·127
+// saturates (Q8_0's fp16 scale overflows far earlier, above 8.3e6).
+const (
+	mxMinExp = -100
+	mxMaxExp = 100
+)
+
+// pow2f returns 2^e for an integral e in [mxMinExp−1, 127] (exact), and NaN
+// for a NaN e.
+func pow2f(e float32) float32 {
+	if e != e {
+		return e
+	}
+	return math.Float32frombits(uint32(int32(e)+127) << 23)
+}
+
+// packActRowMX quantizes the float row x (nb blocks of 32) straight into
+// slot r of the group dst with power-of-two scales. Per block, e is the
+// least integer with max|x|·2^−e < 127.5 (so the largest quant has
+// magnitude 64..127), kept in [mxMinExp, mxMaxExp]; the quants are
+// x·2^−e rounded half to even (exact scaling, one rounding) and clamped to
+// ±127 (which only a capped e needs); the slot gets them, float32(e) and
+// −offset·Σq. A block holding a NaN or an infinity gets a NaN exponent and
+// zero quants, so its products are NaN.
+func packActRowMX(dst []byte, x []float32, r, nb int, offset int32) {
+	x = x[:nb*32]
+	for b := 0; b < nb; b++ {
+		xb := x[b*32 : b*32+32]
+		o := dst[(b*gemmCols+r)*gemmActBlock : (b*gemmCols+r+1)*gemmActBlock]
+		var amax float32
+		finite := true
+		for _, v := range xb {
+			a := float32(math.Abs(float64(v)))
+			if !(a <= math.MaxFloat32) {
+				finite = false
+			}
+			amax = max(amax, a)
+		}
+		if !finite {
+			clear(o[:32])
+			put32(o, 32, math.Float32bits(float32(math.NaN())))
+			put32(o, 36, 0)
+			continue
+		}
+		e := int32(mxMinExp)
+		if amax != 0 {
+			f, E := math.Frexp(float64(amax)) // amax = f·2^E, f in [0.5, 1)
+			e = int32(E) - 7                  // amax·2^−e = 128·f in [64, 128)
+			if 128*f >= 127.5 {
+				e++
+			}
+			e = min(max(e, mxMinExp), mxMaxExp)
+		}
+		s := pow2f(float32(-e))
+		var sum int32
+		for i, v := range xb {
+			v = min(max(v*s, -127), 127)
+			// adding 1.5·2^23 rounds v (|v| ≤ 127) half to even into the
+			// low mantissa bits
+			q := int32(math.Float32bits(v+0x1.8p23)) - 0x4B400000
+			o[i] = byte(int8(q))
+			sum += q
+		}
+		put32(o, 32, math.Float32bits(float32(e)))
+		put32(o, 36, uint32(-offset*sum))
 	}
 }
 

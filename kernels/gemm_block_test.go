@@ -14,6 +14,12 @@ import (
 // the same quantization and packing as MatMul's: the order before cache
 // blocking, written independently of gemmTask.
 func gemmTiles(wt quant.Type, w []byte, rows, k int, x []float32, n int) []float32 {
+	return gemmTilesWith(impl.gemm[wt], wt, w, rows, k, x, n)
+}
+
+// gemmTilesWith is gemmTiles with the kernel kern (the packing is still the
+// active implementation's).
+func gemmTilesWith(kern gemmFn, wt quant.Type, w []byte, rows, k int, x []float32, n int) []float32 {
 	act := actOf(wt)
 	nb := k / act.BlockSize()
 	arow, _ := act.RowSize(int64(k))
@@ -28,8 +34,12 @@ func gemmTiles(wt quant.Type, w []byte, rows, k int, x []float32, n int) []float
 	ag := make([]byte, ngroups*gsz)
 	ar := make([]byte, arow)
 	for r := 0; r < n; r++ {
-		QuantizeActivations(act, ar, x[r*k:(r+1)*k])
 		g := ag[r/gemmCols*gsz : (r/gemmCols+1)*gsz]
+		if impl.gemmMX[wt] {
+			impl.packMX(g, x[r*k:(r+1)*k], r%gemmCols, nb, goff)
+			continue
+		}
+		QuantizeActivations(act, ar, x[r*k:(r+1)*k])
 		if act == quant.Q8_K {
 			packActRowK(g, ar, r%gemmCols, nb, wt)
 		} else {
@@ -43,7 +53,7 @@ func gemmTiles(wt quant.Type, w []byte, rows, k int, x []float32, n int) []float
 		nrows := min(gemmRows, rows-i0)
 		packStrip(wt, strip, w[i0*int(wrow):], int(wrow), nrows, nb, impl.gemmSigned[wt])
 		for g := 0; g < ngroups; g++ {
-			impl.gemm[wt](out[:], gemmRows, strip, ag[g*gsz:(g+1)*gsz], nb)
+			kern(out[:], gemmRows, strip, ag[g*gsz:(g+1)*gsz], nb)
 			for c := 0; c < min(gemmCols, n-g*gemmCols); c++ {
 				copy(y[(g*gemmCols+c)*rows+i0:], out[c*gemmRows:c*gemmRows+nrows])
 			}
@@ -112,7 +122,18 @@ func testGEMMBlocking(t *testing.T, gen table) {
 			x := randFloats(r, sh.n*k, true)
 			want := gemmTiles(wt, w, sh.rows, k, x, sh.n)
 			act := actOf(wt)
-			for j := 0; j < sh.n; j++ {
+			if impl.gemmMX[wt] {
+				// power-of-two activation scales: the twin computes the
+				// same tiles bit for bit (TestGEMMStripMX checks it
+				// against the float products)
+				twin := gemmTilesWith(gemmStripGenericMX, wt, w, sh.rows, k, x, sh.n)
+				for i := range want {
+					if math.Float32bits(want[i]) != math.Float32bits(twin[i]) {
+						t.Fatalf("%v %+v: tile-by-tile y[%d] = %g, MX twin %g", wt, sh, i, want[i], twin[i])
+					}
+				}
+			}
+			for j := 0; j < sh.n && !impl.gemmMX[wt]; j++ {
 				xa := actBytes(act, x[j*k:(j+1)*k])
 				for i := 0; i < sh.rows; i++ {
 					wi := w[i*rs : (i+1)*rs]

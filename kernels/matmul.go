@@ -202,6 +202,12 @@ func (j *matmulJob) run(w, t int) {
 		r1 := min(r0+j.qrows, j.n)
 		for r := r0; r < r1; r++ {
 			x := j.x[r*j.k : (r+1)*j.k]
+			if j.gemm && impl.gemmMX[j.wt] { // power-of-two scales (gemm.go)
+				gsz := j.nb * gemmCols * gemmActBlock
+				g := r / gemmCols
+				impl.packMX(j.ag[g*gsz:(g+1)*gsz], x, r%gemmCols, j.nb, j.goff)
+				continue
+			}
 			if j.gemm && j.act == quant.Q8_0 {
 				gsz := j.nb * gemmCols * gemmActBlock
 				g := r / gemmCols

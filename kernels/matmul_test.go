@@ -44,13 +44,17 @@ func TestMatMulQuant(t *testing.T) {
 					if y[len(y)-1] != 42 {
 						t.Fatalf("%v: wrote past y", wt)
 					}
+					mx := impl.gemmMX[wt] && sh.n >= gemmMinN // the GEMM's power-of-two activation scales
 					for j := 0; j < sh.n; j++ {
 						xa := actBytes(act, x[j*k:(j+1)*k])
 						for i := 0; i < sh.rows; i++ {
 							wi := w[i*rs : (i+1)*rs]
-							want := gen.qdot[wt](wi, xa, nb)
+							want, tol := float64(gen.qdot[wt](wi, xa, nb)), dotTolerance(wt, wi, xa, nb)
+							if mx {
+								want, tol = mxRowDot(t, wt, wi, x[j*k:(j+1)*k], nb)
+							}
 							got := y[j*sh.rows+i]
-							if tol := dotTolerance(wt, wi, xa, nb); math.Abs(float64(got)-float64(want)) > tol {
+							if math.Abs(float64(got)-want) > tol {
 								t.Fatalf("t%d %v %dx%d n=%d: y[%d,%d]=%g want %g (tol %g)", threads, wt, sh.rows, k, sh.n, j, i, got, want, tol)
 							}
 						}

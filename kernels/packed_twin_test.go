@@ -86,12 +86,16 @@ func TestMatMulPacked8(t *testing.T) {
 					x := randFloats(r, sh.n*k, true)
 					y := make([]float32, sh.n*sh.rows)
 					p.MatMulPacked(y, unaligned(pw, 1), wt, sh.rows, k, x, sh.n)
+					mx := impl.gemmMX[wt] && sh.n > packedRowsMax // unpacked for the GEMM: power-of-two activation scales
 					for j := 0; j < sh.n; j++ {
 						xa := actBytes(quant.Q8_0, x[j*k:(j+1)*k])
 						for i := 0; i < sh.rows; i++ {
 							wi := w[i*nb*bs : (i+1)*nb*bs]
-							want := gen.qdot[wt](wi, xa, nb)
-							if tol := dotTolerance(wt, wi, xa, nb); math.Abs(float64(y[j*sh.rows+i])-float64(want)) > tol {
+							want, tol := float64(gen.qdot[wt](wi, xa, nb)), dotTolerance(wt, wi, xa, nb)
+							if mx {
+								want, tol = mxRowDot(t, wt, wi, x[j*k:(j+1)*k], nb)
+							}
+							if math.Abs(float64(y[j*sh.rows+i])-want) > tol {
 								t.Fatalf("%v t%d %dx%d n=%d: y[%d,%d]=%g want %g (tol %g)", wt, threads, sh.rows, k, sh.n, j, i, y[j*sh.rows+i], want, tol)
 							}
 						}
