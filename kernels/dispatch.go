@@ -97,10 +97,12 @@ type table struct {
 	stripx8          [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int, sc *byte, signed bool)
 	// the quants of eight rows of a K-quant strip (packStripK)
 	stripKx8 [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int)
-	// Q8_0 activations quantized straight into GEMM/GEMV slots
-	// (actpack.go); packQ8_0Fast: it is assembly
+	// Q8_0 and Q8_K activations quantized straight into GEMM/GEMV
+	// slots (actpack.go); packQ8_0Fast, packQ8_KFast: it is assembly
 	packQ8_0     packQ8_0Fn
 	packQ8_0Fast bool
+	packQ8_K     packQ8_KFn
+	packQ8_KFast bool
 	// multi-row attention tile kernels (attntile.go); nil: every task
 	// takes the per-row path above
 	attnTile *attnTile
@@ -134,6 +136,7 @@ func genericImpl() table {
 	t.quantQ8_0 = ref.QuantizeQ8_0
 	t.packQ8_0 = packQ8_0Generic
 	t.packMX = packActRowMX
+	t.packQ8_K = packQ8_KGeneric
 	t.quantQ8_1 = ref.QuantizeQ8_1
 	t.quantQ8_K = ref.QuantizeQ8_K
 	t.dotF32 = dotF32Generic

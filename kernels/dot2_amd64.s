@@ -439,13 +439,28 @@ q81done:
 	VZEROUPPER
 	RET
 
-// func quantQ8_KAVX2(dst *byte, src *float32, nb int)
-TEXT ·quantQ8_KAVX2(SB), NOSPLIT, $0-24
+// func quantQ8_KAVX2(dst *byte, src *float32, nb, stride, layout int)
+// Block b goes to dst + b·stride: a Q8_K block (layout 0: d, quants,
+// int16 bsums) or a K-quant group slot (actpack.go: quants, d, then the
+// eight pair sums as float32 and eight zeros for layout 1, the sixteen
+// −32·bsum as int32 for layout 2).
+TEXT ·quantQ8_KAVX2(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ nb+16(FP), CX
+	MOVQ stride+24(FP), R12
+	MOVQ layout+32(FP), R13
 	TESTQ CX, CX
 	JLE q8kdone
+	// R9: the quants, R10: d, relative to DI
+	MOVQ $4, R9
+	MOVQ $0, R10
+	TESTQ R13, R13
+	JEQ  q8kconst
+	MOVQ $0, R9
+	MOVQ $256, R10
+
+q8kconst:
 	MOVL $0x7FFFFFFF, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
@@ -495,6 +510,10 @@ q8kamax:
 	VMOVDQU Y0, 224(DI)
 	VMOVDQU Y0, 256(DI)
 	MOVL $0, 288(DI)
+	TESTQ R13, R13
+	JEQ  q8knext
+	VMOVDQU Y0, 288(DI) // a group slot: 324 bytes
+	MOVL $0, 320(DI)
 	JMP q8knext
 
 q8knonzero:
@@ -517,10 +536,10 @@ q8kfound:
 	VMOVSS (SI)(AX*4), X7
 	VDIVSS X7, X14, X8 // iscale = -127/max
 	VDIVSS X8, X13, X9 // d = 1/iscale
-	VMOVSS X9, (DI)
+	VMOVSS X9, (DI)(R10*1)
 	VBROADCASTSS X8, Y8
 	XORQ AX, AX
-	XORQ DX, DX
+	LEAQ (DI)(R9*1), DX
 
 q8kquant:
 	VMULPS (SI)(AX*4), Y8, Y0
@@ -535,21 +554,21 @@ q8kquant:
 	VPACKSSDW Y3, Y2, Y2
 	VPACKSSWB Y2, Y0, Y0
 	VPERMD  Y0, Y10, Y0
-	VMOVDQU Y0, 4(DI)(AX*1)
+	VMOVDQU Y0, (DX)(AX*1)
 	ADDQ $32, AX
 	CMPQ AX, $256
 	JLT  q8kquant
 
 	// block sums of 16: pair sums, then a VPHADDW tree; the low lane ends
 	// with the even blocks, the high lane with the odd ones.
-	VPMADDUBSW 4(DI), Y11, Y0
-	VPMADDUBSW 36(DI), Y11, Y1
-	VPMADDUBSW 68(DI), Y11, Y2
-	VPMADDUBSW 100(DI), Y11, Y3
-	VPMADDUBSW 132(DI), Y11, Y4
-	VPMADDUBSW 164(DI), Y11, Y5
-	VPMADDUBSW 196(DI), Y11, Y6
-	VPMADDUBSW 228(DI), Y11, Y7
+	VPMADDUBSW 0(DX), Y11, Y0
+	VPMADDUBSW 32(DX), Y11, Y1
+	VPMADDUBSW 64(DX), Y11, Y2
+	VPMADDUBSW 96(DX), Y11, Y3
+	VPMADDUBSW 128(DX), Y11, Y4
+	VPMADDUBSW 160(DX), Y11, Y5
+	VPMADDUBSW 192(DX), Y11, Y6
+	VPMADDUBSW 224(DX), Y11, Y7
 	VPHADDW Y1, Y0, Y0
 	VPHADDW Y3, Y2, Y2
 	VPHADDW Y5, Y4, Y4
@@ -560,12 +579,38 @@ q8kquant:
 	VEXTRACTI128 $1, Y0, X1
 	VPUNPCKLWD X1, X0, X2
 	VPUNPCKHWD X1, X0, X3
+	CMPQ R13, $1
+	JEQ  q8kpairs
+	JGT  q8kcorr
 	VMOVDQU X2, 260(DI)
 	VMOVDQU X3, 276(DI)
+	JMP  q8knext
+
+q8kpairs:
+	// Q4_K/Q5_K: float32(bsum[2j]+bsum[2j+1]) for j < 8, then zeros
+	VPHADDW X3, X2, X2
+	VPMOVSXWD X2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMOVUPS Y2, 260(DI)
+	VPXOR Y3, Y3, Y3
+	VMOVDQU Y3, 292(DI)
+	JMP  q8knext
+
+q8kcorr:
+	// Q6_K: −32·bsum[j] as int32
+	VPXOR Y4, Y4, Y4
+	VPMOVSXWD X2, Y2
+	VPMOVSXWD X3, Y3
+	VPSLLD $5, Y2, Y2
+	VPSLLD $5, Y3, Y3
+	VPSUBD Y2, Y4, Y2
+	VPSUBD Y3, Y4, Y3
+	VMOVDQU Y2, 260(DI)
+	VMOVDQU Y3, 292(DI)
 
 q8knext:
 	ADDQ $1024, SI
-	ADDQ $292, DI
+	ADDQ R12, DI
 	DECQ CX
 	JNZ  q8kloop
 

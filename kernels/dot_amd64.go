@@ -292,7 +292,7 @@ func dotBF16AVX2(w *uint16, x *float32, n int) float32
 func quantQ8_1AVX2(dst *byte, src *float32, nb int)
 
 //go:noescape
-func quantQ8_KAVX2(dst *byte, src *float32, nb int)
+func quantQ8_KAVX2(dst *byte, src *float32, nb, stride, layout int)
 
 // actQuant wraps a pointer quantizer with the slice checks: len(src)/blk
 // blocks of bsz bytes.
@@ -314,7 +314,13 @@ func secondAVX2(t *table) {
 	t.qdot[quant.Q5_1] = blockDot(dotQ5_1Q8_1AVX2, 24, q8_1Bytes)
 	t.qdot[quant.Q5_K] = blockDot(dotQ5_KQ8_KAVX2, 176, q8_KBytes)
 	t.quantQ8_1 = actQuant(quantQ8_1AVX2, 32, q8_1Bytes)
-	t.quantQ8_K = actQuant(quantQ8_KAVX2, 256, q8_KBytes)
+	t.quantQ8_K = func(dst []byte, src []float32) {
+		if nb := len(src) / 256; nb > 0 {
+			_ = dst[nb*q8_KBytes-1]
+			quantQ8_KAVX2(&dst[0], &src[0], nb, q8_KBytes, layoutQ8_K)
+		}
+	}
+	actPackKAVX2(t)
 	t.dotBF16 = func(w []uint16, x []float32) float32 {
 		n := len(x)
 		w = w[:n]

@@ -385,20 +385,8 @@ func packStripK(kernels bool, wt quant.Type, dst, w []byte, wrow, nrows, nb int)
 // packActRowK rewrites one Q8_K-quantized activation row into its slot of
 // the group layout for weight type wt.
 func packActRowK(dst, src []byte, r, nb int, wt quant.Type) {
-	for b := 0; b < nb; b++ {
-		s := src[b*q8_KBytes : (b+1)*q8_KBytes]
-		o := dst[(b*gemmCols+r)*gemmKActBlock : (b*gemmCols+r+1)*gemmKActBlock]
-		copy(o[:256], s[4:260])
-		put32(o, 256, binary.LittleEndian.Uint32(s))
-		for j := 0; j < 16; j++ {
-			var v uint32
-			if wt == quant.Q6_K {
-				v = uint32(-32 * q8KBsum(s, j))
-			} else if j < 8 {
-				v = math.Float32bits(float32(q8KBsum(s, 2*j) + q8KBsum(s, 2*j+1)))
-			}
-			put32(o, 260+4*j, v)
-		}
+	if nb > 0 {
+		packActBlocksK(dst[r*gemmKActBlock:], gemmCols*gemmKActBlock, src, nb, wt)
 	}
 }
 

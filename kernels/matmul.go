@@ -86,13 +86,9 @@ func (p *Pool) MatMul(y []float32, w []byte, wt quant.Type, rows, k int, x []flo
 		j.arow = int(arow)
 		j.nb = k / act.BlockSize()
 		need := n * j.arow
-		switch {
-		case (j.useGEMM() && act == quant.Q8_0) || j.useGEMV():
-			// quantized straight into the kernels' slots (table.packQ8_0)
+		if j.useGEMM() || j.useGEMV() {
+			// quantized straight into the kernels' slots (actpack.go)
 			need = 0
-		case j.useGEMM():
-			// rows are staged per worker, then repacked into groups
-			need = p.threads * j.arow
 		}
 		if cap(p.act) < need {
 			p.act = make([]byte, need)
@@ -202,16 +198,17 @@ func (j *matmulJob) run(w, t int) {
 		r1 := min(r0+j.qrows, j.n)
 		for r := r0; r < r1; r++ {
 			x := j.x[r*j.k : (r+1)*j.k]
-			if j.gemm && impl.gemmMX[j.wt] { // power-of-two scales (gemm.go)
-				gsz := j.nb * gemmCols * gemmActBlock
+			if j.gemm {
+				gsz := j.nb * gemmCols * j.ablk
 				g := r / gemmCols
-				impl.packMX(j.ag[g*gsz:(g+1)*gsz], x, r%gemmCols, j.nb, j.goff)
-				continue
-			}
-			if j.gemm && j.act == quant.Q8_0 {
-				gsz := j.nb * gemmCols * gemmActBlock
-				g := r / gemmCols
-				impl.packQ8_0(j.ag[g*gsz+(r%gemmCols)*gemmActBlock:(g+1)*gsz], gemmCols*gemmActBlock, x, j.goff)
+				switch {
+				case impl.gemmMX[j.wt]: // power-of-two scales (gemm.go)
+					impl.packMX(j.ag[g*gsz:(g+1)*gsz], x, r%gemmCols, j.nb, j.goff)
+				case j.act == quant.Q8_K:
+					impl.packQ8_K(j.ag[g*gsz+(r%gemmCols)*j.ablk:(g+1)*gsz], gemmCols*j.ablk, x, j.wt)
+				default:
+					impl.packQ8_0(j.ag[g*gsz+(r%gemmCols)*j.ablk:(g+1)*gsz], gemmCols*j.ablk, x, j.goff)
+				}
 				continue
 			}
 			if j.al != nil {
@@ -219,17 +216,8 @@ func (j *matmulJob) run(w, t int) {
 				impl.packQ8_0(j.al[r*alrow:(r+1)*alrow], gemmActBlock, x, j.goff)
 				continue
 			}
-			slot := r
-			if j.gemm {
-				slot = w // staged per worker
-			}
-			ar := j.a[slot*j.arow : (slot+1)*j.arow]
+			ar := j.a[r*j.arow : (r+1)*j.arow]
 			QuantizeActivations(j.act, ar, x)
-			if j.gemm { // Q8_K
-				gsz := j.nb * gemmCols * j.ablk
-				g := r / gemmCols
-				packActRowK(j.ag[g*gsz:(g+1)*gsz], ar, r%gemmCols, j.nb, j.wt)
-			}
 			if j.sc != nil {
 				for b := 0; b < j.nb; b++ {
 					j.sc[r*j.nb+b] = f16(ar[b*q8_0Bytes:])

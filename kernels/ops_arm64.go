@@ -14,7 +14,7 @@ import "github.com/cogedge/cogedge/kernels/ref"
 func quantQ8_1NEON(dst *byte, src *float32, nb int)
 
 //go:noescape
-func quantQ8_KNEON(dst *byte, src *float32, nb int) int
+func quantQ8_KNEON(dst *byte, src *float32, nb, stride, layout int) int
 
 //go:noescape
 func fp32ToFP16NEON(dst *uint16, src *float32, n int) // n%16 == 0
@@ -83,13 +83,9 @@ func neonOps(t *table) {
 		if nb > 0 {
 			_ = dst[nb*q8_KBytes-1]
 		}
-		for b := 0; b < nb; {
-			b += quantQ8_KNEON(&dst[b*q8_KBytes], &src[b*256], nb-b)
-			if b < nb { // a NaN or a tie for the largest magnitude
-				ref.QuantizeQ8_K(dst[b*q8_KBytes:(b+1)*q8_KBytes], src[b*256:(b+1)*256])
-				b++
-			}
-		}
+		quantQ8_KRuns(dst, q8_KBytes, src, nb, layoutQ8_K, func(b int) {
+			ref.QuantizeQ8_K(dst[b*q8_KBytes:(b+1)*q8_KBytes], src[b*256:(b+1)*256])
+		})
 	}
 	t.fp32ToFP16 = func(dst []uint16, src []float32) {
 		dst = dst[:len(src)]

@@ -183,11 +183,19 @@ packQ8_0NEON_id:
 packQ8_0NEON_done:
 	RET
 
-// func quantQ8_KNEON(dst *byte, src *float32, nb int) int
-TEXT ·quantQ8_KNEON(SB), NOSPLIT, $0-32
+// func quantQ8_KNEON(dst *byte, src *float32, nb, stride, layout int) int
+TEXT ·quantQ8_KNEON(SB), NOSPLIT, $0-48
 	MOVD dst+0(FP), R0
 	MOVD src+8(FP), R1
 	MOVD nb+16(FP), R2
+	MOVD stride+24(FP), R6
+	MOVD layout+32(FP), R7
+	MOVD $0, R8
+	MOVD $4, R11
+	CBZ R7, quantQ8_KNEON_layout
+	MOVD $256, R8
+	MOVD $0, R11
+quantQ8_KNEON_layout:
 	MOVD R2, R12
 	MOVW $0xc2fe0000, R5
 	FMOVS R5, F26
@@ -354,7 +362,8 @@ quantQ8_KNEON_scale:
 	FCMPS F28, F23
 	BEQ quantQ8_KNEON_stop
 	FDIVS F24, F27, F25
-	FMOVS F25, (R0)
+	ADD R8, R0, R9
+	FMOVS F25, (R9)
 	MOVD R1, R3
 	VLD1.P 64(R3), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD	$0x4f989000 // fmul v0.4s, v0.4s, v24.s[0]
@@ -596,7 +605,7 @@ quantQ8_KNEON_scale:
 	WORD	$0x4e612862 // xtn2 v2.8h, v3.4s
 	WORD	$0x0e212817 // xtn v23.8b, v0.8h
 	WORD	$0x4e212857 // xtn2 v23.16b, v2.8h
-	ADD $4, R0, R4
+	ADD R11, R0, R4
 	VST1.P [V8.B16, V9.B16, V10.B16, V11.B16], 64(R4)
 	VST1.P [V12.B16, V13.B16, V14.B16, V15.B16], 64(R4)
 	VST1.P [V16.B16, V17.B16, V18.B16, V19.B16], 64(R4)
@@ -631,15 +640,44 @@ quantQ8_KNEON_scale:
 	WORD	$0x4e6fbdcb // addp v11.8h, v14.8h, v15.8h
 	WORD	$0x4e69bd08 // addp v8.8h, v8.8h, v9.8h
 	WORD	$0x4e6bbd49 // addp v9.8h, v10.8h, v11.8h
+	ADD $260, R0, R4
+	CBNZ R7, quantQ8_KNEON_slot
 	VST1 [V8.B16, V9.B16], (R4)
 quantQ8_KNEON_next:
-	ADD $292, R0
+	ADD R6, R0
 	ADD $1024, R1
 	SUB $1, R2
 	CBNZ R2, quantQ8_KNEON_loop
 quantQ8_KNEON_done:
-	MOVD R12, ret+24(FP)
+	MOVD R12, ret+40(FP)
 	RET
+quantQ8_KNEON_slot:
+	CMP $1, R7
+	BNE quantQ8_KNEON_corr
+	WORD	$0x4e69bd0a // addp v10.8h, v8.8h, v9.8h
+	WORD	$0x0f10a54b // sxtl v11.4s, v10.4h
+	WORD	$0x4f10a54c // sxtl2 v12.4s, v10.8h
+	WORD	$0x4e21d96b // scvtf v11.4s, v11.4s
+	WORD	$0x4e21d98c // scvtf v12.4s, v12.4s
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VST1 [V11.S4, V12.S4, V13.S4, V14.S4], (R4)
+	B quantQ8_KNEON_next
+quantQ8_KNEON_corr:
+	WORD	$0x0f10a50a // sxtl v10.4s, v8.4h
+	WORD	$0x4f10a50b // sxtl2 v11.4s, v8.8h
+	WORD	$0x0f10a52c // sxtl v12.4s, v9.4h
+	WORD	$0x4f10a52d // sxtl2 v13.4s, v9.8h
+	WORD	$0x4f25554a // shl v10.4s, v10.4s, #5
+	WORD	$0x6ea0b94a // neg v10.4s, v10.4s
+	WORD	$0x4f25556b // shl v11.4s, v11.4s, #5
+	WORD	$0x6ea0b96b // neg v11.4s, v11.4s
+	WORD	$0x4f25558c // shl v12.4s, v12.4s, #5
+	WORD	$0x6ea0b98c // neg v12.4s, v12.4s
+	WORD	$0x4f2555ad // shl v13.4s, v13.4s, #5
+	WORD	$0x6ea0b9ad // neg v13.4s, v13.4s
+	VST1 [V10.S4, V11.S4, V12.S4, V13.S4], (R4)
+	B quantQ8_KNEON_next
 quantQ8_KNEON_min:
 	FMOVS F20, F22
 	B quantQ8_KNEON_scale
@@ -648,7 +686,7 @@ quantQ8_KNEON_tie:
 	BEQ quantQ8_KNEON_zero
 quantQ8_KNEON_stop:
 	SUB R2, R12, R12
-	MOVD R12, ret+24(FP)
+	MOVD R12, ret+40(FP)
 	RET
 quantQ8_KNEON_zero:
 	VEOR V0.B16, V0.B16, V0.B16
@@ -662,6 +700,9 @@ quantQ8_KNEON_zero:
 	VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R4)
 	VST1 [V0.B16, V1.B16], (R4)
 	FMOVQ F0, 276(R0)
+	CBZ R7, quantQ8_KNEON_next
+	FMOVQ F0, 292(R0)
+	FMOVQ F0, 308(R0)
 	B quantQ8_KNEON_next
 
 // func fp32ToFP16NEON(dst *uint16, src *float32, n int)

@@ -57,10 +57,10 @@ func TestTiers(t *testing.T) {
 				if runtime.GOARCH == "arm64" && (impl.gemm[quant.Q4_0] != nil) != (tier.name != "neon") {
 					t.Errorf("%s active: GEMM installed = %v", tier.name, impl.gemm[quant.Q4_0] != nil)
 				}
-				// Q8_0 activations go into the GEMM/GEMV slots through
-				// assembly on every tier (actpack.go)
-				if !impl.packQ8_0Fast {
-					t.Errorf("%s active: Q8_0 quantize-and-pack is not assembly", tier.name)
+				// Q8_0 and Q8_K activations go into the GEMM/GEMV slots
+				// through assembly on every tier (actpack.go)
+				if !impl.packQ8_0Fast || !impl.packQ8_KFast {
+					t.Errorf("%s active: quantize-and-pack assembly Q8_0 %v, Q8_K %v", tier.name, impl.packQ8_0Fast, impl.packQ8_KFast)
 				}
 				// Q8_0 and IQ4_NL have packed kernels on arm64 only
 				for _, wt := range []quant.Type{quant.Q8_0, quant.IQ4_NL} {

@@ -81,6 +81,11 @@ func (g *gen) faddpS(d, n int)    { g.enc(0x7e30d800, d, n, 0, "faddp s%d, v%d.2
 func (g *gen) faddpD(d, n int)    { g.enc(0x7e70d800, d, n, 0, "faddp d%d, v%d.2d", d, n) }
 func (g *gen) sshr4s1(d, n int)   { g.enc(0x4f3f0400, d, n, 0, "sshr v%d.4s, v%d.4s, #1", d, n) }
 func (g *gen) dup4s(v int, r int) { g.p("VDUP R%d, V%d.S4", r, v) }
+func (g *gen) sxtl4s(d, n int)    { g.enc(0x0f10a400, d, n, 0, "sxtl v%d.4s, v%d.4h", d, n) }
+func (g *gen) sxtl24s(d, n int)   { g.enc(0x4f10a400, d, n, 0, "sxtl2 v%d.4s, v%d.8h", d, n) }
+func (g *gen) scvtf4s(d, n int)   { g.enc(0x4e21d800, d, n, 0, "scvtf v%d.4s, v%d.4s", d, n) }
+func (g *gen) shl4s5(d, n int)    { g.enc(0x4f255400, d, n, 0, "shl v%d.4s, v%d.4s, #5", d, n) }
+func (g *gen) neg4s(d, n int)     { g.enc(0x6ea0b800, d, n, 0, "neg v%d.4s, v%d.4s", d, n) }
 
 // constant loads a 32-bit pattern into every lane of V v (through R9).
 func (g *gen) constant(v int, bits uint32, what string) {
@@ -259,7 +264,9 @@ func (g *gen) packQ8_0() {
 	g.p("RET")
 }
 
-// quantQ8_K emits quantQ8_KNEON: R0 dst, R1 src, R2 blocks of 256; it
+// quantQ8_K emits quantQ8_KNEON: R0 dst, R1 src, R2 blocks of 256, R6
+// the stride between blocks in dst, R7 the layout (layoutQ8_K, or a
+// K-quant group slot with pair sums or corrections, actpack.go); it
 // returns the number of blocks done. As ref.QuantizeQ8_K: max is the x
 // with the largest |x|; a block of zeros is all zero; otherwise iscale =
 // −127/max, q = FCVTNS(iscale·x), d = 1/iscale, and bsums are the int16
@@ -272,10 +279,19 @@ func (g *gen) packQ8_0() {
 // after it.
 func (g *gen) quantQ8_K() {
 	const name = "quantQ8_KNEON"
-	g.fn(name, "(dst *byte, src *float32, nb int) int", "$0-32", "")
+	g.fn(name, "(dst *byte, src *float32, nb, stride, layout int) int", "$0-48", "")
 	g.p("MOVD dst+0(FP), R0")
 	g.p("MOVD src+8(FP), R1")
 	g.p("MOVD nb+16(FP), R2")
+	g.p("MOVD stride+24(FP), R6")
+	g.p("MOVD layout+32(FP), R7")
+	// R8: d, R11: the quants, relative to R0
+	g.p("MOVD $0, R8")
+	g.p("MOVD $4, R11")
+	g.p("CBZ R7, %s_layout", name)
+	g.p("MOVD $256, R8")
+	g.p("MOVD $0, R11")
+	g.label(name + "_layout")
 	g.p("MOVD R2, R12")
 	g.p("MOVW $0xc2fe0000, R5") // -127.0
 	g.p("FMOVS R5, F26")
@@ -334,7 +350,8 @@ func (g *gen) quantQ8_K() {
 	g.p("FCMPS F28, F23")
 	g.p("BEQ %s_stop", name)
 	g.p("FDIVS F24, F27, F25") // d = 1/iscale
-	g.p("FMOVS F25, (R0)")
+	g.p("ADD R8, R0, R9")
+	g.p("FMOVS F25, (R9)")
 	// pass 2: quantize 16 values at a time into V8..V23
 	g.p("MOVD R1, R3")
 	for c := 0; c < 16; c++ {
@@ -350,7 +367,7 @@ func (g *gen) quantQ8_K() {
 		g.xtn8b(8+c, 0)
 		g.xtn216b(8+c, 2)
 	}
-	g.p("ADD $4, R0, R4")
+	g.p("ADD R11, R0, R4")
 	g.p("VST1.P [V8.B16, V9.B16, V10.B16, V11.B16], 64(R4)")
 	g.p("VST1.P [V12.B16, V13.B16, V14.B16, V15.B16], 64(R4)")
 	g.p("VST1.P [V16.B16, V17.B16, V18.B16, V19.B16], 64(R4)")
@@ -367,13 +384,41 @@ func (g *gen) quantQ8_K() {
 	}
 	g.addp8h(8, 8, 9)
 	g.addp8h(9, 10, 11)
+	// V8, V9: bsums 0..7, 8..15 as int16, stored at 260 in every layout
+	g.p("ADD $260, R0, R4")
+	g.p("CBNZ R7, %s_slot", name)
 	g.p("VST1 [V8.B16, V9.B16], (R4)")
 	g.label(name + "_next")
-	g.p("ADD $292, R0")
+	g.p("ADD R6, R0")
 	g.p("ADD $1024, R1")
 	g.loopEnd(name, 2)
-	g.p("MOVD R12, ret+24(FP)")
+	g.p("MOVD R12, ret+40(FP)")
 	g.p("RET")
+	g.label(name + "_slot")
+	g.p("CMP $1, R7")
+	g.p("BNE %s_corr", name)
+	// Q4_K/Q5_K: float32(bsum[2j]+bsum[2j+1]) for j < 8, then zeros
+	g.addp8h(10, 8, 9)
+	g.sxtl4s(11, 10)
+	g.sxtl24s(12, 10)
+	g.scvtf4s(11, 11)
+	g.scvtf4s(12, 12)
+	g.zero(13)
+	g.zero(14)
+	g.p("VST1 [V11.S4, V12.S4, V13.S4, V14.S4], (R4)")
+	g.p("B %s_next", name)
+	g.label(name + "_corr")
+	// Q6_K: −32·bsum[j] as int32
+	g.sxtl4s(10, 8)
+	g.sxtl24s(11, 8)
+	g.sxtl4s(12, 9)
+	g.sxtl24s(13, 9)
+	for v := 10; v < 14; v++ {
+		g.shl4s5(v, v)
+		g.neg4s(v, v)
+	}
+	g.p("VST1 [V10.S4, V11.S4, V12.S4, V13.S4], (R4)")
+	g.p("B %s_next", name)
 	g.label(name + "_min")
 	g.p("FMOVS F20, F22")
 	g.p("B %s_scale", name)
@@ -382,7 +427,7 @@ func (g *gen) quantQ8_K() {
 	g.p("BEQ %s_zero", name)
 	g.label(name + "_stop")
 	g.p("SUB R2, R12, R12")
-	g.p("MOVD R12, ret+24(FP)")
+	g.p("MOVD R12, ret+40(FP)")
 	g.p("RET")
 	g.label(name + "_zero")
 	for i := 0; i < 4; i++ {
@@ -394,6 +439,9 @@ func (g *gen) quantQ8_K() {
 	}
 	g.p("VST1 [V0.B16, V1.B16], (R4)")
 	g.p("FMOVQ F0, 276(R0)")
+	g.p("CBZ R7, %s_next", name)
+	g.p("FMOVQ F0, 292(R0)") // a group slot: 324 bytes
+	g.p("FMOVQ F0, 308(R0)")
 	g.p("B %s_next", name)
 }
 
