@@ -97,6 +97,9 @@ type table struct {
 	stripx8          [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int, sc *byte, signed bool)
 	// the quants of eight rows of a K-quant strip (packStripK)
 	stripKx8 [quant.MXFP4 + 1]func(p, f *byte, wrow, nb int)
+	// stripKScales writes the float vectors of nb K-quant strip blocks
+	// (packStripK) for a whole strip of gemmRows rows (nil: Go)
+	stripKScales [quant.MXFP4 + 1]func(dst, w []byte, wrow, nb int)
 	// Q8_0 and Q8_K activations quantized straight into GEMM/GEMV
 	// slots (actpack.go); packQ8_0Fast, packQ8_KFast: it is assembly
 	packQ8_0     packQ8_0Fn

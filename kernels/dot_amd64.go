@@ -69,6 +69,9 @@ func archImpl(t *table, f Features) {
 			t.gemmMX[wt] = true
 		}
 		t.packMX = packActRowMXAsm
+		for _, wt := range []quant.Type{quant.Q4_K, quant.Q5_K, quant.Q6_K} {
+			t.stripKScales[wt] = stripKScalesAVX512(wt)
+		}
 		t.gemm[quant.Q4_K] = gemmVNNI(gemmQ4Kx16VNNI, gemmKStripBlock, gemmKActBlock)
 		t.gemm[quant.Q5_K] = gemmVNNI(gemmQ4Kx16VNNI, gemmKStripBlock, gemmKActBlock)
 		t.gemm[quant.Q6_K] = gemmVNNI(gemmQ6Kx16VNNI, gemmKStripBlock, gemmKActBlock)

@@ -313,25 +313,37 @@ func packStripK(kernels bool, wt quant.Type, dst, w []byte, wrow, nrows, nb int)
 			kern(&dst[4*r0], &rows[0], wrow, nb)
 		}
 	}
-	for b := 0; b < nb; b++ {
+	scaleRows := nrows // rows whose float vectors the Go loop writes
+	if kern := impl.stripKScales[wt]; kernels && kern != nil && nrows == gemmRows {
+		kern(dst, w, wrow, nb)
+		scaleRows = 0
+	}
+	for b := 0; b < nb && scaleRows > 0; b++ {
 		// the float vectors of block b: 16 of gemmRows float32 each
-		sv := dst[b*gemmKStripBlock+64*64 : (b+1)*gemmKStripBlock]
-		svp := unsafe.Pointer(&sv[0])
-		put := func(j, r int, v float32) { *(*float32)(unsafe.Add(svp, (j*gemmRows+r)*4)) = v } // j < 16, r < 16: inside sv
-		for r := 0; r < nrows; r++ {
+		sv := (*[16 * gemmRows]float32)(unsafe.Pointer(&dst[b*gemmKStripBlock+64*64])) // inside dst: 64·64 + 16·16·4 = gemmKStripBlock
+		for r := 0; r < scaleRows; r++ {
 			blk := w[r*wrow+b*bs : r*wrow+b*bs+bs]
 			if wt == quant.Q6_K {
 				d := f16(blk[208:])
-				for j := 0; j < 16; j++ {
-					put(j, r, d*float32(int8(blk[192+j])))
+				for j, q := range blk[192:208] {
+					sv[j*gemmRows+r] = d * float32(int8(q))
 				}
 				continue
 			}
+			// the eight 6-bit scales and mins of quant.ScaleMinK4, four
+			// bytes at a time: bytes 0–3 hold sc0–3 (low 6 bits) and the
+			// top bits of sc4–7, bytes 4–7 m0–3 and the top bits of m4–7,
+			// bytes 8–11 the low nibbles of sc4–7 and m4–7
 			d, dmin := f16(blk), f16(blk[2:])
-			sc, mn := scaleMinK4(blk[4:16])
+			lo := binary.LittleEndian.Uint32(blk[4:])
+			mid := binary.LittleEndian.Uint32(blk[8:])
+			hi := binary.LittleEndian.Uint32(blk[12:])
+			sc := [2]uint32{lo & 0x3F3F3F3F, hi&0x0F0F0F0F | (lo>>6&0x03030303)<<4}
+			mn := [2]uint32{mid & 0x3F3F3F3F, hi>>4&0x0F0F0F0F | (mid>>6&0x03030303)<<4}
 			for j := 0; j < 8; j++ {
-				put(j, r, d*float32(sc[j]))
-				put(8+j, r, -dmin*float32(mn[j]))
+				sh := 8 * (j & 3)
+				sv[j*gemmRows+r] = d * float32(uint8(sc[j>>2]>>sh))
+				sv[(8+j)*gemmRows+r] = -dmin * float32(uint8(mn[j>>2]>>sh))
 			}
 		}
 	}
