@@ -258,6 +258,15 @@ func (g *gen) amdStrip(nib bool) {
 	g.p("TESTQ CX, CX")
 	g.p("JLE %s_done", name)
 	g.label(name + "_loop")
+	if nib {
+		// The rows come from DRAM (a prefill reads each weight once):
+		// fetching each row 384 bytes ahead hides part of the latency
+		// the eight streams' page boundaries expose (unpacking a 512 MiB
+		// file mapping: 3.7 -> 3.9-4.3 GB/s on one EPYC core).
+		for r := 0; r < 8; r++ {
+			g.p("PREFETCHT0 %s", row(r, 384))
+		}
+	}
 	for r := 0; r < 8; r++ {
 		g.p("MOVWLZX %s, AX", row(r, 0))
 		g.p("MOVW AX, %d(R11)", 2*r)
