@@ -610,6 +610,12 @@ func (g *gen) amdKStrip(k kStrip) {
 	g.p("TESTQ CX, CX")
 	g.p("JLE %s_done", name)
 	g.label(name + "_loop")
+	// prefetch each row two super-blocks ahead (as the 32-element strips)
+	for r := 0; r < 8; r++ {
+		for l := 0; l < 3; l++ {
+			g.p("PREFETCHT0 %s", row(r, 2*k.size+64*l))
+		}
+	}
 	// or merges the high bits t (already at their place, masked) into v
 	or := func(t, v int) { g.p("VPAND Y14, Y%d, Y%d", t, t); g.p("VPOR Y%d, Y%d, Y%d", t, v, v) }
 	store := func(v, chunk int) { g.p("VMOVDQU Y%d, %d(DI)", v, 64*chunk) }
