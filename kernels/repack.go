@@ -472,9 +472,18 @@ func (p *Pool) decodePacked(y []float32, w []byte, wt quant.Type, size, rows, k,
 		p.agBuf = make([]byte, n*alrow)
 	}
 	al := p.agBuf[:n*alrow]
+	// the Q8_0 rows are read only by the row dots of the weight rows past
+	// the last group of eight (packedJob.run), unless the Q4_0 GEMV takes
+	// those from the slots
+	needRows := rows%packRows != 0 && !(wt == quant.Q4_0 && impl.gemv[quant.Q4_0] != nil)
 	for r := 0; r < n; r++ {
-		QuantizeActivations(quant.Q8_0, a[r*arow:(r+1)*arow], x[r*k:(r+1)*k])
-		packActLinear(al[r*alrow:(r+1)*alrow], a[r*arow:(r+1)*arow], nb, packedOffset(wt))
+		xr, alr := x[r*k:(r+1)*k], al[r*alrow:(r+1)*alrow]
+		if !needRows {
+			impl.packQ8_0(alr, gemmActBlock, xr, packedOffset(wt))
+			continue
+		}
+		QuantizeActivations(quant.Q8_0, a[r*arow:(r+1)*arow], xr)
+		packActLinear(alr, a[r*arow:(r+1)*arow], nb, packedOffset(wt))
 	}
 	if len(ps.out2) < p.threads {
 		ps.out2 = make([][2][8]float32, p.threads)
