@@ -124,9 +124,9 @@ func GELU(dst, x []float32) { impl.gelu(dst, x, nil) }
 
 // BiasGELU writes GELU(x + b) to dst (the bias add rounded to float32
 // first, as Add then GELU would): the ViT's fc1 bias and activation in one
-// pass over the row. dst may be x.
+// pass over the row. b must hold len(x) values; dst may be x.
 func BiasGELU(dst, x, b []float32) {
-	if b == nil {
+	if b == nil { // the table takes nil for "no bias"
 		b = []float32{}
 	}
 	impl.gelu(dst, x, b)
