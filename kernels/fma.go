@@ -11,6 +11,9 @@ import "math"
 func fmaF32(a, b, c float32) float32 {
 	p := float64(a) * float64(b) // exact: 24+24 bits
 	s := p + float64(c)
+	if math.IsInf(s, 0) || math.IsNaN(s) {
+		return float32(s) // the error term below would be NaN
+	}
 	bb := s - p
 	if err := (p - (s - bb)) + (float64(c) - bb); err != 0 {
 		if bits := math.Float64bits(s); bits&1 == 0 {

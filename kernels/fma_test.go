@@ -38,6 +38,13 @@ func TestFMAF32(t *testing.T) {
 	for i := 0; i < 200000; i++ {
 		cases = append(cases, tc{rnd(), rnd(), rnd()})
 	}
+	// infinities: an infinite product gives an infinite sum of its sign
+	inf := float32(math.Inf(1))
+	for _, c := range []tc{{inf, 1, 0}, {inf, -1, 0}, {-inf, 0x1p-126, 5}, {3, 2, -inf}} {
+		if got, want := fmaF32(c.a, c.b, c.c), float32(float64(c.a)*float64(c.b)+float64(c.c)); got != want {
+			t.Fatalf("fmaF32(%g, %g, %g) = %g, want %g", c.a, c.b, c.c, got, want)
+		}
+	}
 	for _, c := range cases {
 		got, want := fmaF32(c.a, c.b, c.c), exact(c.a, c.b, c.c)
 		if math.Float32bits(got) != math.Float32bits(want) {
