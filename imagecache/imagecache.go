@@ -125,7 +125,7 @@ func Backend() string {
 	for _, p := range []struct {
 		on   bool
 		name string
-	}{{f.AVX2, "avx2"}, {f.AVX512VNNI, "avx512vnni"}, {f.AVXVNNI, "avxvnni"}, {f.ASIMD, "asimd"}, {f.DotProd, "dotprod"}, {f.I8MM, "i8mm"}} {
+	}{{f.AVX2, "avx2"}, {f.AVX512VNNI, "avx512vnni"}, {f.AVX512BF16, "avx512bf16"}, {f.AVXVNNI, "avxvnni"}, {f.ASIMD, "asimd"}, {f.DotProd, "dotprod"}, {f.I8MM, "i8mm"}} {
 		if p.on {
 			parts = append(parts, p.name)
 		}

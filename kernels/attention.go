@@ -15,6 +15,15 @@ type AttnParams struct {
 	// 0..QPos0+i. Otherwise every query sees every KV row.
 	Causal bool
 	QPos0  int
+	// BF16: bf16 inputs with float32 accumulation are acceptable. On CPUs
+	// with AVX-512 BF16 the tiled path then rounds the scaled queries,
+	// the keys, the softmax probabilities and the values to bfloat16 and
+	// sums their products in float32 (VDPBF16PS), about twice the rate of
+	// the float32 FMAs; the softmax stays in float32. That is the
+	// precision CogVLM was trained and is published with (bf16 attention
+	// with float32 accumulation). Other CPUs, float16 KV caches and the
+	// per-row path ignore it.
+	BF16 bool
 }
 
 const (

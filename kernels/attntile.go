@@ -68,6 +68,11 @@ func (j *attnJob) runTile(w, h, i0, i1 int) {
 	kvh := h / (ap.NHead / ap.NHeadKV)
 	qw, kw := ap.NHead*hd, ap.NHeadKV*hd
 	tk := impl.attnTile
+	// bf16 kernels: float32 KV only (the f16 cache keeps its kernels)
+	tb := impl.attnBF16
+	if !ap.BF16 || j.kh != nil {
+		tb = nil
+	}
 
 	kvn := attnTileKVBlock * hd
 	buf := j.p.scratch(w, hd*qs+attnTileKVBlock*qs+qs*hd+3*qs+2*kvn)
@@ -76,9 +81,34 @@ func (j *attnJob) runTile(w, h, i0, i1 int) {
 	acc, buf := buf[:qs*hd], buf[qs*hd:]
 	m, l, c, buf := buf[:qs], buf[qs:2*qs], buf[2*qs:3*qs], buf[3*qs:]
 	kc, vc := buf[:kvn], buf[kvn:2*kvn]
+	// the bf16 words: qt, a K block, a V block and the probabilities
+	var qb, kb, vb, pb []uint16
+	if tb != nil {
+		b16 := j.p.scratch16(w, hd*qs+2*kvn+attnTileKVBlock*qs)
+		qb, kb, vb, pb = b16[:hd*qs], b16[hd*qs:hd*qs+kvn], b16[hd*qs+kvn:hd*qs+2*kvn], b16[hd*qs+2*kvn:]
+	}
+	// scores of keys 0..n−1 for lanes r0..r0+nl−1, and their values
+	scores := func(r0, nl, n int) {
+		if tb != nil {
+			tb.scores(st[r0:], qs, nl, qb[2*r0:], kb, n, hd)
+			return
+		}
+		tk.scores(st[r0:], qs, nl, qt[r0:], kc, hd, n, hd)
+	}
+	values := func(r0, nl, n int) {
+		if tb != nil {
+			tb.values(acc[r0*hd:], hd, pb[2*r0:], qs, nl, vb, (n+1)/2, c[r0:])
+			return
+		}
+		tk.values(acc[r0*hd:], hd, st[r0:], qs, nl, vc, hd, n, c[r0:])
+	}
 
 	clear(qt)
 	tk.loadQ(qt, qs, j.q[i0*qw+h*hd:], qw, nqr, hd, ap.Scale)
+	if tb != nil {
+		// word (i, r) pairs the rows 2i and 2i+1 of qt
+		tb.pairRows(qb, qt, qs, hd, qs)
+	}
 	clear(acc)
 	for r := range m {
 		// finite: the first block's correction e^(m−m') is 0, never NaN
@@ -92,35 +122,44 @@ func (j *attnJob) runTile(w, h, i0, i1 int) {
 	for t0 := 0; t0 < end; t0 += attnTileKVBlock {
 		nk := min(attnTileKVBlock, end-t0)
 		b := t0*kw + kvh*hd
-		if j.kh != nil {
+		switch {
+		case tb != nil:
+			tb.gatherK(kb, j.kf[b:], kw, nk, hd)
+			tb.pairRows(vb, j.vf[b:], kw, nk, hd)
+		case j.kh != nil:
 			tk.gatherF16(kc, j.kh[b:], kw, nk, hd)
 			tk.gatherF16(vc, j.vh[b:], kw, nk, hd)
-		} else {
+		default:
 			tk.gatherF32(kc, j.kf[b:], kw, nk, hd)
 			tk.gatherF32(vc, j.vf[b:], kw, nk, hd)
 		}
-		ks, vs, ld := kc, vc, hd
 		// lane r sees key t0+t when t0+t ≤ QPos0+i0+r
 		lim0 := nk
 		if ap.Causal {
 			lim0 = min(nk, ap.QPos0+i0+1-t0)
 		}
 		if lim0 >= nk {
-			tk.scores(st, qs, qs, qt, ks, ld, nk, hd)
+			scores(0, qs, nk)
 			tk.softmax(st, qs, nk, m, l, c, lim0)
-			tk.values(acc, hd, st, qs, qs, vs, ld, nk, c)
+			if tb != nil {
+				tb.pairRows(pb, st, qs, nk, qs)
+			}
+			values(0, qs, nk)
 			continue
 		}
 		// A block on the causal diagonal: each group of lanes skips the
 		// keys none of its rows sees (their p are 0 after the softmax).
 		for r0 := 0; r0 < qs; r0 += attnTileLanes {
 			if n := min(nk, lim0+r0+attnTileLanes-1); n > 0 {
-				tk.scores(st[r0:], qs, attnTileLanes, qt[r0:], ks, ld, n, hd)
+				scores(r0, attnTileLanes, n)
 			}
 		}
 		tk.softmax(st, qs, nk, m, l, c, lim0)
+		if tb != nil {
+			tb.pairRows(pb, st, qs, nk, qs)
+		}
 		for r0 := 0; r0 < qs; r0 += attnTileLanes {
-			tk.values(acc[r0*hd:], hd, st[r0:], qs, attnTileLanes, vs, ld, max(0, min(nk, lim0+r0+attnTileLanes-1)), c[r0:])
+			values(r0, attnTileLanes, max(0, min(nk, lim0+r0+attnTileLanes-1)))
 		}
 	}
 	inv := c[:nqr] // free after the last block

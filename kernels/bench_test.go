@@ -173,18 +173,21 @@ func uniqueInts(a, b int) []int {
 // heads of 112, not causal, f32 KV), a causal text prefill (512 tokens, 32
 // heads of 128, f16 KV), CogVLM-17B's image prefill (the same over 1228
 // tokens) and one decode step over 2048 cached rows, per accelerated
-// implementation tier.
+// implementation tier; "vit1226bf16" is the ViT shape with
+// AttnParams.BF16 (the same as vit1226 on tiers without bf16 kernels).
 func BenchmarkAttention(b *testing.B) {
 	for _, c := range []struct {
 		name        string
 		nq, nkv     int
 		heads, hd   int
 		causal, f16 bool
+		bf16        bool
 	}{
-		{"vit1226", 1226, 1226, 16, 112, false, false},
-		{"prefill512", 512, 512, 32, 128, true, true},
-		{"prefill1228", 1228, 1228, 32, 128, true, true}, // CogVLM-17B's image prefill
-		{"decode2048", 1, 2048, 32, 128, true, true},
+		{"vit1226", 1226, 1226, 16, 112, false, false, false},
+		{"vit1226bf16", 1226, 1226, 16, 112, false, false, true},
+		{"prefill512", 512, 512, 32, 128, true, true, false},
+		{"prefill1228", 1228, 1228, 32, 128, true, true, false}, // CogVLM-17B's image prefill
+		{"decode2048", 1, 2048, 32, 128, true, true, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(5, 5))
@@ -197,7 +200,7 @@ func BenchmarkAttention(b *testing.B) {
 				k16[i], v16[i] = quant.FP32ToFP16(k[i]), quant.FP32ToFP16(v[i])
 			}
 			out := make([]float32, len(q))
-			ap := AttnParams{NHead: c.heads, NHeadKV: c.heads, HeadDim: c.hd, Scale: 1 / float32(math.Sqrt(float64(c.hd))), Causal: c.causal, QPos0: c.nkv - c.nq}
+			ap := AttnParams{NHead: c.heads, NHeadKV: c.heads, HeadDim: c.hd, Scale: 1 / float32(math.Sqrt(float64(c.hd))), Causal: c.causal, QPos0: c.nkv - c.nq, BF16: c.bf16}
 			var pairs float64 // visible (query, KV row) pairs
 			for i := 0; i < c.nq; i++ {
 				if c.causal {

@@ -22,6 +22,10 @@ type Features struct {
 	// prefill GEMM micro-kernel uses VPDPBUSD on 512-bit registers. It is
 	// only used together with AVX2.
 	AVX512VNNI bool
+	// AVX512BF16 is AVX-512 BF16 on top of AVX512VNNI (amd64, e.g. AMD
+	// Zen 4, Intel Sapphire Rapids): VDPBF16PS for the attention that
+	// AttnParams.BF16 allows. Only used together with AVX512VNNI.
+	AVX512BF16 bool
 	// AVXVNNI is the VEX-encoded VPDPBUSD on 256-bit registers (Intel
 	// Alder Lake and later, AMD Zen 5): the prefill GEMM without AVX-512.
 	// Only used together with AVX2.
@@ -35,6 +39,8 @@ var detected = Features{
 	AVX2: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C,
 	AVX512VNNI: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C &&
 		cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI,
+	AVX512BF16: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C &&
+		cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BF16,
 	AVXVNNI: cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVXVNNI,
 	ASIMD:   cpu.ARM64.HasASIMD,
 	DotProd: cpu.ARM64.HasASIMDDP,
@@ -114,6 +120,7 @@ func SetFeatures(f Features) (previous Features) {
 	active = Features{
 		AVX2:       f.AVX2 && detected.AVX2,
 		AVX512VNNI: f.AVX512VNNI && f.AVX2 && detected.AVX512VNNI,
+		AVX512BF16: f.AVX512BF16 && f.AVX512VNNI && f.AVX2 && detected.AVX512BF16,
 		AVXVNNI:    f.AVXVNNI && f.AVX2 && detected.AVXVNNI,
 		ASIMD:      f.ASIMD && detected.ASIMD,
 		DotProd:    f.DotProd && detected.DotProd,
@@ -144,7 +151,9 @@ func Implementations() []struct {
 		out = append(out, named{"avxvnni", Features{AVX2: true, AVXVNNI: true}})
 	}
 	if d.AVX512VNNI {
-		out = append(out, named{"avx512vnni", Features{AVX2: true, AVXVNNI: d.AVXVNNI, AVX512VNNI: true}})
+		// with BF16 where the CPU has it: only bf16 attention (opt-in)
+		// differs, and TestAttnBF16 switches it off and on itself
+		out = append(out, named{"avx512vnni", Features{AVX2: true, AVXVNNI: d.AVXVNNI, AVX512VNNI: true, AVX512BF16: d.AVX512BF16}})
 	}
 	if d.ASIMD {
 		out = append(out, named{"neon", Features{ASIMD: true}})

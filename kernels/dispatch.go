@@ -109,6 +109,9 @@ type table struct {
 	// multi-row attention tile kernels (attntile.go); nil: every task
 	// takes the per-row path above
 	attnTile *attnTile
+	// the bf16 tile kernels (attntilebf16.go) that AttnParams.BF16 asks
+	// for; nil: such calls take the float32 kernels
+	attnBF16 *attnTileBF16
 }
 
 // impl is the table in use; SetFeatures rebuilds it.

@@ -112,6 +112,9 @@ func archImpl(t *table, f Features) {
 	secondAVX2(t)
 	rowOpsAMD64(t, f)
 	attnAVX2(t, f.AVX512VNNI)
+	if f.AVX512BF16 {
+		t.attnBF16 = attnTileBF16AVX512()
+	}
 	floatGEMM(t, f)
 	packedAVX2(t, f)
 	packedKAVX2(t, f)

@@ -18,10 +18,15 @@ func TestTiers(t *testing.T) {
 	for _, im := range Implementations() {
 		present[im.Name] = im.Features
 	}
+	// bf16 attention rides on the avx512vnni tier where the CPU has it
+	if f, ok := present["avx512vnni"]; ok && f.AVX512BF16 {
+		present["avx512bf16"] = f
+	}
 	for _, tier := range []struct{ name, arch, needs string }{
 		{"avx2", "amd64", "AVX2, FMA and F16C"},
 		{"avxvnni", "amd64", "AVX-VNNI"},
 		{"avx512vnni", "amd64", "AVX-512 F/BW/VL/VNNI"},
+		{"avx512bf16", "amd64", "AVX-512 BF16"},
 		{"neon", "arm64", "ASIMD"},
 		{"dotprod", "arm64", "ASIMD dot product"},
 		{"i8mm", "arm64", "I8MM"},
@@ -39,6 +44,10 @@ func TestTiers(t *testing.T) {
 				defer SetFeatures(prev)
 				if Active() != f {
 					t.Fatalf("SetFeatures(%+v) left %+v active", f, Active())
+				}
+				// the bf16 attention kernels come with AVX-512 BF16 only
+				if (impl.attnBF16 != nil) != f.AVX512BF16 {
+					t.Errorf("%s active: bf16 attention installed = %v", tier.name, impl.attnBF16 != nil)
 				}
 				// the packed decode path is assembly on every amd64 tier and
 				// on arm64 from dotprod up; the plain NEON tier keeps the

@@ -139,6 +139,7 @@ func (c *Context) ViTStates(dst, states, pixels []float32) error {
 				}
 			})
 		}
+		ap.BF16 = L.quantizedAttention()
 		c.pool.AttentionF32(s.att, s.q, T, s.k, s.v, T, ap)
 		c.matmul(s.o, &L.out, s.att, T)
 		// Row-wise work around the matmuls runs on all threads: at 1226
@@ -319,3 +320,23 @@ func (c *Context) EncodeImage(dst, pixels []float32) error {
 // A decoder call with fewer rows runs those steps inline, without a
 // closure, so decode allocates nothing.
 const rowGrain = 16
+
+// quantizedAttention reports whether the layer's attention projections
+// (QKV and output) are all quantized (not F32/F16/BF16): its attention
+// may then run with bf16 inputs and float32 accumulation
+// (kernels.AttnParams.BF16), a rounding below that of the 8-bit
+// activations its quantized matmuls already use. Float checkpoints keep
+// the float32 attention, so their outputs stay comparable with the
+// reference at tight tolerances.
+func (L *visionLayer) quantizedAttention() bool {
+	ms := []*Matrix{&L.qkv, &L.out}
+	if L.qkv.Data == nil {
+		ms = []*Matrix{&L.q, &L.k, &L.v, &L.out}
+	}
+	for _, m := range ms {
+		if !m.Type.Quantized() {
+			return false
+		}
+	}
+	return true
+}

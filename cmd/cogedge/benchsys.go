@@ -41,7 +41,7 @@ func describeSystem(m *model.Model) *benchSystem {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{d.AVX2, "avx2+fma+f16c"}, {d.AVXVNNI, "avx-vnni"}, {d.AVX512VNNI, "avx512-vnni"},
+	}{{d.AVX2, "avx2+fma+f16c"}, {d.AVXVNNI, "avx-vnni"}, {d.AVX512VNNI, "avx512-vnni"}, {d.AVX512BF16, "avx512-bf16"},
 		{d.ASIMD, "asimd"}, {d.DotProd, "dotprod"}, {d.I8MM, "i8mm"}} {
 		if f.on {
 			s.Features = append(s.Features, f.name)
