@@ -17,7 +17,12 @@ import (
 // give on the same implementation (its quantizer's rounding, NaN and
 // infinity handling included: the assembly repeats the instruction
 // sequence of that tier's Q8_0 quantizer), without the intermediate Q8_0
-// row.
+// row. Where a tier's quantizer differs from the generic code, the slots
+// differ the same way: on amd64, Q8_0 and Q8_K blocks holding a NaN or an
+// infinity, and Q8_0 blocks whose scale is subnormal (1/d overflows; the
+// x·id of ±Inf or NaN convert to −128 where ref.RoundEven saturates). Such
+// activations are already broken upstream; TestQuantizePack holds every
+// tier to the generic bytes on rows without them.
 
 // packQ8_0Fn quantizes len(src)/32 blocks of src to Q8_0 and writes block b
 // as a gemmActBlock slot at dst[b·stride:], stride ≥ gemmActBlock; the
