@@ -21,8 +21,10 @@ type AttnParams struct {
 	// sums their products in float32 (VDPBF16PS), about twice the rate of
 	// the float32 FMAs; the softmax stays in float32. That is the
 	// precision CogVLM was trained and is published with (bf16 attention
-	// with float32 accumulation). Other CPUs, float16 KV caches and the
-	// per-row path ignore it.
+	// with float32 accumulation). A float16 KV cache is rounded on to
+	// bf16 as its blocks are gathered. Other CPUs and the per-row path
+	// (decode, fewer than 16 query rows) ignore it. The model sets it
+	// where the projections around the attention are quantized.
 	BF16 bool
 }
 

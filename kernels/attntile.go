@@ -68,9 +68,8 @@ func (j *attnJob) runTile(w, h, i0, i1 int) {
 	kvh := h / (ap.NHead / ap.NHeadKV)
 	qw, kw := ap.NHead*hd, ap.NHeadKV*hd
 	tk := impl.attnTile
-	// bf16 kernels: float32 KV only (the f16 cache keeps its kernels)
-	tb := impl.attnBF16
-	if !ap.BF16 || j.kh != nil {
+	tb := impl.attnBF16 // bf16 kernels, when allowed
+	if !ap.BF16 {
 		tb = nil
 	}
 
@@ -123,6 +122,12 @@ func (j *attnJob) runTile(w, h, i0, i1 int) {
 		nk := min(attnTileKVBlock, end-t0)
 		b := t0*kw + kvh*hd
 		switch {
+		case tb != nil && j.kh != nil:
+			// fp16 → float32 → bf16 (the float32 step is exact)
+			tk.gatherF16(kc, j.kh[b:], kw, nk, hd)
+			tk.gatherF16(vc, j.vh[b:], kw, nk, hd)
+			tb.gatherK(kb, kc, hd, nk, hd)
+			tb.pairRows(vb, vc, hd, nk, hd)
 		case tb != nil:
 			tb.gatherK(kb, j.kf[b:], kw, nk, hd)
 			tb.pairRows(vb, j.vf[b:], kw, nk, hd)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/cogedge/cogedge/quant"
 )
 
 // bf16Kernels returns the assembly bf16 tile kernels with every detected
@@ -211,9 +213,9 @@ func TestAttnBF16Kernels(t *testing.T) {
 	}
 }
 
-// TestAttnBF16Twins runs whole attention calls with BF16 set through the
-// assembly bf16 kernels and through their twins (everything else the
-// same), bit for bit, over head dimensions of the models, causal and
+// TestAttnBF16Twins runs whole attention calls with BF16 set, over
+// float32 and float16 KV, through the assembly bf16 kernels and through
+// their twins (everything else the same), bit for bit, over head dimensions of the models, causal and
 // not, query rows and keys that leave partial lane groups, odd key
 // counts and blocks, and a causal prefill whose first rows see no key of
 // later blocks.
@@ -239,14 +241,27 @@ func TestAttnBF16Twins(t *testing.T) {
 		q := randFloats(r, c.nq*qw, false)
 		k := randFloats(r, c.nkv*kw, false)
 		v := randFloats(r, c.nkv*kw, false)
-		out, outw := make([]float32, c.nq*qw), make([]float32, c.nq*qw)
-		p.AttentionF32(out, q, c.nq, k, v, c.nkv, ap)
-		impl.attnBF16 = &attnTileBF16Generic
-		p.AttentionF32(outw, q, c.nq, k, v, c.nkv, ap)
-		impl.attnBF16 = tb
-		for i := range out {
-			if math.Float32bits(out[i]) != math.Float32bits(outw[i]) {
-				t.Fatalf("%+v nq=%d nkv=%d: out[%d] = %g, twins %g", ap, c.nq, c.nkv, i, out[i], outw[i])
+		kh, vh := make([]uint16, len(k)), make([]uint16, len(v))
+		for i := range k {
+			kh[i], vh[i] = quant.FP32ToFP16(k[i]), quant.FP32ToFP16(v[i])
+		}
+		for _, f16 := range []bool{false, true} {
+			attend := func(out []float32) {
+				if f16 {
+					p.AttentionF16(out, q, c.nq, kh, vh, c.nkv, ap)
+				} else {
+					p.AttentionF32(out, q, c.nq, k, v, c.nkv, ap)
+				}
+			}
+			out, outw := make([]float32, c.nq*qw), make([]float32, c.nq*qw)
+			attend(out)
+			impl.attnBF16 = &attnTileBF16Generic
+			attend(outw)
+			impl.attnBF16 = tb
+			for i := range out {
+				if math.Float32bits(out[i]) != math.Float32bits(outw[i]) {
+					t.Fatalf("%+v nq=%d nkv=%d f16 KV %v: out[%d] = %g, twins %g", ap, c.nq, c.nkv, f16, i, out[i], outw[i])
+				}
 			}
 		}
 	}
@@ -307,6 +322,15 @@ func TestAttentionBF16(t *testing.T) {
 		}
 		want := naiveAttention(q, c.nq, k64, v64, c.nkv, ap)
 		wantbf := bf16Oracle(q, c.nq, k, v, c.nkv, ap)
+		kh, vh := make([]uint16, len(k)), make([]uint16, len(v))
+		k16, v16 := make([]float32, len(k)), make([]float32, len(v))
+		for i := range k {
+			kh[i], vh[i] = quant.FP32ToFP16(k[i]), quant.FP32ToFP16(v[i])
+			k16[i], v16[i] = quant.FP16ToFP32(kh[i]), quant.FP16ToFP32(vh[i])
+		}
+		// the f16 cache: bf16 of the fp16 values (no double rounding
+		// bound is needed: the oracle rounds the same way)
+		wantbf16 := bf16Oracle(q, c.nq, k16, v16, c.nkv, ap)
 		out32 := make([]float32, c.nq*qw)
 		p.AttentionF32(out32, q, c.nq, k, v, c.nkv, ap)
 		withFeatures(t, func(t *testing.T) {
@@ -314,10 +338,18 @@ func TestAttentionBF16(t *testing.T) {
 			bf.BF16 = true
 			out := make([]float32, c.nq*qw)
 			p.AttentionF32(out, q, c.nq, k, v, c.nkv, bf)
+			out16, ref16 := make([]float32, c.nq*qw), make([]float32, c.nq*qw)
+			p.AttentionF16(out16, q, c.nq, kh, vh, c.nkv, bf)
 			if impl.attnBF16 == nil || impl.attnTile == nil || c.nq < attnTileMin {
 				// the flag is ignored: the float32 result of this tier
 				ref := make([]float32, len(out))
 				p.AttentionF32(ref, q, c.nq, k, v, c.nkv, ap)
+				p.AttentionF16(ref16, q, c.nq, kh, vh, c.nkv, ap)
+				for i := range out16 {
+					if math.Float32bits(out16[i]) != math.Float32bits(ref16[i]) {
+						t.Fatalf("%+v: BF16 set on a tier without bf16 kernels changed the f16-KV out[%d]: %g, not %g", bf, i, out16[i], ref16[i])
+					}
+				}
 				for i := range out {
 					if math.Float32bits(out[i]) != math.Float32bits(ref[i]) {
 						t.Fatalf("%+v: BF16 set on a tier without bf16 kernels changed out[%d]: %g, not %g", bf, i, out[i], ref[i])
@@ -326,6 +358,11 @@ func TestAttentionBF16(t *testing.T) {
 				return
 			}
 			var maxd, maxd32 float64
+			for i := range out16 {
+				if d := math.Abs(float64(out16[i]) - wantbf16[i]); d > 0x1p-9*vmax+1e-5 {
+					t.Fatalf("%+v nq=%d nkv=%d: f16-KV out[%d] = %g, bf16-input oracle %g", bf, c.nq, c.nkv, i, out16[i], wantbf16[i])
+				}
+			}
 			for i := range out {
 				if d := math.Abs(float64(out[i]) - wantbf[i]); d > 0x1p-9*vmax+1e-5 {
 					t.Fatalf("%+v nq=%d nkv=%d: out[%d] = %g, bf16-input oracle %g", bf, c.nq, c.nkv, i, out[i], wantbf[i])

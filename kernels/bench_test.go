@@ -173,8 +173,8 @@ func uniqueInts(a, b int) []int {
 // heads of 112, not causal, f32 KV), a causal text prefill (512 tokens, 32
 // heads of 128, f16 KV), CogVLM-17B's image prefill (the same over 1228
 // tokens) and one decode step over 2048 cached rows, per accelerated
-// implementation tier; "vit1226bf16" is the ViT shape with
-// AttnParams.BF16 (the same as vit1226 on tiers without bf16 kernels).
+// implementation tier; "vit1226bf16" and "prefill1228bf16" set
+// AttnParams.BF16 (the same as without on tiers lacking bf16 kernels).
 func BenchmarkAttention(b *testing.B) {
 	for _, c := range []struct {
 		name        string
@@ -187,6 +187,7 @@ func BenchmarkAttention(b *testing.B) {
 		{"vit1226bf16", 1226, 1226, 16, 112, false, false, true},
 		{"prefill512", 512, 512, 32, 128, true, true, false},
 		{"prefill1228", 1228, 1228, 32, 128, true, true, false}, // CogVLM-17B's image prefill
+		{"prefill1228bf16", 1228, 1228, 32, 128, true, true, true},
 		{"decode2048", 1, 2048, 32, 128, true, true, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {

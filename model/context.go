@@ -618,7 +618,8 @@ func (c *Context) attend(pool *kernels.Pool, s *scratch, l int, sq rowSeq) {
 	}
 	nkv := c.nPast + m
 	ap := kernels.AttnParams{NHead: t.Heads, NHeadKV: t.HeadsKV, HeadDim: t.HeadDim,
-		Scale: float32(1 / math.Sqrt(float64(t.HeadDim))), Causal: true, QPos0: c.nPast}
+		Scale: float32(1 / math.Sqrt(float64(t.HeadDim))), Causal: true, QPos0: c.nPast,
+		BF16: c.m.layers[l].quantizedAttention()}
 	// rows before sq.from need no attention output
 	f := sq.from
 	ap.QPos0 += f

@@ -329,10 +329,24 @@ const rowGrain = 16
 // the float32 attention, so their outputs stay comparable with the
 // reference at tight tolerances.
 func (L *visionLayer) quantizedAttention() bool {
-	ms := []*Matrix{&L.qkv, &L.out}
 	if L.qkv.Data == nil {
-		ms = []*Matrix{&L.q, &L.k, &L.v, &L.out}
+		return allQuantized(&L.q, &L.k, &L.v, &L.out)
 	}
+	return allQuantized(&L.qkv, &L.out)
+}
+
+// quantizedAttention is visionLayer.quantizedAttention for a decoder
+// layer: its QKV and output projections, the vision expert's included.
+func (L *layer) quantizedAttention() bool {
+	ok := allQuantized(&L.o) && (L.visQKV.Data == nil || allQuantized(&L.visQKV, &L.visO))
+	if L.qkv.Data == nil {
+		return ok && allQuantized(&L.q, &L.k, &L.v)
+	}
+	return ok && allQuantized(&L.qkv)
+}
+
+// allQuantized reports whether every matrix has a block-quantized type.
+func allQuantized(ms ...*Matrix) bool {
 	for _, m := range ms {
 		if !m.Type.Quantized() {
 			return false
