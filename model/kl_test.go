@@ -100,26 +100,7 @@ func TestQuantKLRealBlocks(t *testing.T) {
 	if cpu := os.Getenv("QEMU_CPU"); runtime.GOARCH == "arm64" && cpu != "" && cpu != "max" {
 		t.Skipf("under qemu -cpu %s: ~40 CPU-s per tier, run only at -cpu max; kernels/neon checks this tier's K-quant dots against the generic ones", cpu)
 	}
-	path := filepath.Join(t.TempDir(), "synthetic-tiny-f32.gguf")
-	if err := converter.Synthetic(context.Background(), "tiny", path, quant.F32, converter.Options{Pure: true, Threads: 2, Seed: 5}); err != nil {
-		t.Fatal(err)
-	}
-	src, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	g := loadGolden(t, "tiny-image-chat")
-	run := func(f *gguf.File) []float32 {
-		m, err := model.New(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Vision == nil || m.PixelCount() != len(g.f32(t, "pixel_values")) {
-			t.Fatal("synthetic tiny model does not take the reference's 56x56 pixels")
-		}
-		return caseLogits(t, m, g)
-	}
+	src, run := syntheticTinyChat(t)
 	ref := run(src)
 	V := 32000
 	const matrices = 34 // every 2-D weight but the position embedding
@@ -163,23 +144,7 @@ func TestQuantKLTiers(t *testing.T) {
 	if cpu := os.Getenv("QEMU_CPU"); runtime.GOARCH == "arm64" && cpu != "" && cpu != "max" {
 		t.Skipf("under qemu -cpu %s: run natively and at -cpu max only (each tier's model run is seconds of emulation)", cpu)
 	}
-	path := filepath.Join(t.TempDir(), "synthetic-tiny-f32.gguf")
-	if err := converter.Synthetic(context.Background(), "tiny", path, quant.F32, converter.Options{Pure: true, Threads: 2, Seed: 5}); err != nil {
-		t.Fatal(err)
-	}
-	src, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	g := loadGolden(t, "tiny-image-chat")
-	run := func(f *gguf.File) []float32 {
-		m, err := model.New(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return caseLogits(t, m, g)
-	}
+	src, run := syntheticTinyChat(t)
 	ref := run(src)
 	defer kernels.SetFeatures(kernels.Active())
 	for _, typ := range []quant.Type{quant.Q4_0, quant.Q5_0} {
@@ -197,5 +162,33 @@ func TestQuantKLTiers(t *testing.T) {
 				t.Errorf("%v: the %s tier's mean KL %.4g is not within ×1.1 of the generic code's %.4g", typ, im.Name, kl, generic)
 			}
 		}
+	}
+}
+
+// syntheticTinyChat writes the synthetic "tiny" CogVLM in F32 (hidden 256,
+// seed 5) and returns it (closed when the test ends) with a function that
+// runs a model file on the image-chat golden's pixels and text and returns
+// its logits.
+func syntheticTinyChat(t *testing.T) (*gguf.File, func(*gguf.File) []float32) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "synthetic-tiny-f32.gguf")
+	if err := converter.Synthetic(context.Background(), "tiny", path, quant.F32, converter.Options{Pure: true, Threads: 2, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	g := loadGolden(t, "tiny-image-chat")
+	return src, func(f *gguf.File) []float32 {
+		m, err := model.New(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Vision == nil || m.PixelCount() != len(g.f32(t, "pixel_values")) {
+			t.Fatal("synthetic tiny model does not take the reference's 56x56 pixels")
+		}
+		return caseLogits(t, m, g)
 	}
 }
