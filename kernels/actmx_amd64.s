@@ -1,9 +1,8 @@
 //go:build !purego
 
 // packActRowMX in AVX-512: one 32-element block per iteration, written to
-// the block's slot of the activation group (stride gemmCols·gemmActBlock =
-// 320 bytes). Bit-identical to the Go code (gemm.go): the exponent from
-// VGETEXPPS (exact, subnormals included), the scaling by VSCALEFPS (exact),
+// its slot stride bytes after the previous one. Bit-identical to the Go
+// code (gemm.go): the exponent from VGETEXPPS (exact, subnormals included), the scaling by VSCALEFPS (exact),
 // rounding by VCVTPS2DQ under the default round-to-nearest-even.
 
 #include "textflag.h"
@@ -19,13 +18,13 @@ DATA mxconst<>+28(SB)/4, $0xc2fe0000 // -127.0
 DATA mxconst<>+32(SB)/4, $0x80000000 // sign bit
 GLOBL mxconst<>(SB), RODATA|NOPTR, $36
 
-// func packActRowMXAVX512(dst *byte, x *float32, nb int, offset int32)
-TEXT ·packActRowMXAVX512(SB), NOSPLIT, $0-28
+// func packActRowMXAVX512(dst *byte, stride int, x *float32, nb int, negOffset int32)
+TEXT ·packActRowMXAVX512(SB), NOSPLIT, $0-36
 	MOVQ dst+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ nb+16(FP), CX
-	MOVL offset+24(FP), R8
-	NEGL R8
+	MOVQ stride+8(FP), R9
+	MOVQ x+16(FP), SI
+	MOVQ nb+24(FP), CX
+	MOVL negOffset+32(FP), R8
 	VPBROADCASTD mxconst<>+0(SB), Z20  // abs mask
 	VBROADCASTSS mxconst<>+24(SB), Z21 // 127
 	VBROADCASTSS mxconst<>+28(SB), Z22 // -127
@@ -109,7 +108,7 @@ nonfinite:
 
 next:
 	ADDQ $128, SI
-	ADDQ $320, DI
+	ADDQ R9, DI
 	DECQ CX
 	JNZ loop
 

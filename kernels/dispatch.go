@@ -38,9 +38,8 @@ type table struct {
 	// gemmMX: the kernel takes activation groups with power-of-two block
 	// scales (packActRowMX) rather than Q8_0's
 	gemmMX [quant.MXFP4 + 1]bool
-	// packMX quantizes an activation row into its group slot with
-	// power-of-two scales (packActRowMX)
-	packMX func(dst []byte, x []float32, r, nb int, offset int32)
+	// packMX is packQ8_0 with power-of-two scales (packActRowMX)
+	packMX packQ8_0Fn
 	gemmF  [quant.MXFP4 + 1]floatKernel
 	// decode dot of one weight row with an activation row packed by
 	// packActLinear (Q8_0 partners only; nil: use qdot)

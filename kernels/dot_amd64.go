@@ -68,7 +68,7 @@ func archImpl(t *table, f Features) {
 			t.gemm[wt] = gemmVNNI(gemmQ8x16VNNIMX, gemmStripBlock, gemmActBlock)
 			t.gemmMX[wt] = true
 		}
-		t.packMX = packActRowMXAsm
+		t.packMX = packQ8_0Asm(packActRowMXAVX512)
 		for _, wt := range []quant.Type{quant.Q4_K, quant.Q5_K, quant.Q6_K} {
 			t.stripKScales[wt] = stripKScalesAVX512(wt)
 		}

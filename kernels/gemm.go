@@ -208,15 +208,6 @@ func st32(p unsafe.Pointer, off int, v uint32) { *(*uint32)(unsafe.Add(p, off)) 
 
 func put32(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:off+4], v) }
 
-// packActRow rewrites one Q8_0-quantized activation row (nb blocks in src)
-// into its slot of the group layout: dst is the row's group, r its index
-// in the group.
-func packActRow(dst, src []byte, r, nb int, offset int32) {
-	if nb > 0 {
-		packActBlocks(dst[r*gemmActBlock:], gemmCols*gemmActBlock, src, nb, offset)
-	}
-}
-
 // mxActivationTypes are the weight types whose GEMM takes power-of-two
 // activation scales where the architecture's kernel does (table.gemmMX):
 // 4- and 5-bit weights, whose own rounding error dwarfs the activations'.
@@ -242,19 +233,20 @@ func pow2f(e float32) float32 {
 	return math.Float32frombits(uint32(int32(e)+127) << 23)
 }
 
-// packActRowMX quantizes the float row x (nb blocks of 32) straight into
-// slot r of the group dst with power-of-two scales. Per block, e is the
+// packActRowMX is table.packMX's generic implementation, a packQ8_0Fn:
+// it quantizes len(x)/32 blocks of x with power-of-two scales and writes
+// block b as a gemmActBlock slot at dst[b·stride:]. Per block, e is the
 // least integer with max|x|·2^−e < 127.5 (so the largest quant has
 // magnitude 64..127), kept in [mxMinExp, mxMaxExp]; the quants are
 // x·2^−e rounded half to even (exact scaling, one rounding) and clamped to
 // ±127 (which only a capped e needs); the slot gets them, float32(e) and
 // −offset·Σq. A block holding a NaN or an infinity gets a NaN exponent and
 // zero quants, so its products are NaN.
-func packActRowMX(dst []byte, x []float32, r, nb int, offset int32) {
-	x = x[:nb*32]
+func packActRowMX(dst []byte, stride int, x []float32, offset int32) {
+	nb := packBlocks(dst, stride, x, 32, gemmActBlock)
 	for b := 0; b < nb; b++ {
 		xb := x[b*32 : b*32+32]
-		o := dst[(b*gemmCols+r)*gemmActBlock : (b*gemmCols+r+1)*gemmActBlock]
+		o := dst[b*stride : b*stride+gemmActBlock]
 		var amax float32
 		finite := true
 		for _, v := range xb {
@@ -391,14 +383,6 @@ func packStripK(kernels bool, wt quant.Type, dst, w []byte, wrow, nrows, nb int)
 				}
 			}
 		}
-	}
-}
-
-// packActRowK rewrites one Q8_K-quantized activation row into its slot of
-// the group layout for weight type wt.
-func packActRowK(dst, src []byte, r, nb int, wt quant.Type) {
-	if nb > 0 {
-		packActBlocksK(dst[r*gemmKActBlock:], gemmCols*gemmKActBlock, src, nb, wt)
 	}
 }
 

@@ -36,7 +36,7 @@ func gemmTilesWith(kern gemmFn, wt quant.Type, w []byte, rows, k int, x []float3
 	for r := 0; r < n; r++ {
 		g := ag[r/gemmCols*gsz : (r/gemmCols+1)*gsz]
 		if impl.gemmMX[wt] {
-			impl.packMX(g, x[r*k:(r+1)*k], r%gemmCols, nb, goff)
+			impl.packMX(g[(r%gemmCols)*gemmActBlock:], gemmCols*gemmActBlock, x[r*k:(r+1)*k], goff)
 			continue
 		}
 		QuantizeActivations(act, ar, x[r*k:(r+1)*k])

@@ -196,3 +196,19 @@ func unaligned(b []byte, off int) []byte {
 }
 
 func actOf(wt quant.Type) quant.Type { a, _ := partner(wt); return a }
+
+// packActRow rewrites one Q8_0-quantized activation row (nb blocks in src)
+// into its slot of the group layout, the two-step way the tests compare
+// table.packQ8_0 with: dst is the row's group, r its index in the group.
+func packActRow(dst, src []byte, r, nb int, offset int32) {
+	if nb > 0 {
+		packActBlocks(dst[r*gemmActBlock:], gemmCols*gemmActBlock, src, nb, offset)
+	}
+}
+
+// packActRowK is packActRow for a Q8_K-quantized row and weight type wt.
+func packActRowK(dst, src []byte, r, nb int, wt quant.Type) {
+	if nb > 0 {
+		packActBlocksK(dst[r*gemmKActBlock:], gemmCols*gemmKActBlock, src, nb, wt)
+	}
+}

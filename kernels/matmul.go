@@ -201,13 +201,14 @@ func (j *matmulJob) run(w, t int) {
 			if j.gemm {
 				gsz := j.nb * gemmCols * j.ablk
 				g := r / gemmCols
+				slot := j.ag[g*gsz+(r%gemmCols)*j.ablk : (g+1)*gsz]
 				switch {
-				case impl.gemmMX[j.wt]: // power-of-two scales (gemm.go)
-					impl.packMX(j.ag[g*gsz:(g+1)*gsz], x, r%gemmCols, j.nb, j.goff)
 				case j.act == quant.Q8_K:
-					impl.packQ8_K(j.ag[g*gsz+(r%gemmCols)*j.ablk:(g+1)*gsz], gemmCols*j.ablk, x, j.wt)
+					impl.packQ8_K(slot, gemmCols*j.ablk, x, j.wt)
+				case impl.gemmMX[j.wt]: // power-of-two scales (gemm.go)
+					impl.packMX(slot, gemmCols*j.ablk, x, j.goff)
 				default:
-					impl.packQ8_0(j.ag[g*gsz+(r%gemmCols)*j.ablk:(g+1)*gsz], gemmCols*j.ablk, x, j.goff)
+					impl.packQ8_0(slot, gemmCols*j.ablk, x, j.goff)
 				}
 				continue
 			}

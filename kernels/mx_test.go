@@ -20,7 +20,7 @@ func mxRowDot(t testing.TB, wt quant.Type, wi []byte, x []float32, nb int) (want
 		t.Fatal(err)
 	}
 	g := make([]byte, nb*gemmCols*gemmActBlock)
-	packActRowMX(g, x, 0, nb, 0)
+	packActRowMX(g, gemmCols*gemmActBlock, x, 0)
 	var mag float64
 	for b := 0; b < nb; b++ {
 		o := g[b*gemmCols*gemmActBlock:]
@@ -69,7 +69,7 @@ func TestPackActRowMX(t *testing.T) {
 	nb := len(blocks)
 	const slot, offset = 5, 8
 	g := make([]byte, nb*gemmCols*gemmActBlock)
-	packActRowMX(g, x, slot, nb, offset)
+	packActRowMX(g[slot*gemmActBlock:], gemmCols*gemmActBlock, x, offset)
 	for b, xb := range blocks {
 		o := g[(b*gemmCols+slot)*gemmActBlock:]
 		e := math.Float32frombits(uint32(o[32]) | uint32(o[33])<<8 | uint32(o[34])<<16 | uint32(o[35])<<24)
@@ -128,7 +128,7 @@ func TestGEMMStripMX(t *testing.T) {
 				xs := make([][]float32, sh.cols)
 				for c := range xs {
 					xs[c] = randFloats(r, sh.nb*32, c%2 == 1)
-					packActRowMX(group, xs[c], c, sh.nb, off)
+					packActRowMX(group[c*gemmActBlock:], gemmCols*gemmActBlock, xs[c], off)
 				}
 				want := make([]float32, gemmCols*gemmRows)
 				gemmStripGenericMX(want, gemmRows, strip, group, sh.nb)
@@ -204,7 +204,7 @@ func TestMXActivationError(t *testing.T) {
 		}
 		gen.quantQ8_0(xa, x)
 		q8 := float64(gen.qdot[quant.Q4_0](wq, xa, nb))
-		packActRowMX(g, x, 0, nb, 0)
+		packActRowMX(g, gemmCols*gemmActBlock, x, 0)
 		mx, _ := mxRowDot(t, quant.Q4_0, wq, x, nb)
 		actQ8 += (q8 - exactQ4) * (q8 - exactQ4)
 		actMX += (mx - exactQ4) * (mx - exactQ4)
@@ -277,8 +277,8 @@ func TestPackActRowMXTwin(t *testing.T) {
 			for i := range want {
 				want[i], got[i] = 0xA5, 0xA5
 			}
-			packActRowMX(want, x, slot, nb, off)
-			impl.packMX(got, x, slot, nb, off)
+			packActRowMX(want[slot*gemmActBlock:], gemmCols*gemmActBlock, x, off)
+			impl.packMX(got[slot*gemmActBlock:], gemmCols*gemmActBlock, x, off)
 			for i := range want {
 				if got[i] != want[i] {
 					b, o := i/(gemmCols*gemmActBlock), i%gemmActBlock
